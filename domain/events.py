@@ -1,0 +1,318 @@
+"""The project's domain events: immutable, past-tense business facts.
+
+Every event carries the principal who caused it (`actor`) and the server time it occurred
+(`timestamp`, exposed as `occurred_at`), both set by the server (R1). Each `apply` is the only
+place its fact changes the project's state, so replaying the events rebuilds the same state.
+Every class states `class_version = 1`: a later change to its fields adds an
+`upcast_v1_v2` static method and bumps the version, and stored events stay readable.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.domain import AggregateCreated, AggregateEvent
+
+from domain.entities import (
+    Criterion,
+    Deliverable,
+    DeliverableKind,
+    DeliverableState,
+    Evidence,
+    Milestone,
+    MilestoneStatus,
+    Phase,
+)
+from domain.roles import ProjectRole
+
+if TYPE_CHECKING:
+    from domain.project import Project
+
+
+class ProjectEvent(AggregateEvent):
+    """Base of every project event."""
+
+    class_version = 1
+    actor: str
+
+    @property
+    def occurred_at(self) -> datetime:
+        return self.timestamp
+
+    @property
+    def type_name(self) -> str:
+        return type(self).__name__
+
+
+class ProjectCreated(ProjectEvent, AggregateCreated):
+    name: str
+    description: str
+    timezone: str
+    risk_window_days: int
+
+
+# --- members -------------------------------------------------------------------------------
+
+
+class MemberAdded(ProjectEvent):
+    principal: str
+    role: str
+
+    def apply(self, aggregate: Project) -> None:
+        aggregate.members[self.principal] = ProjectRole(self.role)
+
+
+class MemberRoleChanged(ProjectEvent):
+    principal: str
+    role: str
+    previous_role: str
+
+    def apply(self, aggregate: Project) -> None:
+        aggregate.members[self.principal] = ProjectRole(self.role)
+
+
+class MemberRemoved(ProjectEvent):
+    principal: str
+
+    def apply(self, aggregate: Project) -> None:
+        del aggregate.members[self.principal]
+
+
+# --- phases --------------------------------------------------------------------------------
+
+
+class PhaseAdded(ProjectEvent):
+    phase_id: UUID
+    name: str
+
+    def apply(self, aggregate: Project) -> None:
+        aggregate.phases[str(self.phase_id)] = Phase(id=self.phase_id, name=self.name)
+
+
+# --- deliverables --------------------------------------------------------------------------
+
+
+class DeliverableDefined(ProjectEvent):
+    deliverable_id: UUID
+    title: str
+    description: str
+    kind: str
+    phase_id: UUID
+    owner: str | None
+
+    def apply(self, aggregate: Project) -> None:
+        aggregate.deliverables[str(self.deliverable_id)] = Deliverable(
+            id=self.deliverable_id,
+            title=self.title,
+            description=self.description,
+            kind=DeliverableKind(self.kind),
+            phase_id=self.phase_id,
+            owner=self.owner,
+        )
+
+
+class DeliverableEvent(ProjectEvent):
+    """An event about one existing deliverable."""
+
+    deliverable_id: UUID
+
+    def deliverable(self, aggregate: Project) -> Deliverable:
+        return aggregate.deliverables[str(self.deliverable_id)]
+
+
+class DeliverableRetitled(DeliverableEvent):
+    title: str
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).title = self.title
+
+
+class DeliverableDescribed(DeliverableEvent):
+    description: str
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).description = self.description
+
+
+class DeliverableOwnerAssigned(DeliverableEvent):
+    owner: str | None
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).owner = self.owner
+
+
+class DeliverableMovedToPhase(DeliverableEvent):
+    phase_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).phase_id = self.phase_id
+
+
+class DeliverableKindChanged(DeliverableEvent):
+    kind: str
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).kind = DeliverableKind(self.kind)
+
+
+class CriterionAdded(DeliverableEvent):
+    criterion_id: UUID
+    text: str
+
+    def apply(self, aggregate: Project) -> None:
+        criteria = self.deliverable(aggregate).criteria
+        criteria[str(self.criterion_id)] = Criterion(id=self.criterion_id, text=self.text)
+
+
+class EvidenceRecorded(DeliverableEvent):
+    criterion_id: UUID
+    evidence: str
+    sha256: str | None
+
+    def apply(self, aggregate: Project) -> None:
+        criterion = self.deliverable(aggregate).criteria[str(self.criterion_id)]
+        criterion.evidence = Evidence(
+            evidence=self.evidence,
+            sha256=self.sha256,
+            recorded_by=self.actor,
+            recorded_at=self.timestamp,
+        )
+
+
+class DeliverableSubmitted(DeliverableEvent):
+    note: str | None
+
+    def apply(self, aggregate: Project) -> None:
+        deliverable = self.deliverable(aggregate)
+        deliverable.state = DeliverableState.IN_REVIEW
+        deliverable.submitted_by = self.actor
+        deliverable.review_rounds += 1
+
+
+class DeliverableApproved(DeliverableEvent):
+    comment: str | None
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).state = DeliverableState.APPROVED
+
+
+class DeliverableRejected(DeliverableEvent):
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).state = DeliverableState.DRAFT
+
+
+class DeliverableReopened(DeliverableEvent):
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).state = DeliverableState.DRAFT
+
+
+class DeliverableCancelled(DeliverableEvent):
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).state = DeliverableState.CANCELLED
+
+
+# --- milestones ----------------------------------------------------------------------------
+
+
+class MilestoneDefined(ProjectEvent):
+    milestone_id: UUID
+    name: str
+    phase_id: UUID
+    due: date
+    deliverable_ids: list[UUID]
+
+    def apply(self, aggregate: Project) -> None:
+        aggregate.milestones[str(self.milestone_id)] = Milestone(
+            id=self.milestone_id,
+            name=self.name,
+            phase_id=self.phase_id,
+            due=self.due,
+            baseline_due=self.due,  # R7: the first due date is the baseline
+            original_baseline_due=self.due,
+            deliverable_ids=list(self.deliverable_ids),
+        )
+
+
+class MilestoneEvent(ProjectEvent):
+    """An event about one existing milestone."""
+
+    milestone_id: UUID
+
+    def milestone(self, aggregate: Project) -> Milestone:
+        return aggregate.milestones[str(self.milestone_id)]
+
+
+class DeliverableLinked(MilestoneEvent):
+    deliverable_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).deliverable_ids.append(self.deliverable_id)
+
+
+class DeliverableUnlinked(MilestoneEvent):
+    deliverable_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).deliverable_ids.remove(self.deliverable_id)
+
+
+class MilestoneRescheduled(MilestoneEvent):
+    due: date
+    previous_due: date
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).due = self.due
+
+
+class MilestoneAchieved(MilestoneEvent):
+    note: str | None
+
+    def apply(self, aggregate: Project) -> None:
+        milestone = self.milestone(aggregate)
+        milestone.status = MilestoneStatus.ACHIEVED
+        milestone.achieved_at = self.timestamp
+        milestone.achieved_by = self.actor
+
+
+class MilestoneReopened(MilestoneEvent):
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        milestone = self.milestone(aggregate)
+        milestone.status = MilestoneStatus.NOT_ACHIEVED
+        milestone.achieved_at = None
+        milestone.achieved_by = None
+
+
+class MilestoneCancelled(MilestoneEvent):
+    reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).status = MilestoneStatus.CANCELLED
+
+
+class ProjectRebaselined(ProjectEvent):
+    """R7: every open milestone's baseline set to its current due; earlier ones stay in history."""
+
+    reason: str
+    baselines: dict[str, date]  # milestone id -> new baseline
+    previous_baselines: dict[str, date]
+
+    def apply(self, aggregate: Project) -> None:
+        for milestone_id, baseline in self.baselines.items():
+            aggregate.milestones[milestone_id].baseline_due = baseline
+
+
+def event_data(event: ProjectEvent) -> dict[str, Any]:
+    """The event's own fields, without the envelope (id, version, timestamp, topic, actor)."""
+    envelope = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
+    return {k: v for k, v in vars(event).items() if k not in envelope}
