@@ -1,0 +1,102 @@
+"""Turn the configured database into settings for the event store and pools for our own tables."""
+
+from __future__ import annotations
+
+import getpass
+import math
+
+from psycopg import Connection
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from api.embedded import EmbeddedPostgres, ensure_database
+from api.settings import Settings
+
+EMBEDDED_DBNAME = "milestones"
+
+# The event store passes only these to psycopg (connect_timeout is superseded by
+# MILESTONES_POOL_TIMEOUT); anything else in DATABASE_URL (sslmode, say) would be silently
+# dropped, so it is refused and belongs in libpq's PG* variables instead.
+_ACCEPTED_PARAMETERS = frozenset({"dbname", "host", "port", "user", "password", "connect_timeout"})
+
+
+class DatabaseUrlError(ValueError):
+    """DATABASE_URL cannot be turned into the event store's settings."""
+
+
+def eventsourcing_env(database_url: str, settings: Settings) -> dict[str, str]:
+    """Map a libpq URI or DSN to the environment of `eventsourcing.postgres`."""
+    try:
+        params = {key: str(value) for key, value in conninfo_to_dict(database_url).items()}
+    except Exception as error:  # psycopg raises ProgrammingError; say which setting is wrong
+        raise DatabaseUrlError(f"DATABASE_URL is not a valid libpq URI or DSN: {error}") from None
+    unsupported = sorted(set(params) - _ACCEPTED_PARAMETERS)
+    if unsupported:
+        raise DatabaseUrlError(
+            f"DATABASE_URL parameters {', '.join(unsupported)} cannot be passed to the event "
+            "store; set them as libpq environment variables (PGSSLMODE, ...) instead"
+        )
+    host = params.get("host")
+    if not host:
+        # libpq would guess a compiled-in socket directory; the event store needs it spelled out.
+        raise DatabaseUrlError(
+            "DATABASE_URL must name a host (or a socket directory with ?host=/path)"
+        )
+    user = params.get("user") or getpass.getuser()
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": params.get("dbname") or user,
+        "POSTGRES_HOST": host,
+        "POSTGRES_PORT": params.get("port") or "5432",
+        "POSTGRES_USER": user,
+        # The library insists on a password; an empty one lets trust and peer auth through.
+        "POSTGRES_PASSWORD": params.get("password", ""),
+        # The library reads whole seconds; never round a short timeout down to "wait forever".
+        "POSTGRES_CONNECT_TIMEOUT": str(max(1, math.ceil(settings.pool_timeout))),
+        "POSTGRES_POOL_SIZE": str(settings.pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
+        "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
+        "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(settings.idle_in_transaction_timeout),
+        # Check a pooled connection before use: the server may have restarted under us.
+        "POSTGRES_PRE_PING": "y",
+    }
+
+
+def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connection[TupleRow]]:
+    """Open a pool for the service's own tables (views, principals); close it when done.
+
+    It fails within the pool timeout when the database is unreachable, rather than on first use.
+    """
+    pool: ConnectionPool[Connection[TupleRow]] = ConnectionPool(
+        conninfo=database_url,
+        min_size=1,
+        max_size=settings.pool_size,
+        timeout=settings.pool_timeout,
+        kwargs={"autocommit": False},
+        check=ConnectionPool.check_connection,
+        open=False,
+        name="milestones",
+    )
+    try:
+        pool.open(wait=True, timeout=settings.pool_timeout)
+    except BaseException:
+        pool.close()
+        raise
+    return pool
+
+
+def resolve_database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:
+    """Return DATABASE_URL, or start the embedded server and return its `milestones` database.
+
+    The caller owns the returned server and must `stop()` it on shutdown.
+    """
+    if settings.database_url:
+        return settings.database_url, None
+    server = EmbeddedPostgres(settings.data_dir / "pg")
+    server_uri = server.start()
+    try:
+        return ensure_database(server_uri, EMBEDDED_DBNAME), server
+    except BaseException:
+        server.stop()
+        raise
