@@ -1,0 +1,152 @@
+"""Principals and their bearer tokens: plain tables, since they are access control, not history."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from enum import StrEnum
+
+from psycopg import Connection, errors
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+TOKEN_PREFIX = "ml_"
+NAME_MAX_LENGTH = 200
+
+PRINCIPALS_DDL = """
+CREATE TABLE IF NOT EXISTS principals (
+    name text PRIMARY KEY CHECK (char_length(name) BETWEEN 1 AND 200),
+    role text NOT NULL CHECK (role IN ('admin', 'auditor', 'member')),
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+    principal text NOT NULL REFERENCES principals (name),
+    created_at timestamptz NOT NULL DEFAULT now(),
+    revoked_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS tokens_principal_idx ON tokens (principal);
+"""
+
+
+class GlobalRole(StrEnum):
+    """A principal's role across every project."""
+
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    MEMBER = "member"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Someone (or some tool) that authenticates with a bearer token."""
+
+    name: str
+    role: GlobalRole
+
+
+class PrincipalError(Exception):
+    """A principal or token command was refused."""
+
+
+class InvalidPrincipalNameError(PrincipalError, ValueError):
+    """A principal's name is empty, blank, padded with spaces or longer than 200 characters."""
+
+
+class PrincipalExistsError(PrincipalError):
+    """A principal with that name already exists."""
+
+
+class UnknownPrincipalError(PrincipalError):
+    """No principal has that name."""
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: a leaked table must not hand out working tokens."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def check_name(name: str) -> str:
+    """Return `name` if it can name a principal, else raise `InvalidPrincipalNameError`."""
+    if not 1 <= len(name) <= NAME_MAX_LENGTH:
+        raise InvalidPrincipalNameError(
+            f"a principal's name has 1 to {NAME_MAX_LENGTH} characters, not {len(name)}"
+        )
+    if not name.strip():
+        raise InvalidPrincipalNameError("a principal's name cannot be blank")
+    if name != name.strip():
+        # " alice" and "alice" would be two principals nobody can tell apart.
+        raise InvalidPrincipalNameError("a principal's name cannot start or end with whitespace")
+    return name
+
+
+class Principals:
+    """The principals and tokens tables, reached through a connection pool."""
+
+    def __init__(self, pool: ConnectionPool[Connection[TupleRow]]) -> None:
+        self._pool = pool
+
+    def create_tables(self) -> None:
+        """Create the tables if missing (what `milestones db upgrade` runs)."""
+        with self._pool.connection() as conn:
+            conn.execute(PRINCIPALS_DDL)
+
+    def add(self, name: str, role: GlobalRole | str = GlobalRole.MEMBER) -> Principal:
+        """Create a principal; raise `PrincipalExistsError` if the name is taken."""
+        principal = Principal(check_name(name), GlobalRole(role))
+        try:
+            with self._pool.connection() as conn:
+                conn.execute(
+                    "INSERT INTO principals (name, role) VALUES (%s, %s)",
+                    [principal.name, principal.role.value],
+                )
+        except errors.UniqueViolation:
+            raise PrincipalExistsError(f"principal {name!r} already exists") from None
+        return principal
+
+    def get(self, name: str) -> Principal | None:
+        """The principal named `name`, if any."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT name, role FROM principals WHERE name = %s", [name]
+            ).fetchone()
+        return None if row is None else Principal(row[0], GlobalRole(row[1]))
+
+    def list(self) -> list[Principal]:
+        """Every principal, by name."""
+        with self._pool.connection() as conn:
+            rows = conn.execute("SELECT name, role FROM principals ORDER BY name").fetchall()
+        return [Principal(name, GlobalRole(role)) for name, role in rows]
+
+    def create_token(self, name: str) -> str:
+        """Issue a new token for principal `name`; only its hash is stored, so show it once."""
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        try:
+            with self._pool.connection() as conn:
+                conn.execute(
+                    "INSERT INTO tokens (token_hash, principal) VALUES (%s, %s)",
+                    [hash_token(token), name],
+                )
+        except errors.ForeignKeyViolation:
+            raise UnknownPrincipalError(f"no principal is named {name!r}") from None
+        return token
+
+    def revoke_token(self, token: str) -> bool:
+        """Revoke `token`; return False if it was unknown or already revoked."""
+        with self._pool.connection() as conn:
+            cursor = conn.execute(
+                "UPDATE tokens SET revoked_at = now() WHERE token_hash = %s AND revoked_at IS NULL",
+                [hash_token(token)],
+            )
+            return cursor.rowcount == 1
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The principal a live (not revoked) `token` belongs to, if any."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT p.name, p.role FROM tokens t JOIN principals p ON p.name = t.principal "
+                "WHERE t.token_hash = %s AND t.revoked_at IS NULL",
+                [hash_token(token)],
+            ).fetchone()
+        return None if row is None else Principal(row[0], GlobalRole(row[1]))
