@@ -1,0 +1,26 @@
+# Image of the Milestone Ledger service; every process (api, worker, migrate) is a `milestones` command.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+COPY pyproject.toml README.md* ./
+COPY domain ./domain
+COPY projections ./projections
+COPY api ./api
+RUN pip install . && rm -rf /app/build
+
+# Never run as root: a compromised process should not own the container.
+RUN useradd --system --create-home --home-dir /home/milestones --shell /usr/sbin/nologin milestones
+USER milestones
+WORKDIR /home/milestones
+ENV MILESTONES_DATA_DIR=/home/milestones/.milestones \
+    MILESTONES_HOST=0.0.0.0 \
+    MILESTONES_PORT=8000
+EXPOSE 8000
+
+ENTRYPOINT ["milestones"]
+CMD ["serve"]
