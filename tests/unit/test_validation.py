@@ -1,0 +1,157 @@
+"""R14 bounds: names 1–200 characters, texts ≤ 10,000, evidence ≤ 2,000, well-formed values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from domain.errors import InvalidValueError
+from domain.project import Project
+
+from .helpers import ALICE, BOB, draft, milestone, new_events, new_project, phase_id
+
+NAME_OK = "n" * 200
+NAME_TOO_LONG = "n" * 201
+BLANK = ["", " ", "\t\n"]
+
+
+@pytest.mark.parametrize("name", [*BLANK, NAME_TOO_LONG])
+def test_a_project_name_must_be_1_to_200_characters_and_not_blank(name: str) -> None:
+    with pytest.raises(InvalidValueError) as excinfo:
+        Project.create(name=name, actor=ALICE)
+
+    assert excinfo.value.field_name == "name"
+
+
+def test_a_name_of_exactly_200_characters_is_accepted() -> None:
+    project = Project.create(name=NAME_OK, actor=ALICE)
+
+    assert project.name == NAME_OK
+
+
+def test_a_project_description_may_be_10000_characters_but_not_more() -> None:
+    Project.create(name="P", description="d" * 10_000, actor=ALICE)
+
+    with pytest.raises(InvalidValueError):
+        Project.create(name="P", description="d" * 10_001, actor=ALICE)
+
+
+def test_a_project_needs_a_known_time_zone() -> None:
+    with pytest.raises(InvalidValueError) as excinfo:
+        Project.create(name="P", timezone="Mars/Olympus", actor=ALICE)
+
+    assert excinfo.value.field_name == "timezone"
+
+
+@pytest.mark.parametrize("days", [-1, 366])
+def test_the_risk_window_is_bounded(days: int) -> None:
+    with pytest.raises(InvalidValueError):
+        Project.create(name="P", risk_window_days=days, actor=ALICE)
+
+
+@pytest.mark.parametrize("name", [*BLANK, NAME_TOO_LONG])
+def test_a_phase_name_must_be_1_to_200_characters_and_not_blank(name: str) -> None:
+    project = new_project()
+
+    with pytest.raises(InvalidValueError):
+        project.add_phase(name, actor=ALICE)
+
+    assert new_events(project) == []
+
+
+@pytest.mark.parametrize("title", [*BLANK, NAME_TOO_LONG])
+def test_a_deliverable_title_must_be_1_to_200_characters_and_not_blank(title: str) -> None:
+    project = new_project()
+
+    with pytest.raises(InvalidValueError):
+        project.define_deliverable(title=title, phase_id=phase_id(project), actor=BOB)
+
+    assert new_events(project) == []
+
+
+@pytest.mark.parametrize("title", [*BLANK, NAME_TOO_LONG])
+def test_a_deliverable_cannot_be_retitled_to_a_blank_or_long_title(title: str) -> None:
+    project = new_project()
+    did = draft(project)
+
+    with pytest.raises(InvalidValueError):
+        project.update_deliverable(did, title=title, actor=BOB)
+
+
+def test_a_deliverable_description_is_at_most_10000_characters() -> None:
+    project = new_project()
+
+    with pytest.raises(InvalidValueError) as excinfo:
+        project.define_deliverable(
+            title="T", description="d" * 10_001, phase_id=phase_id(project), actor=BOB
+        )
+
+    assert excinfo.value.field_name == "description"
+
+
+@pytest.mark.parametrize("text", [*BLANK, NAME_TOO_LONG])
+def test_a_criterion_text_must_be_1_to_200_characters_and_not_blank(text: str) -> None:
+    project = new_project()
+    did = draft(project, criteria=0)
+
+    with pytest.raises(InvalidValueError):
+        project.add_criterion(did, text, actor=BOB)
+
+
+@pytest.mark.parametrize("evidence", [*BLANK, "e" * 2_001])
+def test_evidence_must_be_1_to_2000_characters_and_not_blank(evidence: str) -> None:
+    project = new_project()
+    did = draft(project, met=False)
+    cid = next(iter(project.deliverable(did).criteria.values())).id
+
+    with pytest.raises(InvalidValueError) as excinfo:
+        project.record_evidence(did, cid, evidence, actor=BOB)
+
+    assert excinfo.value.field_name == "evidence"
+
+
+def test_evidence_of_exactly_2000_characters_is_accepted() -> None:
+    project = new_project()
+    did = draft(project, met=False)
+    cid = next(iter(project.deliverable(did).criteria.values())).id
+
+    project.record_evidence(did, cid, "e" * 2_000, actor=BOB)
+
+    assert project.criterion(did, cid).met
+
+
+@pytest.mark.parametrize("sha", ["abc", "A" * 64, "g" * 64])
+def test_a_sha256_must_be_64_lowercase_hex_characters(sha: str) -> None:
+    project = new_project()
+    did = draft(project, met=False)
+    cid = next(iter(project.deliverable(did).criteria.values())).id
+
+    with pytest.raises(InvalidValueError) as excinfo:
+        project.record_evidence(did, cid, "https://example.org", sha, actor=BOB)
+
+    assert excinfo.value.field_name == "sha256"
+
+
+@pytest.mark.parametrize("name", [*BLANK, NAME_TOO_LONG])
+def test_a_milestone_name_must_be_1_to_200_characters_and_not_blank(name: str) -> None:
+    project = new_project()
+
+    with pytest.raises(InvalidValueError):
+        milestone(project, name=name)
+
+
+def test_a_reason_is_at_most_10000_characters() -> None:
+    project = new_project()
+    mid = milestone(project)
+
+    with pytest.raises(InvalidValueError):
+        project.reschedule(mid, date(2027, 1, 1), "r" * 10_001, actor=ALICE)
+
+
+def test_a_submission_note_is_at_most_10000_characters() -> None:
+    project = new_project()
+    did = draft(project)
+
+    with pytest.raises(InvalidValueError):
+        project.submit(did, note="n" * 10_001, actor=BOB)
