@@ -1,0 +1,285 @@
+"""Feeds the views from the event log: a page of events per transaction, woken by NOTIFY."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+from domain.events import ProjectEvent
+from domain.ledger import Ledger
+from projections import tracking
+from projections.base import View
+
+log = logging.getLogger(__name__)
+
+# After a failure the runner waits this long, doubling up to the maximum, then resumes from the
+# tracking table (which the failed transaction left untouched).
+BACKOFF_FIRST = 0.1
+BACKOFF_MAX = 2.0
+# How often `wait_for` reads the tracking table when no runner works in this process.
+POLL_TRACKING_EVERY = 0.02
+
+Progress = Callable[[int, int], None]  # (position reached, head position)
+
+
+class ProjectionRunner:
+    """Applies new events to every view, each page in one transaction with the views' positions.
+
+    Not the library's runner: that one commits once per event and its subscription waits on
+    NOTIFY with no timeout. This one reads `page_size` notifications at a time, listens with a
+    timeout (so a lost NOTIFY delays a view by `poll_interval` at most), and after any error
+    backs off, reconnects and resumes from the tracking table, which the transaction keeps
+    exact: no event is lost or applied twice.
+    """
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        pool: ConnectionPool[Any],
+        views: Sequence[View],
+        *,
+        page_size: int = 1000,
+        poll_interval: float = 0.5,
+    ) -> None:
+        names = [view.name for view in views]
+        if len(set(names)) != len(names):
+            raise ValueError(f"view names must be unique: {names}")
+        self._ledger = ledger
+        self._pool = pool
+        self._views = list(views)
+        self._names = names
+        self._page_size = page_size
+        self._poll_interval = poll_interval
+        # Positions known to be committed, by view; waiters are woken after each commit.
+        self._positions: dict[str, int] | None = None
+        self._committed = threading.Condition()
+        # One page at a time in this process (the background thread, catch_up, rebuild).
+        self._page_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.last_error: BaseException | None = None
+        channel: str | None = getattr(ledger.recorder, "channel_name", None)
+        self._channel = channel  # None with a store that does not NOTIFY: poll only
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        """Start applying events in a daemon thread until `stop()`."""
+        if self.running:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="projection-runner", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Stop the thread after its current page and wait for it (at most `timeout` s)."""
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+        with self._committed:
+            self._committed.notify_all()
+
+    def _run(self) -> None:
+        backoff = BACKOFF_FIRST
+        listener: psycopg.Connection[Any] | None = None
+        while not self._stop.is_set():
+            try:
+                if listener is None:
+                    # LISTEN before reading, so nothing committed after the read goes unheard.
+                    listener = self._listen()
+                self._drain()
+                self.last_error = None
+                backoff = BACKOFF_FIRST
+                self._wait_for_events(listener)
+            except Exception as error:
+                self.last_error = error
+                log.warning("projection runner failed; retrying in %.1fs", backoff, exc_info=True)
+                _close(listener)
+                listener = None
+                self._positions = None  # resume from the tracking table
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+        _close(listener)
+
+    def _listen(self) -> psycopg.Connection[Any] | None:
+        if self._channel is None:
+            return None
+        conninfo = self._pool.conninfo
+        conn = psycopg.connect(conninfo() if callable(conninfo) else conninfo, autocommit=True)
+        try:
+            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _wait_for_events(self, listener: psycopg.Connection[Any] | None) -> None:
+        """Return on a NOTIFY, or after `poll_interval` in case one was lost."""
+        if listener is None:
+            self._stop.wait(self._poll_interval)
+            return
+        for _ in listener.notifies(timeout=self._poll_interval, stop_after=1):
+            break
+        # A burst of commits sends a burst of NOTIFYs; one read catches up with all of them.
+        for _ in listener.notifies(timeout=0):
+            pass
+
+    def _drain(self) -> None:
+        while not self._stop.is_set() and self._process_page() == self._page_size:
+            pass
+
+    # --- applying ------------------------------------------------------------------------
+
+    def catch_up(self, progress: Progress | None = None) -> int:
+        """Apply, in this thread, every event up to the head of the log as it is now.
+
+        Returns how many notifications were read. `progress(position, head)` is called
+        after each page.
+        """
+        head = self._ledger.recorder.max_notification_id() or 0
+        read = 0
+        while True:
+            count = self._process_page()
+            read += count
+            reached = min(self._known_positions().values())
+            if progress is not None:
+                progress(min(reached, head), head)
+            if reached >= head or count == 0:
+                return read
+
+    def rebuild(self, name: str, progress: Progress | None = None) -> int:
+        """Empty the view and reset its position in one transaction, then catch up."""
+        view = self._view(name)
+        with self._page_lock:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                cur.execute("TRUNCATE " + ", ".join(view.tables))
+                tracking.write_position(cur, name, 0)
+            with self._committed:
+                if self._positions is not None:
+                    self._positions[name] = 0
+        return self.catch_up(progress)
+
+    def _process_page(self) -> int:
+        """Apply the next page to every view that still needs it; the number of notifications."""
+        with self._page_lock:
+            known = self._known_positions()
+            after = min(known.values())
+            notifications = self._ledger.recorder.select_notifications(
+                start=after + 1, limit=self._page_size
+            )
+            if not notifications:
+                return 0
+            last = notifications[-1].id
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                # The tracking table, locked, has the final word: another process may be ahead.
+                locked = tracking.lock_positions(cur, self._names)
+                # A view behind `after` (reset by a rebuild elsewhere) would miss events in
+                # this page; it waits for a page that starts where it stands.
+                due = [v for v in self._views if after <= locked[v.name] < last]
+                if due:
+                    self._apply(cur, notifications, due, locked)
+                    for view in due:
+                        tracking.write_position(cur, view.name, last)
+            committed = {
+                name: last if after <= position < last else position
+                for name, position in locked.items()
+            }
+            with self._committed:
+                self._positions = committed
+                self._committed.notify_all()
+            return len(notifications)
+
+    def _apply(
+        self,
+        cur: psycopg.Cursor[Any],
+        notifications: Sequence[Any],
+        views: Sequence[View],
+        positions: dict[str, int],
+    ) -> None:
+        # Pipelined: the views' statements go out together and are checked at the end.
+        floor = min(positions[v.name] for v in views)
+        with cur.connection.pipeline():
+            for notification in notifications:
+                if notification.id <= floor:
+                    continue
+                event = self._ledger.mapper.to_domain_event(notification)
+                if not isinstance(event, ProjectEvent):
+                    continue  # not ours to show; the position still advances
+                for view in views:
+                    if notification.id > positions[view.name]:
+                        view.process_event(cur, event, notification.id)
+
+    def _known_positions(self) -> dict[str, int]:
+        if self._positions is None:
+            positions = self._read_positions()
+            with self._committed:
+                self._positions = positions
+                self._committed.notify_all()
+            return dict(positions)
+        return dict(self._positions)
+
+    # --- reading positions ---------------------------------------------------------------
+
+    def positions(self) -> dict[str, int]:
+        """Each view's committed position, from the tracking table."""
+        return self._read_positions()
+
+    def head(self) -> int:
+        """The position of the last event in the log (0 when it is empty)."""
+        return self._ledger.recorder.max_notification_id() or 0
+
+    def wait_for(self, position: int, timeout: float, views: Sequence[str] | None = None) -> bool:
+        """True once every named view (all by default) has applied `position`.
+
+        With the runner's thread in this process, waits on its commits; otherwise polls the
+        tracking table every 20 ms. False when `timeout` seconds pass first.
+        """
+        names = self._names if views is None else [self._view(name).name for name in views]
+        if self.running:
+            with self._committed:
+                return self._committed.wait_for(
+                    lambda: (
+                        self._positions is not None
+                        and all(self._positions[name] >= position for name in names)
+                    ),
+                    timeout,
+                )
+        deadline = time.monotonic() + timeout
+        while True:
+            current = self._read_positions()
+            if all(current[name] >= position for name in names):
+                return True
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            time.sleep(min(POLL_TRACKING_EVERY, remaining))
+
+    def _read_positions(self) -> dict[str, int]:
+        with self._pool.connection() as conn:
+            return tracking.read_positions(conn, self._names)
+
+    def _view(self, name: str) -> View:
+        for view in self._views:
+            if view.name == name:
+                return view
+        raise KeyError(f"no view named {name!r}; the views are {', '.join(self._names)}")
+
+
+def _close(conn: psycopg.Connection[Any] | None) -> None:
+    if conn is not None:
+        try:
+            conn.close()
+        except Exception:
+            log.debug("closing the LISTEN connection failed", exc_info=True)
