@@ -82,9 +82,13 @@ def test_an_edit_records_one_named_event_per_field_that_changes() -> None:
     did = draft(project)
 
     project.update_deliverable(
-        did, title="Spec v2", description="longer", owner=CAROL, kind=DeliverableKind.DOCUMENT,
+        did,
+        title="Spec v2",
+        description="longer",
+        owner=CAROL,
+        kind=DeliverableKind.DOCUMENT,
         actor=BOB,
-    )  # fmt: skip
+    )
 
     assert names(new_events(project)) == [
         "DeliverableRetitled",
