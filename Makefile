@@ -17,6 +17,7 @@ $(STAMP): pyproject.toml | $(PYTHON)
 	touch $(STAMP)
 
 run: $(STAMP)
+	$(VENV)/bin/milestones db upgrade
 	$(VENV)/bin/milestones serve
 
 test: $(STAMP)

@@ -61,7 +61,7 @@ class MemberAdded(ProjectEvent):
     role: str
 
     def apply(self, aggregate: Project) -> None:
-        aggregate.members[self.principal] = ProjectRole(self.role)
+        aggregate.members[self.principal] = ProjectRole(self.role).value
 
 
 class MemberRoleChanged(ProjectEvent):
@@ -70,7 +70,7 @@ class MemberRoleChanged(ProjectEvent):
     previous_role: str
 
     def apply(self, aggregate: Project) -> None:
-        aggregate.members[self.principal] = ProjectRole(self.role)
+        aggregate.members[self.principal] = ProjectRole(self.role).value
 
 
 class MemberRemoved(ProjectEvent):

@@ -52,7 +52,8 @@ class Project(Aggregate):
         self.description = description
         self.timezone = timezone
         self.risk_window_days = risk_window_days
-        self.members: dict[str, ProjectRole] = {actor: ProjectRole.MANAGER}
+        # Role values as plain strings: they survive a snapshot's JSON round trip unchanged.
+        self.members: dict[str, str] = {actor: ProjectRole.MANAGER.value}
         self.phases: dict[str, Phase] = {}
         self.deliverables: dict[str, Deliverable] = {}
         self.milestones: dict[str, Milestone] = {}
@@ -88,7 +89,8 @@ class Project(Aggregate):
         return self._created_on
 
     def role_of(self, principal: str) -> ProjectRole | None:
-        return self.members.get(principal)
+        role = self.members.get(principal)
+        return None if role is None else ProjectRole(role)
 
     def phase(self, phase_id: UUID) -> Phase:
         try:
@@ -156,7 +158,7 @@ class Project(Aggregate):
 
     def set_member(self, principal: str, role: ProjectRole, *, actor: str) -> None:
         valid.name("principal", principal)
-        current = self.members.get(principal)
+        current = self.role_of(principal)
         if current is role:
             return
         if current is None:
@@ -179,7 +181,7 @@ class Project(Aggregate):
         self._trigger(ev.MemberRemoved, principal=principal, actor=actor)
 
     def _check_not_last_manager(self, principal: str) -> None:
-        managers = [p for p, r in self.members.items() if r is ProjectRole.MANAGER]
+        managers = [p for p, r in self.members.items() if r == ProjectRole.MANAGER.value]
         if managers == [principal]:
             raise refuse("roles", f"{principal} is the project's last manager")
 
@@ -234,34 +236,39 @@ class Project(Aggregate):
         kind: DeliverableKind | _Unset = UNSET,
         actor: str,
     ) -> None:
-        """Records one event per field that really changes; none when nothing does."""
+        """Records one event per field that really changes; none when nothing does.
+
+        Every value is checked before any event is triggered, so a refused edit records nothing.
+        """
         deliverable = self.deliverable(deliverable_id)
         self._check_not_cancelled(deliverable)
+        if not isinstance(title, _Unset):
+            valid.name("title", title)
+        if not isinstance(description, _Unset):
+            valid.text("description", description)
+        if owner is not None and not isinstance(owner, _Unset):
+            valid.name("owner", owner)
+        if not isinstance(phase_id, _Unset):
+            self._referenced_phase(phase_id)
+        if not isinstance(kind, _Unset):
+            kind = DeliverableKind(kind)
+
         did = deliverable.id
-        if not isinstance(title, _Unset) and valid.name("title", title) != deliverable.title:
+        if not isinstance(title, _Unset) and title != deliverable.title:
             self._trigger(ev.DeliverableRetitled, deliverable_id=did, title=title, actor=actor)
         if not isinstance(description, _Unset) and description != deliverable.description:
-            valid.text("description", description)
             self._trigger(
                 ev.DeliverableDescribed, deliverable_id=did, description=description, actor=actor
             )
         if not isinstance(owner, _Unset) and owner != deliverable.owner:
-            if owner is not None:
-                valid.name("owner", owner)
             self._trigger(ev.DeliverableOwnerAssigned, deliverable_id=did, owner=owner, actor=actor)
         if not isinstance(phase_id, _Unset) and phase_id != deliverable.phase_id:
             self._trigger(
-                ev.DeliverableMovedToPhase,
-                deliverable_id=did,
-                phase_id=self._referenced_phase(phase_id),
-                actor=actor,
+                ev.DeliverableMovedToPhase, deliverable_id=did, phase_id=phase_id, actor=actor
             )
         if not isinstance(kind, _Unset) and kind != deliverable.kind:
             self._trigger(
-                ev.DeliverableKindChanged,
-                deliverable_id=did,
-                kind=DeliverableKind(kind).value,
-                actor=actor,
+                ev.DeliverableKindChanged, deliverable_id=did, kind=kind.value, actor=actor
             )
 
     def add_criterion(self, deliverable_id: UUID, text: str, *, actor: str) -> UUID:

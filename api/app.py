@@ -1,0 +1,44 @@
+"""Builds the FastAPI application around a container (see `api.bootstrap`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api import problems
+from api.bootstrap import Container
+from api.routes import commands, queries, system
+
+DESCRIPTION = """\
+Keeps a project's deliverables aligned with its milestones, and a tamper-evident record of who
+achieved what, when, on what evidence. Every change is an immutable event; the schedule and
+alignment are views rebuilt from the events. Errors are RFC 9457 problem JSON.
+"""
+
+
+def create_app(container: Container, *, run_projections: bool = True) -> FastAPI:
+    """The API; with `run_projections` the views are kept up to date in this process."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if run_projections:
+            container.runner.start()
+        try:
+            yield
+        finally:
+            container.runner.stop()
+
+    app = FastAPI(
+        title="Milestone Ledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.container = container
+    problems.install(app)
+    app.include_router(system.router)
+    app.include_router(commands.router)
+    app.include_router(queries.router)
+    return app

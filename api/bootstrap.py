@@ -1,0 +1,99 @@
+"""The composition root: builds the ledger, the views, the runner and the pools from settings.
+
+Tests pass overrides (a clock, an already-resolved database) instead of monkeypatching.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from psycopg import Connection
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from api.database import eventsourcing_env, open_pool
+from api.embedded import EmbeddedPostgres
+from api.principals import Principals
+from api.settings import Settings
+from domain.ledger import Ledger
+from projections import all_ddl, all_views
+from projections.runner import ProjectionRunner
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Container:
+    """Everything a process of the service holds; closed as a whole on shutdown."""
+
+    settings: Settings
+    database_url: str
+    ledger: Ledger
+    pool: ConnectionPool[Connection[TupleRow]]
+    principals: Principals
+    runner: ProjectionRunner
+    clock: Clock = utc_now
+    embedded: EmbeddedPostgres | None = None
+    closed: bool = field(default=False, init=False)
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.runner.stop()
+        self.ledger.close()
+        self.pool.close()
+        if self.embedded is not None:
+            self.embedded.stop()
+
+
+def build_ledger(database_url: str, settings: Settings, *, create_table: bool = False) -> Ledger:
+    env = eventsourcing_env(database_url, settings)
+    env["CREATE_TABLE"] = "y" if create_table else "n"
+    return Ledger(env=env)
+
+
+def bootstrap(
+    settings: Settings,
+    database_url: str,
+    *,
+    clock: Clock = utc_now,
+    embedded: EmbeddedPostgres | None = None,
+) -> Container:
+    """Wires one process of the service; the caller starts the runner when it wants views."""
+    pool = open_pool(database_url, settings)
+    ledger = build_ledger(database_url, settings)
+    return Container(
+        settings=settings,
+        database_url=database_url,
+        ledger=ledger,
+        pool=pool,
+        principals=Principals(pool),
+        runner=ProjectionRunner(ledger, pool, all_views()),
+        clock=clock,
+        embedded=embedded,
+    )
+
+
+def upgrade(database_url: str, settings: Settings) -> None:
+    """Creates or migrates every table; idempotent (`milestones db upgrade`)."""
+    # The event store creates its own tables (events, snapshots) when asked to.
+    build_ledger(database_url, settings, create_table=True).close()
+    pool = open_pool(database_url, settings)
+    try:
+        Principals(pool).create_tables()
+        with pool.connection() as conn:
+            for statement in all_ddl():
+                conn.execute(statement)
+    finally:
+        pool.close()
+    log.info("database upgraded")

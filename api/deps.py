@@ -1,0 +1,78 @@
+"""FastAPI dependencies as `Annotated` aliases: the container, the caller, command headers."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from api.bootstrap import Container
+from api.principals import GlobalRole, Principal
+from api.problems import ProblemError
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def authenticate(
+    container: ContainerDep,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """The principal behind `Authorization: Bearer <token>`; 401 when missing or unknown."""
+    challenge = {"WWW-Authenticate": 'Bearer realm="milestones"'}
+    if authorization is None:
+        raise ProblemError(401, "Unauthorized", "a bearer token is required", headers=challenge)
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise ProblemError(
+            401, "Unauthorized", "use Authorization: Bearer <token>", headers=challenge
+        )
+    principal = container.principals.authenticate(token)
+    if principal is None:
+        raise ProblemError(401, "Unauthorized", "unknown or revoked token", headers=challenge)
+    return principal
+
+
+Caller = Annotated[Principal, Depends(authenticate)]
+
+
+def reads_everything(principal: Principal) -> bool:
+    """Auditors and admins read every project (SPEC §2)."""
+    return principal.role in (GlobalRole.AUDITOR, GlobalRole.ADMIN)
+
+
+def writer(principal: Caller) -> Principal:
+    """Any principal but an auditor may send commands; project roles are checked by the ledger."""
+    if principal.role == GlobalRole.AUDITOR:
+        raise ProblemError(403, "Forbidden", "auditors read; they write nothing")
+    return principal
+
+
+Writer = Annotated[Principal, Depends(writer)]
+
+_ETAG_VERSION = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+    """`If-Match: "<version>"`: the command applies only at that version, else 412."""
+    if if_match is None:
+        return None
+    match = _ETAG_VERSION.match(if_match)
+    if match is None:
+        raise ProblemError(
+            422,
+            "Invalid request",
+            'If-Match must be the project version as an entity tag, e.g. "12"',
+            slug="invalid-request",
+        )
+    return int(match.group(1))
+
+
+IfMatch = Annotated[int | None, Depends(expected_version)]

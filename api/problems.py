@@ -1,0 +1,162 @@
+"""Every error leaves as RFC 9457 problem JSON; domain errors map to a status here, in one place."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from eventsourcing.persistence import OperationalError as StoreOperationalError
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg import OperationalError as PgOperationalError
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException
+
+from domain.errors import (
+    DomainError,
+    EntityNotFoundError,
+    InvalidValueError,
+    PermissionDeniedError,
+    ProjectNotFoundError,
+    RuleViolationError,
+    VersionMismatchError,
+)
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_BASE = "https://milestone-ledger.dev/problems/"
+
+_STATUS: dict[type[DomainError], tuple[int, str]] = {
+    ProjectNotFoundError: (404, "not-found"),
+    EntityNotFoundError: (404, "not-found"),
+    PermissionDeniedError: (403, "forbidden"),
+    InvalidValueError: (422, "invalid-value"),
+    RuleViolationError: (409, "rule-violation"),
+    VersionMismatchError: (412, "version-mismatch"),
+}
+
+
+class ProblemError(Exception):
+    """Raised by the API layer itself for a problem with no domain meaning (401, 503, ...)."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        *,
+        slug: str = "about:blank",
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.slug = slug
+        self.headers = headers or {}
+        self.extra = extra
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": slug if slug == "about:blank" else TYPE_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def domain_problem(error: DomainError) -> JSONResponse:
+    status, slug = next(
+        (v for cls, v in _STATUS.items() if isinstance(error, cls)), (400, "bad-request")
+    )
+    extra: dict[str, Any] = {}
+    if isinstance(error, RuleViolationError):
+        extra["errors"] = [v.as_dict() for v in error.violations]
+    elif isinstance(error, InvalidValueError):
+        extra["errors"] = [{"field": error.field_name, "message": error.message}]
+    elif isinstance(error, VersionMismatchError):
+        extra["current_version"] = error.actual
+    return problem(status, error.title, error.detail, slug, **extra)
+
+
+def install(app: FastAPI) -> None:
+    """Registers the handlers that turn every failure into problem JSON."""
+
+    @app.exception_handler(DomainError)
+    async def on_domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return domain_problem(exc)
+
+    @app.exception_handler(ProblemError)
+    async def on_problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem(
+            exc.status, exc.title, exc.detail, exc.slug, headers=exc.headers, **exc.extra
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"] if p != "body"),
+                "message": e["msg"],
+                "type": e["type"],
+            }
+            for e in exc.errors()
+        ]
+        return problem(
+            422,
+            "Invalid request",
+            "the request does not match the schema",
+            "invalid-request",
+            errors=errors,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        return problem(
+            exc.status_code,
+            _title(exc.status_code),
+            str(exc.detail),
+            "about:blank",
+            headers=dict(exc.headers or {}),
+        )
+
+    @app.exception_handler(PoolTimeout)
+    @app.exception_handler(PgOperationalError)
+    @app.exception_handler(StoreOperationalError)
+    async def on_database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return problem(
+            503,
+            "Service unavailable",
+            "the database cannot be reached; try again shortly",
+            "unavailable",
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(Exception)
+    async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error", exc_info=exc)
+        return problem(500, "Internal error", "an unexpected error occurred", "internal")
+
+
+def _title(status: int) -> str:
+    from http import HTTPStatus
+
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"

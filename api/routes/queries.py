@@ -1,0 +1,137 @@
+"""Query routes: the current state from the event-sourced project, the rest from the views."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Response
+
+from api.deps import Caller, ContainerDep, reads_everything
+from api.presenters import project_public
+from api.problems import ProblemError
+from api.schemas import Alignment, ProjectPublic, ProjectSummary, Schedule
+from domain.health import today_in
+from projections.alignment import get_alignment
+from projections.projects import list_projects
+from projections.schedule import get_schedule
+
+router = APIRouter(prefix="/v1/projects", tags=["queries"])
+
+# How long a read with ?min_position waits for the views before answering 503 (SPEC §3).
+MIN_POSITION_WAIT = 5.0
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "missing or unknown token"},
+    404: {"description": "no such project, or not visible to the caller"},
+    503: {"description": "the view has not reached min_position within 5 s; see Retry-After"},
+}
+
+MinPosition = Annotated[
+    int | None,
+    Query(ge=0, description="wait (≤ 5 s) until the view has processed this global position"),
+]
+
+
+def _wait_for_view(container: ContainerDep, view: str, min_position: int | None) -> None:
+    if min_position is None:
+        return
+    if not container.runner.wait_for(min_position, MIN_POSITION_WAIT, views=[view]):
+        raise ProblemError(
+            503,
+            "View not caught up",
+            f"the {view} view has not yet processed position {min_position}",
+            slug="view-lagging",
+            headers={"Retry-After": "1"},
+        )
+
+
+def _not_seen_yet(view: str) -> ProblemError:
+    """The project exists (its events say so) but the view has not processed it yet."""
+    return ProblemError(
+        503,
+        "View not caught up",
+        f"the {view} view has not processed this project yet; retry, or pass min_position",
+        slug="view-lagging",
+        headers={"Retry-After": "1"},
+    )
+
+
+@router.get("", response_model=list[ProjectSummary], responses=_ERRORS)
+def projects(
+    container: ContainerDep, caller: Caller, min_position: MinPosition = None
+) -> list[dict[str, Any]]:
+    """The projects the caller may read, with counts and the next due milestone."""
+    _wait_for_view(container, "projects", min_position)
+    with container.pool.connection() as conn:
+        return list_projects(conn, caller.name, reads_everything(caller))
+
+
+@router.get("/{project_id}", response_model=ProjectPublic, responses=_ERRORS)
+def project(
+    project_id: UUID,
+    container: ContainerDep,
+    caller: Caller,
+    response: Response,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> ProjectPublic | Response:
+    """The current state, read from the project's events (always reflects every acknowledged
+    command). The ETag is the version that `If-Match` expects."""
+    state = container.ledger.get_project(
+        project_id, reader=caller.name, read_all=reads_everything(caller)
+    )
+    etag = f'"{state.version}"'
+    if if_none_match == etag:
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
+    return project_public(state, container.clock())
+
+
+@router.get("/{project_id}/schedule", response_model=Schedule, responses=_ERRORS)
+def schedule(
+    project_id: UUID,
+    container: ContainerDep,
+    caller: Caller,
+    response: Response,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """Phases in order, each with its milestones: due, baseline, slip, health, deliverables."""
+    state = container.ledger.get_project(
+        project_id, reader=caller.name, read_all=reads_everything(caller)
+    )
+    _wait_for_view(container, "schedule", min_position)
+    now = container.clock()
+    with container.pool.connection() as conn:
+        view = get_schedule(conn, project_id, now)
+    if view is None:  # the project exists but the view has not seen it yet
+        raise ProblemError(
+            503,
+            "View not caught up",
+            "the schedule view has not seen this project yet",
+            slug="view-lagging",
+            headers={"Retry-After": "1"},
+        )
+    # Weak: health depends on the day as well as on the events.
+    response.headers["ETag"] = f'W/"{view["version"]}-{today_in(state.timezone, now)}"'
+    return view
+
+
+@router.get("/{project_id}/alignment", response_model=Alignment, responses=_ERRORS)
+def alignment(
+    project_id: UUID,
+    container: ContainerDep,
+    caller: Caller,
+    response: Response,
+    min_position: MinPosition = None,
+) -> dict[str, Any]:
+    """R11: milestones without deliverables, deliverables without milestones or criteria."""
+    state = container.ledger.get_project(
+        project_id, reader=caller.name, read_all=reads_everything(caller)
+    )
+    _wait_for_view(container, "schedule", min_position)
+    with container.pool.connection() as conn:
+        view = get_alignment(conn, project_id)
+    if view is None:
+        raise _not_seen_yet("schedule")
+    response.headers["ETag"] = f'W/"{state.version}-{today_in(state.timezone, container.clock())}"'
+    return {"project_id": project_id, **view}
