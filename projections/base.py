@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, LiteralString
+from uuid import UUID
 
 import psycopg
 from psycopg import pq
@@ -18,11 +19,10 @@ class View:
 
     A subclass names itself, lists its tables and their idempotent DDL, and defines its own
     `@singledispatchmethod apply` (one registry per view) with one handler per event class it
-    cares about; every other event changes nothing. The
-    runner calls `process_event` for each event in a page, inside the transaction that also
-    moves the view's tracking position, so the view applies each event exactly once.
-    Handlers only write (no reads whose results they wait for), so a page runs in one
-    pipelined round trip.
+    cares about; every other event changes nothing. The runner calls `process_page` with a
+    page of events inside the transaction that also moves the view's tracking position, so the
+    view applies each event exactly once. Handlers only write (no reads whose results they wait
+    for), so a page goes out pipelined rather than one round trip per statement.
     """
 
     name: ClassVar[str]
@@ -30,12 +30,27 @@ class View:
     ddl: ClassVar[tuple[LiteralString, ...]]
 
     def process_event(self, cur: psycopg.Cursor[Any], event: ProjectEvent, position: int) -> None:
-        self.apply(event, cur, position)
+        self.process_page(cur, [(event, position)])
+
+    def process_page(
+        self, cur: psycopg.Cursor[Any], events: Sequence[tuple[ProjectEvent, int]]
+    ) -> None:
+        """Apply the events, in position order; a subclass may add writes made once per page."""
+        apply = self.apply  # singledispatchmethod builds a wrapper on each attribute access
+        for event, position in events:
+            apply(event, cur, position)
 
     # singledispatch picks the handler by the type of the first argument, so the event leads.
     @functools.singledispatchmethod
     def apply(self, event: ProjectEvent, cur: psycopg.Cursor[Any], position: int) -> None:
         """An event this view does not handle changes nothing."""
+
+
+def last_event_by_project(
+    events: Sequence[tuple[ProjectEvent, int]],
+) -> dict[UUID, tuple[ProjectEvent, int]]:
+    """Each project's last event in the page, with its position."""
+    return {event.originator_id: (event, position) for event, position in events}
 
 
 @contextmanager

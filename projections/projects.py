@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, LiteralString
 
@@ -13,7 +14,7 @@ from psycopg.types.json import Jsonb
 from domain import events as ev
 from domain.entities import DeliverableState, MilestoneStatus
 from domain.roles import ProjectRole
-from projections.base import View, snapshot
+from projections.base import View, last_event_by_project, snapshot
 
 DDL: tuple[LiteralString, ...] = (
     """
@@ -74,12 +75,22 @@ class ProjectsView(View):
     tables = ("projects", "project_members", "project_items")
     ddl = DDL
 
-    def process_event(self, cur: Cursor, event: ev.ProjectEvent, position: int) -> None:
-        super().process_event(cur, event, position)
+    def process_page(self, cur: Cursor, events: Sequence[tuple[ev.ProjectEvent, int]]) -> None:
+        super().process_page(cur, events)
+        # Every event moves its project's version and update time; one write per page.
+        last = last_event_by_project(events)
         cur.execute(
-            "UPDATE projects SET version = %s, updated_at = %s, last_position = %s"
-            " WHERE project_id = %s",
-            (event.originator_version, event.timestamp, position, event.originator_id),
+            "UPDATE projects p SET version = t.version, updated_at = t.at,"
+            " last_position = t.position"
+            " FROM unnest(%s::uuid[], %s::int[], %s::timestamptz[], %s::bigint[])"
+            " AS t(project_id, version, at, position)"
+            " WHERE p.project_id = t.project_id",
+            (
+                list(last),
+                [event.originator_version for event, _ in last.values()],
+                [event.timestamp for event, _ in last.values()],
+                [position for _, position in last.values()],
+            ),
         )
 
     @functools.singledispatchmethod
@@ -88,26 +99,30 @@ class ProjectsView(View):
 
     @apply.register
     def _project_created(self, event: ev.ProjectCreated, cur: Cursor, position: int) -> None:
-        cur.execute(
-            "INSERT INTO projects (project_id, name, description, timezone, risk_window_days,"
-            " version, created_at, updated_at, last_position, deliverable_counts,"
-            " milestone_counts) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (
-                event.originator_id,
-                event.name,
-                event.description,
-                event.timezone,
-                event.risk_window_days,
-                event.originator_version,
-                event.timestamp,
-                event.timestamp,
-                position,
-                Jsonb(dict.fromkeys(DeliverableState, 0)),
-                Jsonb(dict.fromkeys(MilestoneStatus, 0)),
-            ),
-        )
         # The creator is the first manager; no MemberAdded event says so.
-        self._set_member(cur, event, event.actor, ProjectRole.MANAGER.value)
+        cur.execute(
+            "WITH creator AS (INSERT INTO project_members (project_id, principal, role)"
+            "  VALUES (%(p)s, %(actor)s, %(role)s))"
+            " INSERT INTO projects (project_id, name, description, timezone, risk_window_days,"
+            " version, created_at, updated_at, last_position, deliverable_counts,"
+            " milestone_counts) VALUES (%(p)s, %(name)s, %(description)s, %(timezone)s,"
+            " %(risk)s, %(version)s, %(at)s, %(at)s, %(position)s, %(deliverables)s,"
+            " %(milestones)s)",
+            {
+                "p": event.originator_id,
+                "actor": event.actor,
+                "role": ProjectRole.MANAGER.value,
+                "name": event.name,
+                "description": event.description,
+                "timezone": event.timezone,
+                "risk": event.risk_window_days,
+                "version": event.originator_version,
+                "at": event.timestamp,
+                "position": position,
+                "deliverables": Jsonb(dict.fromkeys(DeliverableState, 0)),
+                "milestones": Jsonb(dict.fromkeys(MilestoneStatus, 0)),
+            },
+        )
 
     @apply.register
     def _member_added(self, event: ev.MemberAdded, cur: Cursor, position: int) -> None:

@@ -25,6 +25,8 @@ BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 2.0
 # How often `wait_for` reads the tracking table when no runner works in this process.
 POLL_TRACKING_EVERY = 0.02
+# The longest the thread waits for a NOTIFY before it checks whether it should stop.
+STOP_SLICE = 0.1
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
 
@@ -130,8 +132,13 @@ class ProjectionRunner:
         if listener is None:
             self._stop.wait(self._poll_interval)
             return
-        for _ in listener.notifies(timeout=self._poll_interval, stop_after=1):
-            break
+        # In slices, so that `stop()` is noticed within one slice.
+        deadline = time.monotonic() + self._poll_interval
+        while not self._stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
+            if any(
+                True for _ in listener.notifies(timeout=min(remaining, STOP_SLICE), stop_after=1)
+            ):
+                break
         # A burst of commits sends a burst of NOTIFYs; one read catches up with all of them.
         for _ in listener.notifies(timeout=0):
             pass
@@ -196,6 +203,7 @@ class ProjectionRunner:
                 name: last if after <= position < last else position
                 for name, position in locked.items()
             }
+            self.last_error = None
             with self._committed:
                 self._positions = committed
                 self._committed.notify_all()
@@ -208,18 +216,20 @@ class ProjectionRunner:
         views: Sequence[View],
         positions: dict[str, int],
     ) -> None:
-        # Pipelined: the views' statements go out together and are checked at the end.
+        events: list[tuple[ProjectEvent, int]] = []
         floor = min(positions[v.name] for v in views)
+        for notification in notifications:
+            if notification.id <= floor:
+                continue
+            event = self._ledger.mapper.to_domain_event(notification)
+            if isinstance(event, ProjectEvent):  # others are not ours to show
+                events.append((event, notification.id))
+        # Pipelined: the views' statements go out together and are checked at the end.
         with cur.connection.pipeline():
-            for notification in notifications:
-                if notification.id <= floor:
-                    continue
-                event = self._ledger.mapper.to_domain_event(notification)
-                if not isinstance(event, ProjectEvent):
-                    continue  # not ours to show; the position still advances
-                for view in views:
-                    if notification.id > positions[view.name]:
-                        view.process_event(cur, event, notification.id)
+            for view in views:
+                behind = [(e, p) for e, p in events if p > positions[view.name]]
+                if behind:
+                    view.process_page(cur, behind)
 
     def _known_positions(self) -> dict[str, int]:
         if self._positions is None:

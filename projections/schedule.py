@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any, LiteralString
 from uuid import UUID
@@ -13,7 +14,7 @@ from psycopg.rows import dict_row
 from domain import events as ev
 from domain.entities import DeliverableState, MilestoneStatus
 from domain.health import milestone_health, today_in
-from projections.base import View, snapshot
+from projections.base import View, last_event_by_project, snapshot
 
 DDL: tuple[LiteralString, ...] = (
     """
@@ -110,12 +111,19 @@ class ScheduleView(View):
     )
     ddl = DDL
 
-    def process_event(self, cur: Cursor, event: ev.ProjectEvent, position: int) -> None:
-        super().process_event(cur, event, position)
-        # Every event moves the project's version, which the schedule answers as its ETag.
+    def process_page(self, cur: Cursor, events: Sequence[tuple[ev.ProjectEvent, int]]) -> None:
+        super().process_page(cur, events)
+        # Every event moves its project's version (the schedule's ETag); one write per page.
+        last = last_event_by_project(events)
         cur.execute(
-            "UPDATE schedule_projects SET version = %s, last_position = %s WHERE project_id = %s",
-            (event.originator_version, position, event.originator_id),
+            "UPDATE schedule_projects p SET version = t.version, last_position = t.position"
+            " FROM unnest(%s::uuid[], %s::int[], %s::bigint[]) AS t(project_id, version, position)"
+            " WHERE p.project_id = t.project_id",
+            (
+                list(last),
+                [event.originator_version for event, _ in last.values()],
+                [position for _, position in last.values()],
+            ),
         )
 
     @functools.singledispatchmethod
@@ -209,11 +217,12 @@ class ScheduleView(View):
     @apply.register
     def _criterion_added(self, event: ev.CriterionAdded, cur: Cursor, position: int) -> None:
         cur.execute(
-            "INSERT INTO schedule_criteria (project_id, criterion_id, deliverable_id)"
-            " VALUES (%s, %s, %s)",
-            (event.originator_id, event.criterion_id, event.deliverable_id),
+            "WITH added AS (INSERT INTO schedule_criteria (project_id, criterion_id,"
+            "  deliverable_id) VALUES (%(p)s, %(c)s, %(d)s))"
+            " UPDATE schedule_deliverables SET criteria_total = criteria_total + 1"
+            " WHERE project_id = %(p)s AND deliverable_id = %(d)s",
+            {"p": event.originator_id, "c": event.criterion_id, "d": event.deliverable_id},
         )
-        self._set_deliverable(cur, event, "criteria_total = criteria_total + %s", 1)
 
     @apply.register
     def _evidence_recorded(self, event: ev.EvidenceRecorded, cur: Cursor, position: int) -> None:
@@ -233,13 +242,19 @@ class ScheduleView(View):
 
     @apply.register
     def _milestone_defined(self, event: ev.MilestoneDefined, cur: Cursor, position: int) -> None:
+        # One statement (not two) per event keeps a page's round of statements short.
         cur.execute(
-            "INSERT INTO schedule_milestones (project_id, milestone_id, phase_id, name, due,"
+            "WITH linked AS (INSERT INTO schedule_links"
+            "  (project_id, milestone_id, deliverable_id, ordinal)"
+            "  SELECT %(p)s, %(m)s, d.id, d.ordinal"
+            "  FROM unnest(%(ds)s::uuid[]) WITH ORDINALITY AS d(id, ordinal))"
+            " INSERT INTO schedule_milestones (project_id, milestone_id, phase_id, name, due,"
             " baseline_due, original_baseline_due, status, defined_at)"
             " VALUES (%(p)s, %(m)s, %(ph)s, %(name)s, %(due)s, %(due)s, %(due)s, %(s)s, %(at)s)",
             {
                 "p": event.originator_id,
                 "m": event.milestone_id,
+                "ds": list(event.deliverable_ids),
                 "ph": event.phase_id,
                 "name": event.name,
                 "due": event.due,
@@ -247,13 +262,6 @@ class ScheduleView(View):
                 "at": event.timestamp,
             },
         )
-        if event.deliverable_ids:
-            cur.execute(
-                "INSERT INTO schedule_links (project_id, milestone_id, deliverable_id, ordinal)"
-                " SELECT %s, %s, d.id, d.ordinal FROM unnest(%s::uuid[]) WITH ORDINALITY"
-                " AS d(id, ordinal)",
-                (event.originator_id, event.milestone_id, list(event.deliverable_ids)),
-            )
 
     @apply.register
     def _linked(self, event: ev.DeliverableLinked, cur: Cursor, position: int) -> None:
