@@ -110,7 +110,8 @@ class ProjectionRunner:
                 log.warning("projection runner failed; retrying in %.1fs", backoff, exc_info=True)
                 _close(listener)
                 listener = None
-                self._positions = None  # resume from the tracking table
+                with self._committed:
+                    self._positions = None  # resume from the tracking table
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
         _close(listener)
@@ -134,11 +135,14 @@ class ProjectionRunner:
             return
         # In slices, so that `stop()` is noticed within one slice.
         deadline = time.monotonic() + self._poll_interval
-        while not self._stop.is_set() and (remaining := deadline - time.monotonic()) > 0:
-            if any(
-                True for _ in listener.notifies(timeout=min(remaining, STOP_SLICE), stop_after=1)
-            ):
+        notified = False
+        while not notified and not self._stop.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 break
+            # Exhaust the generator: it holds the connection's lock until it ends.
+            for _ in listener.notifies(timeout=min(remaining, STOP_SLICE), stop_after=1):
+                notified = True
         # A burst of commits sends a burst of NOTIFYs; one read catches up with all of them.
         for _ in listener.notifies(timeout=0):
             pass
@@ -258,14 +262,13 @@ class ProjectionRunner:
         """
         names = self._names if views is None else [self._view(name).name for name in views]
         if self.running:
+
+            def reached() -> bool:
+                positions = self._positions
+                return positions is not None and all(positions[n] >= position for n in names)
+
             with self._committed:
-                return self._committed.wait_for(
-                    lambda: (
-                        self._positions is not None
-                        and all(self._positions[name] >= position for name in names)
-                    ),
-                    timeout,
-                )
+                return self._committed.wait_for(reached, timeout)
         deadline = time.monotonic() + timeout
         while True:
             current = self._read_positions()
