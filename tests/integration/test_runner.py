@@ -377,10 +377,11 @@ def test_stop_ends_the_thread_promptly(
     assert time.perf_counter() - started < 1.0
 
 
-def test_catch_up_applies_thousands_of_events_per_second(
+def test_catch_up_applies_every_event_of_a_large_backlog(
     ledger: Ledger, pool: Pool, runners: list[ProjectionRunner]
 ) -> None:
-    """MILESTONES_BENCH_EVENTS=20000 pytest -s -k thousands tests/integration/test_runner.py"""
+    """Prints the rate (MILESTONES_BENCH_EVENTS=20000 pytest -s -k backlog ...); speed itself is
+    measured by the benchmarks against a raw baseline, never asserted here (noisy machines)."""
     wanted = int(os.environ.get("MILESTONES_BENCH_EVENTS", "3000"))
     runner = ProjectionRunner(ledger, pool, all_views())
     runner.catch_up()
@@ -395,7 +396,7 @@ def test_catch_up_applies_thousands_of_events_per_second(
     rate = read / elapsed
     print(f"\ncatch_up: {read} events in {elapsed:.2f}s = {rate:,.0f} events/s")
     assert read >= written
-    assert rate > 3000
+    assert runner.positions() == dict.fromkeys(runner.positions(), runner.head())
 
 
 def _busy_project(ledger: Ledger) -> int:

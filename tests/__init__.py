@@ -1,0 +1,1 @@
+"""The test suite: unit (no database) and integration (real PostgreSQL) tiers."""

@@ -1,0 +1,1 @@
+"""Tests against real PostgreSQL: the embedded server, or DATABASE_URL."""
