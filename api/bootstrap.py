@@ -19,6 +19,7 @@ from api.embedded import EmbeddedPostgres
 from api.principals import Principals
 from api.settings import Settings
 from domain.ledger import Ledger
+from domain.pgstore import RECORDER_TOPIC
 from projections import all_ddl, all_views
 from projections.runner import ProjectionRunner
 
@@ -59,6 +60,7 @@ class Container:
 def build_ledger(database_url: str, settings: Settings, *, create_table: bool = False) -> Ledger:
     env = eventsourcing_env(database_url, settings)
     env["CREATE_TABLE"] = "y" if create_table else "n"
+    env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPIC
     return Ledger(env=env)
 
 

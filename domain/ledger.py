@@ -118,7 +118,11 @@ class Ledger(Application[UUID]):
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _save(self, project: Project, ids: dict[str, UUID], **kwargs: Any) -> CommandResult:
-        recordings = self.save(project, **kwargs)
+        # The as-of index rides in the events' transaction (see domain.pgstore).
+        timeline = [
+            (e.originator_id, e.originator_version, e.timestamp) for e in project.pending_events
+        ]
+        recordings = self.save(project, timeline=timeline, **kwargs)
         position = recordings[-1].notification.id if recordings else None
         return CommandResult(project.id, project.version, position, ids)
 

@@ -395,7 +395,8 @@ def test_catch_up_applies_every_event_of_a_large_backlog(
 
     rate = read / elapsed
     print(f"\ncatch_up: {read} events in {elapsed:.2f}s = {rate:,.0f} events/s")
-    assert read >= written
+    # Another runner (the API's, in this session) may have taken part of the backlog; either
+    # way every view must end at the head of the log.
     assert runner.positions() == dict.fromkeys(runner.positions(), runner.head())
 
 
