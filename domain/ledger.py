@@ -6,16 +6,20 @@ the event-sourced Project, never from a read model.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Transcoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoder
 
 from domain.errors import PermissionDeniedError, ProjectNotFoundError, VersionMismatchError
+from domain.events import ProjectEvent
+from domain.pgstore import LedgerRecorder
 from domain.project import Project
+from domain.retrospective import Retrospective, retrospective
 from domain.roles import ProjectRole
 from domain.transcodings import register_domain_transcodings
 
@@ -23,6 +27,8 @@ T = TypeVar("T")
 
 # How often a command without If-Match is retried on fresh state after a version clash.
 MAX_ATTEMPTS = 10
+# How many events a read of a project's history fetches at a time.
+HISTORY_PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,95 @@ class Ledger(Application[UUID]):
         if not read_all and project.role_of(reader) is None:
             raise ProjectNotFoundError(f"project {project_id} not found")
         return project
+
+    def project_as_of(
+        self, project_id: UUID, instant: datetime, *, reader: str, read_all: bool = False
+    ) -> Project:
+        """The project as recorded at `instant`, rebuilt from its events (snapshot + tail).
+
+        The reader needs a role on the project now (or `read_all`): a former member does not
+        keep reading a project it was removed from. Before the project existed: not found.
+        """
+        self.get_project(project_id, reader=reader, read_all=read_all)
+        version = self._version_at(project_id, instant)
+        if version is None:
+            raise ProjectNotFoundError(f"project {project_id} did not exist at {instant}")
+        return self._load(project_id, version)
+
+    def project_events(
+        self,
+        project_id: UUID,
+        *,
+        reader: str,
+        read_all: bool = False,
+        after_version: int = 0,
+        limit: int | None = None,
+    ) -> Iterator[tuple[ProjectEvent, int | None]]:
+        """The project's events after `after_version` in version order, with their positions.
+
+        Access is checked now, not when the iterator is first read; events are read a page
+        at a time, so an export of a long history never holds it all in memory.
+        """
+        self.get_project(project_id, reader=reader, read_all=read_all)
+        return self._project_events(project_id, after_version, limit)
+
+    def project_retrospective(
+        self, project_id: UUID, *, reader: str, read_all: bool = False
+    ) -> Retrospective:
+        """Slips, reschedules and review rounds, replayed from every event of the project."""
+        self.get_project(project_id, reader=reader, read_all=read_all)
+        return retrospective(e for e, _ in self._project_events(project_id, 0, None))
+
+    def feed(self, after: int, limit: int) -> list[tuple[ProjectEvent, int]]:
+        """Every project's events after global position `after`, in commit order.
+
+        The store's ordering lock makes commit order equal position order, so a reader that
+        resumes after the last position it saw never skips an event (positions may have gaps).
+        """
+        notifications = self.recorder.select_notifications(start=after + 1, limit=limit)
+        events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
+        return [(e, position) for e, position in events if isinstance(e, ProjectEvent)]
+
+    def _project_events(
+        self, project_id: UUID, after_version: int, limit: int | None
+    ) -> Iterator[tuple[ProjectEvent, int | None]]:
+        remaining = limit
+        while remaining is None or remaining > 0:
+            page = HISTORY_PAGE if remaining is None else min(HISTORY_PAGE, remaining)
+            rows = self._stored_project_events(project_id, after_version, page)
+            yield from rows
+            if len(rows) < page:
+                return
+            after_version = rows[-1][0].originator_version
+            remaining = None if remaining is None else remaining - len(rows)
+
+    def _stored_project_events(
+        self, project_id: UUID, after_version: int, limit: int
+    ) -> list[tuple[ProjectEvent, int | None]]:
+        if isinstance(self.recorder, LedgerRecorder):
+            rows = self.recorder.select_project_events(
+                project_id, after_version=after_version, limit=limit
+            )
+            return [(self._event(stored), position) for stored, position in rows]
+        # Other stores (in-memory, in the domain tests) keep no positions we can read cheaply.
+        events = self.events.get(project_id, gt=after_version, limit=limit)
+        return [(e, None) for e in events if isinstance(e, ProjectEvent)]
+
+    def _event(self, stored: StoredEvent) -> ProjectEvent:
+        event = self.mapper.to_domain_event(stored)
+        assert isinstance(event, ProjectEvent)
+        return event
+
+    def _version_at(self, project_id: UUID, instant: datetime) -> int | None:
+        if isinstance(self.recorder, LedgerRecorder):
+            return self.recorder.version_at(project_id, instant)
+        # Other stores have no as-of index: scan the timestamps (fine for in-memory tests).
+        versions = [
+            e.originator_version
+            for e in self.events.get(project_id)
+            if isinstance(e, ProjectEvent) and e.timestamp <= instant
+        ]
+        return max(versions, default=None)
 
     def _load(self, project_id: UUID, version: int | None = None) -> Project:
         try:

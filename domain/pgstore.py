@@ -7,6 +7,9 @@ arguments through to `_insert_events`, which is where each extra record is writt
 
 Same-transaction records (each owned by one concern; keep them all in this module):
 - the as-of index (history): project, version, occurred_at — finds the version for an instant.
+
+Reads of the past that need the events' positions (a project's history) are here too, since
+only this module knows the events table's layout.
 """
 
 from __future__ import annotations
@@ -62,6 +65,13 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "WHERE project_id = %s AND occurred_at <= %s"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.timeline_table))
 
+        # History (read side): the primary key (originator_id, originator_version) serves it.
+        self._select_project_events = SQL(
+            "SELECT originator_id, originator_version, topic, state, notification_id "
+            "FROM {schema}.{table} WHERE originator_id = %s AND originator_version > %s "
+            "ORDER BY originator_version LIMIT %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+
     def _insert_stored_events(
         self,
         curs: Cursor[DictRow],
@@ -85,6 +95,28 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 ([t[0] for t in timeline], [t[1] for t in timeline], [t[2] for t in timeline]),
                 prepare=False,
             )
+
+    def select_project_events(
+        self, project_id: UUID, *, after_version: int = 0, limit: int = 1000
+    ) -> list[tuple[StoredEvent, int]]:
+        """The project's stored events after `after_version`, in version order, each with its
+        global position (notification id): what a history shows, in one indexed read."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(
+                self._select_project_events, (project_id, after_version, limit), prepare=False
+            )
+            return [
+                (
+                    StoredEvent(
+                        originator_id=row["originator_id"],
+                        originator_version=row["originator_version"],
+                        topic=row["topic"],
+                        state=bytes(row["state"]),
+                    ),
+                    row["notification_id"],
+                )
+                for row in curs.fetchall()
+            ]
 
     def version_at(self, project_id: UUID, instant: datetime) -> int | None:
         """The project's last version recorded at or before `instant` (None: did not exist)."""

@@ -1,0 +1,66 @@
+"""What a project event is about and what it says, as JSON: the shape reads of the past share.
+
+The audit trail, a project's history and the global feed all describe an event the same way: the
+entity it concerns (kind and id, plus every other entity it names) and its own fields as JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from domain import events as ev
+
+
+@dataclass(frozen=True)
+class Entity:
+    """The thing an event is about; `related` lists every entity id it names, this one first."""
+
+    kind: str  # project, member, phase, deliverable, criterion, milestone
+    id: str
+    related: tuple[str, ...]
+
+
+def entity_of(event: ev.ProjectEvent) -> Entity:
+    project = str(event.originator_id)
+    if isinstance(event, ev.MemberAdded | ev.MemberRoleChanged | ev.MemberRemoved):
+        return Entity("member", event.principal, (event.principal, project))
+    if isinstance(event, ev.PhaseAdded):
+        return Entity("phase", str(event.phase_id), (str(event.phase_id), project))
+    if isinstance(event, ev.CriterionAdded | ev.EvidenceRecorded):
+        criterion, deliverable = str(event.criterion_id), str(event.deliverable_id)
+        return Entity("criterion", criterion, (criterion, deliverable, project))
+    if isinstance(event, ev.DeliverableDefined | ev.DeliverableEvent):
+        deliverable = str(event.deliverable_id)
+        return Entity("deliverable", deliverable, (deliverable, project))
+    if isinstance(event, ev.DeliverableLinked | ev.DeliverableUnlinked):
+        milestone, deliverable = str(event.milestone_id), str(event.deliverable_id)
+        return Entity("milestone", milestone, (milestone, deliverable, project))
+    if isinstance(event, ev.MilestoneDefined):
+        milestone = str(event.milestone_id)
+        linked = tuple(str(d) for d in event.deliverable_ids)
+        return Entity("milestone", milestone, (milestone, *linked, project))
+    if isinstance(event, ev.MilestoneEvent):
+        milestone = str(event.milestone_id)
+        return Entity("milestone", milestone, (milestone, project))
+    return Entity("project", project, (project,))
+
+
+def json_data(event: ev.ProjectEvent) -> dict[str, Any]:
+    """The event's own fields (`event_data`) with ids, dates and instants as JSON strings."""
+    data: dict[str, Any] = jsonable(ev.event_data(event))
+    return data
+
+
+def jsonable(value: Any) -> Any:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value

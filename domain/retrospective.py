@@ -1,0 +1,272 @@
+"""A project's retrospective, replayed from its events: slips, reschedules, review rounds.
+
+A pure function of the events (no clock, no SQL), so it is the same for any past project whenever
+it is asked. Slip follows R7: current due − current baseline; the original baseline (the first
+due date) gives `slip_days_from_original`. A milestone is on time when it was achieved on or
+before its final due date, in the project's time zone (as R12).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from uuid import UUID
+
+from domain import events as ev
+from domain.entities import DeliverableState, MilestoneStatus
+from domain.health import today_in
+
+
+@dataclass(frozen=True)
+class Reschedule:
+    at: datetime
+    by: str
+    previous_due: date
+    due: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rebaseline:
+    at: datetime
+    by: str
+    previous_baseline: date
+    baseline: date
+    reason: str
+
+
+@dataclass(frozen=True)
+class Reopening:
+    at: datetime
+    by: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Rejection:
+    at: datetime
+    by: str
+    round: int
+    reason: str
+
+
+@dataclass
+class DeliverableReview:
+    id: UUID
+    title: str
+    state: DeliverableState = DeliverableState.DRAFT
+    review_rounds: int = 0
+    rejections: list[Rejection] = field(default_factory=list)
+    reopenings: list[Reopening] = field(default_factory=list)
+    last_evidence_at: datetime | None = None
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+    # Evidence recorded last before the approval that stands, to that approval.
+    days_from_last_evidence_to_approval: float | None = None
+
+
+@dataclass
+class MilestoneRetrospective:
+    id: UUID
+    name: str
+    original_baseline_due: date
+    baseline_due: date
+    due: date
+    status: MilestoneStatus = MilestoneStatus.NOT_ACHIEVED
+    achieved_at: datetime | None = None
+    achieved_by: str | None = None
+    outcome: str = "open"  # on_time, late, open, cancelled
+    reschedules: list[Reschedule] = field(default_factory=list)
+    rebaselines: list[Rebaseline] = field(default_factory=list)
+    reopenings: list[Reopening] = field(default_factory=list)
+    deliverable_ids: list[UUID] = field(default_factory=list)
+
+    @property
+    def slip_days(self) -> int:
+        return (self.due - self.baseline_due).days
+
+    @property
+    def slip_days_from_original(self) -> int:
+        return (self.due - self.original_baseline_due).days
+
+
+@dataclass(frozen=True)
+class Totals:
+    milestones: int
+    on_time: int
+    late: int
+    open: int
+    cancelled: int
+    mean_slip_days: float | None  # over milestones not cancelled
+    mean_slip_days_from_original: float | None
+    reschedules: int
+    deliverables_reviewed: int  # submitted at least once
+    review_rounds: int
+    rounds_per_deliverable: float | None  # over deliverables reviewed
+    rejections: int
+
+
+@dataclass(frozen=True)
+class Retrospective:
+    project_id: UUID
+    name: str
+    timezone: str
+    version: int
+    milestones: list[MilestoneRetrospective]
+    deliverables: list[DeliverableReview]
+    totals: Totals
+
+
+def retrospective(events: Iterable[ev.ProjectEvent]) -> Retrospective:
+    """Replays a project's events, oldest first, into its retrospective."""
+    replay = _Replay()
+    for event in events:
+        replay.apply(event)
+    return replay.result()
+
+
+class _Replay:
+    def __init__(self) -> None:
+        self.project_id: UUID | None = None
+        self.name = ""
+        self.timezone = "UTC"
+        self.version = 0
+        self.milestones: dict[UUID, MilestoneRetrospective] = {}
+        self.deliverables: dict[UUID, DeliverableReview] = {}
+
+    def apply(self, event: ev.ProjectEvent) -> None:
+        self.version = event.originator_version
+        if isinstance(event, ev.ProjectCreated):
+            self.project_id, self.name, self.timezone = (
+                event.originator_id,
+                event.name,
+                event.timezone,
+            )
+        elif isinstance(event, ev.DeliverableDefined):
+            self.deliverables[event.deliverable_id] = DeliverableReview(
+                event.deliverable_id, event.title
+            )
+        elif isinstance(event, ev.DeliverableEvent):
+            self._deliverable(event, self.deliverables[event.deliverable_id])
+        elif isinstance(event, ev.MilestoneDefined):
+            self.milestones[event.milestone_id] = MilestoneRetrospective(
+                event.milestone_id,
+                event.name,
+                original_baseline_due=event.due,
+                baseline_due=event.due,
+                due=event.due,
+                deliverable_ids=list(event.deliverable_ids),
+            )
+        elif isinstance(event, ev.MilestoneEvent):
+            self._milestone(event, self.milestones[event.milestone_id])
+        elif isinstance(event, ev.ProjectRebaselined):
+            for mid, baseline in event.baselines.items():
+                milestone = self.milestones[UUID(mid)]
+                milestone.rebaselines.append(
+                    Rebaseline(
+                        event.timestamp,
+                        event.actor,
+                        event.previous_baselines[mid],
+                        baseline,
+                        event.reason,
+                    )
+                )
+                milestone.baseline_due = baseline
+
+    def _deliverable(self, event: ev.DeliverableEvent, d: DeliverableReview) -> None:
+        if isinstance(event, ev.DeliverableRetitled):
+            d.title = event.title
+        elif isinstance(event, ev.EvidenceRecorded):
+            d.last_evidence_at = event.timestamp
+        elif isinstance(event, ev.DeliverableSubmitted):
+            d.state = DeliverableState.IN_REVIEW
+            d.review_rounds += 1
+        elif isinstance(event, ev.DeliverableRejected):
+            d.state = DeliverableState.DRAFT
+            d.rejections.append(
+                Rejection(event.timestamp, event.actor, d.review_rounds, event.reason)
+            )
+        elif isinstance(event, ev.DeliverableApproved):
+            d.state = DeliverableState.APPROVED
+            d.approved_at, d.approved_by = event.timestamp, event.actor
+            d.days_from_last_evidence_to_approval = (
+                None if d.last_evidence_at is None else _days(d.last_evidence_at, event.timestamp)
+            )
+        elif isinstance(event, ev.DeliverableReopened):
+            d.state = DeliverableState.DRAFT
+            d.reopenings.append(Reopening(event.timestamp, event.actor, event.reason))
+            d.approved_at = d.approved_by = d.days_from_last_evidence_to_approval = None
+        elif isinstance(event, ev.DeliverableCancelled):
+            d.state = DeliverableState.CANCELLED
+
+    def _milestone(self, event: ev.MilestoneEvent, m: MilestoneRetrospective) -> None:
+        if isinstance(event, ev.DeliverableLinked):
+            m.deliverable_ids.append(event.deliverable_id)
+        elif isinstance(event, ev.DeliverableUnlinked):
+            m.deliverable_ids.remove(event.deliverable_id)
+        elif isinstance(event, ev.MilestoneRescheduled):
+            m.reschedules.append(
+                Reschedule(
+                    event.timestamp, event.actor, event.previous_due, event.due, event.reason
+                )
+            )
+            m.due = event.due
+        elif isinstance(event, ev.MilestoneAchieved):
+            m.status = MilestoneStatus.ACHIEVED
+            m.achieved_at, m.achieved_by = event.timestamp, event.actor
+        elif isinstance(event, ev.MilestoneReopened):
+            m.status = MilestoneStatus.NOT_ACHIEVED
+            m.achieved_at = m.achieved_by = None
+            m.reopenings.append(Reopening(event.timestamp, event.actor, event.reason))
+        elif isinstance(event, ev.MilestoneCancelled):
+            m.status = MilestoneStatus.CANCELLED
+
+    def result(self) -> Retrospective:
+        if self.project_id is None:
+            raise ValueError("a retrospective needs the project's events, from its creation")
+        milestones = sorted(self.milestones.values(), key=lambda m: (m.due, m.name, str(m.id)))
+        for m in milestones:
+            m.outcome = self._outcome(m)
+        deliverables = list(self.deliverables.values())
+        live = [m for m in milestones if m.status is not MilestoneStatus.CANCELLED]
+        reviewed = [d for d in deliverables if d.review_rounds > 0]
+        rounds = sum(d.review_rounds for d in reviewed)
+        totals = Totals(
+            milestones=len(milestones),
+            on_time=sum(1 for m in milestones if m.outcome == "on_time"),
+            late=sum(1 for m in milestones if m.outcome == "late"),
+            open=sum(1 for m in milestones if m.outcome == "open"),
+            cancelled=sum(1 for m in milestones if m.outcome == "cancelled"),
+            mean_slip_days=_mean([m.slip_days for m in live]),
+            mean_slip_days_from_original=_mean([m.slip_days_from_original for m in live]),
+            reschedules=sum(len(m.reschedules) for m in milestones),
+            deliverables_reviewed=len(reviewed),
+            review_rounds=rounds,
+            rounds_per_deliverable=_mean([d.review_rounds for d in reviewed]),
+            rejections=sum(len(d.rejections) for d in deliverables),
+        )
+        return Retrospective(
+            self.project_id,
+            self.name,
+            self.timezone,
+            self.version,
+            milestones,
+            deliverables,
+            totals,
+        )
+
+    def _outcome(self, m: MilestoneRetrospective) -> str:
+        if m.status is MilestoneStatus.CANCELLED:
+            return "cancelled"
+        if m.achieved_at is None:
+            return "open"
+        return "on_time" if today_in(self.timezone, m.achieved_at) <= m.due else "late"
+
+
+def _days(start: datetime, end: datetime) -> float:
+    return round((end - start).total_seconds() / 86400, 2)
+
+
+def _mean(values: list[int]) -> float | None:
+    return round(sum(values) / len(values), 2) if values else None

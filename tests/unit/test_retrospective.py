@@ -1,0 +1,248 @@
+"""The retrospective replays given events: slips against both baselines, reschedules, rounds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from domain import events as ev
+from domain.retrospective import Rejection, Reopening, Reschedule, retrospective
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+class Given:
+    """Builds a project's events with chosen instants, as the store would hand them back."""
+
+    def __init__(self, timezone: str = "UTC") -> None:
+        self.project_id = uuid4()
+        self.events: list[ev.ProjectEvent] = []
+        self.phase = uuid4()
+        self.add(
+            ev.ProjectCreated,
+            0,
+            "alice",
+            originator_topic="domain.project:Project",
+            name="Apollo",
+            description="",
+            timezone=timezone,
+            risk_window_days=7,
+        )
+        self.add(ev.PhaseAdded, 0, "alice", phase_id=self.phase, name="Design")
+
+    def add(
+        self, cls: Callable[..., ev.ProjectEvent], day: float, actor: str, **fields: Any
+    ) -> None:
+        self.events.append(
+            cls(
+                originator_id=self.project_id,
+                originator_version=len(self.events) + 1,
+                timestamp=START + timedelta(days=day),
+                actor=actor,
+                **fields,
+            )
+        )
+
+    def deliverable(self, title: str, day: float = 0) -> UUID:
+        did = uuid4()
+        self.add(
+            ev.DeliverableDefined,
+            day,
+            "bob",
+            deliverable_id=did,
+            title=title,
+            description="",
+            kind="report",
+            phase_id=self.phase,
+            owner=None,
+        )
+        return did
+
+    def milestone(self, name: str, due: date, *deliverables: UUID, day: float = 0) -> UUID:
+        mid = uuid4()
+        self.add(
+            ev.MilestoneDefined,
+            day,
+            "alice",
+            milestone_id=mid,
+            name=name,
+            phase_id=self.phase,
+            due=due,
+            deliverable_ids=list(deliverables),
+        )
+        return mid
+
+    def evidence(self, did: UUID, day: float) -> None:
+        self.add(
+            ev.EvidenceRecorded,
+            day,
+            "bob",
+            deliverable_id=did,
+            criterion_id=uuid4(),
+            evidence="https://example.org/report.pdf",
+            sha256=None,
+        )
+
+    def reschedule(self, mid: UUID, day: float, previous: date, due: date, reason: str) -> None:
+        self.add(
+            ev.MilestoneRescheduled,
+            day,
+            "alice",
+            milestone_id=mid,
+            due=due,
+            previous_due=previous,
+            reason=reason,
+        )
+
+
+def test_slip_is_measured_against_the_current_and_the_original_baseline() -> None:
+    given = Given()
+    mid = given.milestone("Design frozen", date(2026, 4, 1))
+    given.reschedule(mid, 5, date(2026, 4, 1), date(2026, 4, 11), "supplier late")
+    given.add(
+        ev.ProjectRebaselined,
+        6,
+        "alice",
+        reason="new plan after supplier delay",
+        baselines={str(mid): date(2026, 4, 11)},
+        previous_baselines={str(mid): date(2026, 4, 1)},
+    )
+    given.reschedule(mid, 8, date(2026, 4, 11), date(2026, 4, 14), "review took longer")
+
+    [milestone] = retrospective(given.events).milestones
+
+    assert milestone.original_baseline_due == date(2026, 4, 1)
+    assert milestone.baseline_due == date(2026, 4, 11)
+    assert milestone.due == date(2026, 4, 14)
+    assert milestone.slip_days == 3
+    assert milestone.slip_days_from_original == 13
+    assert [r.reason for r in milestone.rebaselines] == ["new plan after supplier delay"]
+
+
+def test_every_reschedule_is_listed_with_its_reason_and_who_made_it() -> None:
+    given = Given()
+    mid = given.milestone("Design frozen", date(2026, 4, 1))
+    given.reschedule(mid, 5, date(2026, 4, 1), date(2026, 4, 11), "supplier late")
+
+    [milestone] = retrospective(given.events).milestones
+
+    assert milestone.reschedules == [
+        Reschedule(
+            START + timedelta(days=5), "alice", date(2026, 4, 1), date(2026, 4, 11), "supplier late"
+        )
+    ]
+
+
+def test_review_rounds_count_submissions_and_rejections_keep_their_reasons() -> None:
+    given = Given()
+    did = given.deliverable("Analysis report draft")
+    given.evidence(did, 1)
+    given.add(ev.DeliverableSubmitted, 2, "bob", deliverable_id=did, note=None)
+    given.add(ev.DeliverableRejected, 3, "carol", deliverable_id=did, reason="no methodology")
+    given.evidence(did, 4)
+    given.add(ev.DeliverableSubmitted, 4.5, "bob", deliverable_id=did, note=None)
+    given.add(ev.DeliverableApproved, 6, "carol", deliverable_id=did, comment=None)
+
+    [review] = retrospective(given.events).deliverables
+
+    assert review.review_rounds == 2
+    assert review.rejections == [Rejection(START + timedelta(days=3), "carol", 1, "no methodology")]
+    assert review.approved_by == "carol"
+    assert review.days_from_last_evidence_to_approval == 2.0
+
+
+def test_a_reopened_approval_no_longer_counts_until_approved_again() -> None:
+    given = Given()
+    did = given.deliverable("Manual")
+    given.evidence(did, 1)
+    given.add(ev.DeliverableSubmitted, 1, "bob", deliverable_id=did, note=None)
+    given.add(ev.DeliverableApproved, 2, "carol", deliverable_id=did, comment=None)
+    given.add(ev.DeliverableReopened, 3, "alice", deliverable_id=did, reason="wrong version")
+
+    [review] = retrospective(given.events).deliverables
+
+    assert review.approved_at is None
+    assert review.days_from_last_evidence_to_approval is None
+    assert review.reopenings == [Reopening(START + timedelta(days=3), "alice", "wrong version")]
+
+
+def test_milestones_count_as_on_time_late_open_or_cancelled_by_their_final_due() -> None:
+    given = Given()
+    did = given.deliverable("Spec")
+    on_time = given.milestone("On time", date(2026, 3, 5), did)
+    late = given.milestone("Late", date(2026, 3, 3), did)
+    given.milestone("Open", date(2026, 3, 20), did)
+    cancelled = given.milestone("Cancelled", date(2026, 3, 21), did)
+    given.add(ev.MilestoneAchieved, 3, "alice", milestone_id=on_time, note=None)  # 5 March
+    given.add(ev.MilestoneAchieved, 3, "alice", milestone_id=late, note=None)
+    given.add(ev.MilestoneCancelled, 4, "alice", milestone_id=cancelled, reason="descoped")
+
+    result = retrospective(given.events)
+
+    outcomes = {m.name: m.outcome for m in result.milestones}
+    assert outcomes == {
+        "On time": "on_time",
+        "Late": "late",
+        "Open": "open",
+        "Cancelled": "cancelled",
+    }
+    assert (result.totals.on_time, result.totals.late, result.totals.open) == (1, 1, 1)
+    assert result.totals.cancelled == 1
+
+
+def test_achievement_is_judged_on_the_project_calendar_day() -> None:
+    given = Given(timezone="Pacific/Auckland")  # 5 March 21:00 UTC is 6 March there
+    mid = given.milestone("Handover", date(2026, 3, 5), given.deliverable("Spec"))
+    given.add(ev.MilestoneAchieved, 3.5, "alice", milestone_id=mid, note=None)
+
+    [milestone] = retrospective(given.events).milestones
+
+    assert milestone.outcome == "late"
+
+
+def test_a_reopened_milestone_lists_the_reopening_and_counts_its_last_achievement() -> None:
+    given = Given()
+    mid = given.milestone("Handover", date(2026, 3, 10), given.deliverable("Spec"))
+    given.add(ev.MilestoneAchieved, 1, "alice", milestone_id=mid, note=None)
+    given.add(ev.MilestoneReopened, 2, "dave", milestone_id=mid, reason="evidence was stale")
+    given.add(ev.MilestoneAchieved, 12, "alice", milestone_id=mid, note=None)
+
+    [milestone] = retrospective(given.events).milestones
+
+    assert milestone.reopenings == [
+        Reopening(START + timedelta(days=2), "dave", "evidence was stale")
+    ]
+    assert milestone.achieved_at == START + timedelta(days=12)
+    assert milestone.outcome == "late"
+
+
+def test_totals_average_slip_over_live_milestones_and_rounds_over_reviewed_deliverables() -> None:
+    given = Given()
+    reviewed, never_submitted = given.deliverable("A"), given.deliverable("B")
+    first = given.milestone("First", date(2026, 4, 1), reviewed)
+    given.milestone("Second", date(2026, 4, 1), never_submitted)
+    dropped = given.milestone("Dropped", date(2026, 4, 1))
+    given.reschedule(first, 1, date(2026, 4, 1), date(2026, 4, 5), "late supplier")
+    given.reschedule(dropped, 1, date(2026, 4, 1), date(2026, 5, 1), "parked")
+    given.add(ev.MilestoneCancelled, 2, "alice", milestone_id=dropped, reason="descoped")
+    for day in (1, 3, 5):
+        given.add(ev.DeliverableSubmitted, day, "bob", deliverable_id=reviewed, note=None)
+        given.add(ev.DeliverableRejected, day + 1, "carol", deliverable_id=reviewed, reason="no")
+
+    totals = retrospective(given.events).totals
+
+    assert totals.mean_slip_days == 2.0  # (4 + 0) / 2: the cancelled one is left out
+    assert totals.reschedules == 2
+    assert totals.deliverables_reviewed == 1
+    assert totals.rounds_per_deliverable == 3.0
+    assert totals.rejections == 3
+
+
+def test_a_retrospective_needs_the_events_from_the_project_creation() -> None:
+    given = Given()
+    with pytest.raises(ValueError, match="from its creation"):
+        retrospective(given.events[1:])
