@@ -1,4 +1,9 @@
-"""Feeds the views from the event log: a page of events per transaction, woken by NOTIFY."""
+"""Feeds the views from the event log: a page of events per transaction, woken by NOTIFY.
+
+Several runners (processes, machines) may share a database: each view is processed by the one
+runner holding its advisory lock (see `claims`), and taken over by another within a poll
+interval once that runner's session ends.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +14,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from domain.events import ProjectEvent
 from domain.ledger import Ledger
-from projections import tracking
+from projections import claims, tracking
 from projections.base import View
+from projections.rebuild import Rebuild
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +44,10 @@ class ProjectionRunner:
     timeout (so a lost NOTIFY delays a view by `poll_interval` at most), and after any error
     backs off, reconnects and resumes from the tracking table, which the transaction keeps
     exact: no event is lost or applied twice.
+
+    The background thread processes only the views whose lock it holds on its own session
+    connection, and tries to claim the others on every wake-up. `catch_up` and `rebuild`, run
+    in the caller's thread, need no lock: the tracking rows keep them exact too.
     """
 
     def __init__(
@@ -49,6 +58,7 @@ class ProjectionRunner:
         *,
         page_size: int = 1000,
         poll_interval: float = 0.5,
+        holder: str | None = None,
     ) -> None:
         names = [view.name for view in views]
         if len(set(names)) != len(names):
@@ -66,6 +76,9 @@ class ProjectionRunner:
         self._page_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # The views whose lock the thread holds; changed under `_committed`.
+        self._held: frozenset[str] = frozenset()
+        self.holder = holder or claims.worker_id()
         self.last_error: BaseException | None = None
         channel: str | None = getattr(ledger.recorder, "channel_name", None)
         self._channel = channel  # None with a store that does not NOTIFY: poll only
@@ -93,44 +106,60 @@ class ProjectionRunner:
         with self._committed:
             self._committed.notify_all()
 
+    @property
+    def held(self) -> frozenset[str]:
+        """The views this runner's thread holds (processes) right now."""
+        return self._held
+
     def _run(self) -> None:
         backoff = BACKOFF_FIRST
-        listener: psycopg.Connection[Any] | None = None
+        session: psycopg.Connection[Any] | None = None
         while not self._stop.is_set():
             try:
-                if listener is None:
+                if session is None:
                     # LISTEN before reading, so nothing committed after the read goes unheard.
-                    listener = self._listen()
-                self._drain()
+                    session = claims.connect(self._conninfo(), self.holder, self._channel)
+                self._claim(session)
+                held = [view for view in self._views if view.name in self._held]
+                if held:
+                    self._drain(held)
                 self.last_error = None
                 backoff = BACKOFF_FIRST
-                self._wait_for_events(listener)
+                self._wait_for_events(session)
             except Exception as error:
                 self.last_error = error
                 log.warning("projection runner failed; retrying in %.1fs", backoff, exc_info=True)
-                _close(listener)
-                listener = None
+                _close(session)  # its locks go with it: another runner may take the views
+                session = None
+                self._set_held(frozenset())
                 with self._committed:
                     self._positions = None  # resume from the tracking table
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
-        _close(listener)
+        _close(session)
+        self._set_held(frozenset())
 
-    def _listen(self) -> psycopg.Connection[Any] | None:
-        if self._channel is None:
-            return None
+    def _conninfo(self) -> str:
         conninfo = self._pool.conninfo
-        conn = psycopg.connect(conninfo() if callable(conninfo) else conninfo, autocommit=True)
-        try:
-            conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return conninfo() if callable(conninfo) else conninfo
 
-    def _wait_for_events(self, listener: psycopg.Connection[Any] | None) -> None:
+    def _claim(self, session: psycopg.Connection[Any]) -> None:
+        gained = claims.try_claim(session, [n for n in self._names if n not in self._held])
+        if gained:
+            log.info("runner %s now processes %s", self.holder, ", ".join(sorted(gained)))
+            self._set_held(self._held | gained)
+
+    def _set_held(self, held: frozenset[str]) -> None:
+        with self._committed:
+            if held != self._held:
+                # Another runner moved these views while we did not hold them.
+                self._positions = None
+            self._held = held
+            self._committed.notify_all()
+
+    def _wait_for_events(self, listener: psycopg.Connection[Any]) -> None:
         """Return on a NOTIFY, or after `poll_interval` in case one was lost."""
-        if listener is None:
+        if self._channel is None:
             self._stop.wait(self._poll_interval)
             return
         # In slices, so that `stop()` is noticed within one slice.
@@ -147,8 +176,8 @@ class ProjectionRunner:
         for _ in listener.notifies(timeout=0):
             pass
 
-    def _drain(self) -> None:
-        while not self._stop.is_set() and self._process_page() == self._page_size:
+    def _drain(self, views: Sequence[View]) -> None:
+        while not self._stop.is_set() and self._process_page(views) == self._page_size:
             pass
 
     # --- applying ------------------------------------------------------------------------
@@ -162,7 +191,7 @@ class ProjectionRunner:
         head = self._ledger.recorder.max_notification_id() or 0
         read = 0
         while True:
-            count = self._process_page()
+            count = self._process_page(self._views)
             read += count
             reached = min(self._known_positions().values())
             if progress is not None:
@@ -171,22 +200,24 @@ class ProjectionRunner:
                 return read
 
     def rebuild(self, name: str, progress: Progress | None = None) -> int:
-        """Empty the view and reset its position in one transaction, then catch up."""
-        view = self._view(name)
-        with self._page_lock:
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                cur.execute("TRUNCATE " + ", ".join(view.tables))
-                tracking.write_position(cur, name, 0)
-            with self._committed:
-                if self._positions is not None:
-                    self._positions[name] = 0
-        return self.catch_up(progress)
+        """Rebuild the view into shadow tables and swap them in; the notifications read.
 
-    def _process_page(self) -> int:
-        """Apply the next page to every view that still needs it; the number of notifications."""
+        Queries answer from the old tables until the swap (see `projections.rebuild`).
+        """
+        view = self._view(name)
+        read = Rebuild(
+            self._ledger, self._pool, view, page_size=self._page_size, progress=progress
+        ).run()
+        with self._committed:
+            self._positions = None  # the swap moved the view's position
+        return read
+
+    def _process_page(self, views: Sequence[View]) -> int:
+        """Apply the next page to the views that still need it; the number of notifications."""
+        names = [view.name for view in views]
         with self._page_lock:
             known = self._known_positions()
-            after = min(known.values())
+            after = min(known[name] for name in names)
             notifications = self._ledger.recorder.select_notifications(
                 start=after + 1, limit=self._page_size
             )
@@ -195,10 +226,10 @@ class ProjectionRunner:
             last = notifications[-1].id
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 # The tracking table, locked, has the final word: another process may be ahead.
-                locked = tracking.lock_positions(cur, self._names)
-                # A view behind `after` (reset by a rebuild elsewhere) would miss events in
+                locked = tracking.lock_positions(cur, names)
+                # A view behind `after` (our cached position was stale) would miss events in
                 # this page; it waits for a page that starts where it stands.
-                due = [v for v in self._views if after <= locked[v.name] < last]
+                due = [v for v in views if after <= locked[v.name] < last]
                 if due:
                     self._apply(cur, notifications, due, locked)
                     for view in due:
@@ -207,9 +238,9 @@ class ProjectionRunner:
                 name: last if after <= position < last else position
                 for name, position in locked.items()
             }
-            self.last_error = None
             with self._committed:
-                self._positions = committed
+                if self._positions is not None:
+                    self._positions = {**self._positions, **committed}
                 self._committed.notify_all()
             return len(notifications)
 
@@ -257,24 +288,35 @@ class ProjectionRunner:
     def wait_for(self, position: int, timeout: float, views: Sequence[str] | None = None) -> bool:
         """True once every named view (all by default) has applied `position`.
 
-        With the runner's thread in this process, waits on its commits; otherwise polls the
-        tracking table every 20 ms. False when `timeout` seconds pass first.
+        While this runner's thread holds every named view, waits on its commits; otherwise
+        (another process holds one) polls the tracking table every 20 ms. False when
+        `timeout` seconds pass first.
         """
         names = self._names if views is None else [self._view(name).name for name in views]
-        if self.running:
-
-            def reached() -> bool:
-                positions = self._positions
-                return positions is not None and all(positions[n] >= position for n in names)
-
-            with self._committed:
-                return self._committed.wait_for(reached, timeout)
         deadline = time.monotonic() + timeout
+
+        def holds_all() -> bool:
+            return self.running and self._held.issuperset(names)
+
+        def reached() -> bool:
+            positions = self._positions
+            return positions is not None and all(positions[n] >= position for n in names)
+
         while True:
+            remaining = deadline - time.monotonic()
+            if holds_all():
+                with self._committed:
+                    self._committed.wait_for(
+                        lambda: not holds_all() or reached(), max(remaining, 0)
+                    )
+                    if holds_all() and reached():
+                        return True
+                    if holds_all():
+                        return False  # timed out while holding the views
+                continue  # lost a view meanwhile: read the tracking table instead
             current = self._read_positions()
             if all(current[name] >= position for name in names):
                 return True
-            remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
             time.sleep(min(POLL_TRACKING_EVERY, remaining))

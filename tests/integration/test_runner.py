@@ -22,7 +22,7 @@ from domain.events import MilestoneDefined, ProjectEvent
 from domain.ledger import CommandResult, Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
-from projections import all_ddl, all_views, tracking
+from projections import all_ddl, all_views, claims, tracking
 from projections.alignment import get_alignment
 from projections.base import View
 from projections.projects import list_projects
@@ -312,13 +312,14 @@ def test_runner_reconnects_after_its_listen_connection_is_killed(
     project_id, manager = new_project(ledger)
     assert runner.wait_for(ledger.recorder.max_notification_id() or 0, timeout=5)
 
-    # Kills every LISTEN session on this database: a runner must survive that, so any other
-    # runner in this test session recovers too.
+    # Kills every runner's session (LISTEN and view locks) on this database: a runner must
+    # survive that, so any other runner in this test session recovers too.
     with psycopg.connect(database_url, autocommit=True) as admin:
         killed = admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
-            " AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND application_name LIKE %s"
+            " AND pid <> pg_backend_pid()",
+            (claims.APPLICATION_PREFIX + "%",),
         ).fetchall()
     assert killed
     time.sleep(0.5)  # the runner notices, backs off 0.1 s and listens again

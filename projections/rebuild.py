@@ -1,0 +1,257 @@
+"""Rebuild a view from the events into shadow tables, then swap them in atomically.
+
+Queries keep answering from the live tables (which the runner keeps current) while the rebuild
+fills a copy in the schema `rebuild_<view>`: the view's own DDL and page handlers run there
+under `SET search_path`, since views use unqualified table names. Each page commits with the
+shadow's position (its own `projection_tracking` in that schema). Once the shadow has caught
+up, one transaction locks the live tracking row (the runner waits for it), applies the last
+few events to the shadow, moves the live tables out and the shadow tables into `public`,
+keeps their grants, and sets the live position: a reader sees either every old table or every
+new one, never a half-built one.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any, LiteralString
+
+import psycopg
+from psycopg import errors, sql
+from psycopg_pool import ConnectionPool
+
+from domain.events import ProjectEvent
+from domain.ledger import Ledger
+from projections import claims, tracking
+from projections.base import View
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (position reached, head position)
+
+# The swap waits this long for a table or the tracking row, then gives way and tries again:
+# a reader holding one table while waiting for another must not deadlock with it.
+SWAP_LOCK_TIMEOUT = "500ms"
+SWAP_ATTEMPTS = 40
+LIVE_SCHEMA = "public"
+
+
+class RebuildError(RuntimeError):
+    """A rebuild could not start or finish (another is running, the swap kept being blocked)."""
+
+
+def shadow_schema(name: str) -> str:
+    return "rebuild_" + re.sub(r"\W", "_", name)
+
+
+def retired_schema(name: str) -> str:
+    return "retired_" + re.sub(r"\W", "_", name)
+
+
+def decode(ledger: Ledger, notifications: Sequence[Any]) -> list[tuple[ProjectEvent, int]]:
+    """The project events of a page of notifications, with their positions."""
+    events: list[tuple[ProjectEvent, int]] = []
+    for notification in notifications:
+        event = ledger.mapper.to_domain_event(notification)
+        if isinstance(event, ProjectEvent):  # others are not ours to show
+            events.append((event, notification.id))
+    return events
+
+
+class Rebuild:
+    """One rebuild of one view; `run()` returns how many notifications it read."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        pool: ConnectionPool[Any],
+        view: View,
+        *,
+        page_size: int = 1000,
+        progress: Progress | None = None,
+    ) -> None:
+        self._ledger = ledger
+        self._pool = pool
+        self._view = view
+        self._page_size = page_size
+        self._progress = progress
+        self._shadow = shadow_schema(view.name)
+        self._retired = retired_schema(view.name)
+        self.read = 0
+
+    def run(self) -> int:
+        with self._pool.connection() as guard:
+            guard.autocommit = True
+            if not claims.try_lock_rebuild(guard, self._view.name):
+                raise RebuildError(f"a rebuild of {self._view.name} is already running")
+            try:
+                self._create_shadow()
+                position = 0
+                while True:
+                    position, count = self._shadow_page(position)
+                    if count < self._page_size:
+                        break
+                self._swap(position)
+            finally:
+                claims.unlock_rebuild(guard, self._view.name)
+                guard.autocommit = False
+        return self.read
+
+    def _create_shadow(self) -> None:
+        schema = sql.Identifier(self._shadow)
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
+            cur.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
+            self._in_shadow(cur)
+            for statement in (*tracking.DDL, *self._view.ddl):
+                cur.execute(statement)
+
+    def _in_shadow(self, cur: psycopg.Cursor[Any]) -> None:
+        # Only the shadow schema: a table the view forgot to create fails loudly instead of
+        # writing to the live one (pg_catalog is searched implicitly).
+        cur.execute("SELECT set_config('search_path', %s, true)", (self._shadow,))
+
+    def _apply(self, cur: psycopg.Cursor[Any], after: int) -> tuple[int, int]:
+        """Apply the page after `after` to the shadow tables; (new position, notifications)."""
+        notifications = self._ledger.recorder.select_notifications(
+            start=after + 1, limit=self._page_size
+        )
+        if not notifications:
+            return after, 0
+        events = decode(self._ledger, notifications)
+        if events:
+            with cur.connection.pipeline():
+                self._view.process_page(cur, events)
+        last = int(notifications[-1].id)
+        self.read += len(notifications)
+        return last, len(notifications)
+
+    def _shadow_page(self, after: int) -> tuple[int, int]:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            self._in_shadow(cur)
+            position, count = self._apply(cur, after)
+            tracking.write_position(cur, self._view.name, position)
+        self._report(position)
+        return position, count
+
+    def _report(self, position: int) -> None:
+        if self._progress is not None:
+            head = self._ledger.recorder.max_notification_id() or 0
+            self._progress(min(position, head), head)
+
+    def _swap(self, position: int) -> None:
+        for attempt in range(SWAP_ATTEMPTS):
+            try:
+                self._swap_once(position)
+                return
+            except (errors.LockNotAvailable, errors.DeadlockDetected):
+                log.info("swap of %s blocked (attempt %d); retrying", self._view.name, attempt + 1)
+                time.sleep(0.05 * (attempt + 1))
+        raise RebuildError(f"the swap of {self._view.name} stayed blocked; the shadow is kept")
+
+    def _swap_once(self, position: int) -> None:
+        name = self._view.name
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.execute("SELECT set_config('lock_timeout', %s, true)", (SWAP_LOCK_TIMEOUT,))
+            # The live runner waits on this row until the swap commits, then sees the new
+            # position; readers go on with the live tables meanwhile.
+            cur.execute(
+                sql.SQL(
+                    "INSERT INTO {}.projection_tracking (name, position) VALUES (%s, 0)"
+                    " ON CONFLICT (name) DO NOTHING"
+                ).format(sql.Identifier(LIVE_SCHEMA)),
+                (name,),
+            )
+            cur.execute(
+                sql.SQL(
+                    "SELECT position FROM {}.projection_tracking WHERE name = %s FOR UPDATE"
+                ).format(sql.Identifier(LIVE_SCHEMA)),
+                (name,),
+            )
+            # The head can only be at or beyond the live position: catching up to it never
+            # moves the view backwards under a reader that waited for its own write.
+            self._in_shadow(cur)
+            while True:
+                position, count = self._apply(cur, position)
+                if count < self._page_size:
+                    break
+            cur.execute("SELECT set_config('search_path', %s, true)", (LIVE_SCHEMA,))
+            self._move_tables(cur)
+            cur.execute(
+                sql.SQL(
+                    "UPDATE {}.projection_tracking SET position = %s, updated_at = now()"
+                    " WHERE name = %s"
+                ).format(sql.Identifier(LIVE_SCHEMA)),
+                (position, name),
+            )
+        self._report(position)
+        log.info("rebuilt %s up to position %d", name, position)
+
+    def _move_tables(self, cur: psycopg.Cursor[Any]) -> None:
+        live = sql.Identifier(LIVE_SCHEMA)
+        shadow = sql.Identifier(self._shadow)
+        retired = sql.Identifier(self._retired)
+        tables = list(self._view.tables)
+        cur.execute(
+            "SELECT t FROM unnest(%s::text[]) AS t"
+            " WHERE to_regclass(quote_ident(%s) || '.' || quote_ident(t)) IS NOT NULL",
+            (tables, LIVE_SCHEMA),
+        )
+        found = {str(row[0]) for row in cur.fetchall()}
+        existing = [table for table in tables if table in found]
+        if existing:
+            # All at once and in one statement; a reader in the middle of a read makes this
+            # wait (or give way after the lock timeout), never see half of a swap.
+            cur.execute(
+                sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+                    sql.SQL(", ").join(sql.Identifier(LIVE_SCHEMA, t) for t in existing)
+                )
+            )
+        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(retired))
+        cur.execute(sql.SQL("CREATE SCHEMA {}").format(retired))
+        for table in existing:
+            cur.execute(
+                sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                    live, sql.Identifier(table), retired
+                )
+            )
+        for table in tables:
+            cur.execute(
+                sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
+                    shadow, sql.Identifier(table), live
+                )
+            )
+            if table in existing:
+                _copy_grants(cur, self._retired, table)
+        cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(retired))
+        cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(shadow))
+
+
+# The privileges a table can carry, as SQL keywords (never interpolate a catalog string).
+_PRIVILEGES: dict[str, LiteralString] = {
+    p: p for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+}
+
+
+def _copy_grants(cur: psycopg.Cursor[Any], schema: str, table: str) -> None:
+    """Grant on the new live table what was granted on the old one (roles of `db upgrade`)."""
+    cur.execute(
+        "SELECT a.grantee = 0, pg_get_userbyid(a.grantee), a.privilege_type, a.is_grantable"
+        " FROM pg_class c, aclexplode(c.relacl) a"
+        " WHERE c.oid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass"
+        " AND a.grantee <> c.relowner",
+        (schema, table),
+    )
+    for public, grantee, privilege, grantable in cur.fetchall():
+        if privilege not in _PRIVILEGES:
+            continue
+        cur.execute(
+            sql.SQL("GRANT {} ON {} TO {}{}").format(
+                sql.SQL(_PRIVILEGES[privilege]),
+                sql.Identifier(LIVE_SCHEMA, table),
+                sql.SQL("PUBLIC") if public else sql.Identifier(grantee),
+                sql.SQL(" WITH GRANT OPTION" if grantable else ""),
+            )
+        )
