@@ -14,6 +14,7 @@ only this module knows the events table's layout.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -33,6 +34,15 @@ TimelineEntry = tuple[UUID, int, datetime]
 
 
 class LedgerRecorder(PostgresApplicationRecorder):
+    # One attempt each, not the library's 10 attempts 0.2 s apart (each waiting up to the pool
+    # timeout for a connection): with the database down a request must answer 503 within the
+    # pool timeout, not hang for 20 s. Pre-ping already replaces a stale pooled connection,
+    # the API's clients retry on 503 (Retry-After) and the runner retries with back-off.
+    insert_events = inspect.unwrap(PostgresApplicationRecorder.insert_events)
+    select_events = inspect.unwrap(PostgresApplicationRecorder.select_events)
+    select_notifications = inspect.unwrap(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = inspect.unwrap(PostgresApplicationRecorder.max_notification_id)
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
         self.timeline_table = f"{events_table_name}_timeline"
