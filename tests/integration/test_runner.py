@@ -361,7 +361,8 @@ def test_rebuild_gives_the_same_views(
 
     assert _views_of(pool, project_id, manager) == before
     head = ledger.recorder.max_notification_id() or 0
-    assert runner.positions() == {"schedule": head, "projects": head}
+    positions = runner.positions()
+    assert (positions["schedule"], positions["projects"]) == (head, head)
 
 
 def test_stop_ends_the_thread_promptly(
