@@ -11,9 +11,18 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_OWNER_URL` | unset | login for `milestones db upgrade` when it needs another |
 | `MILESTONES_POOL_SIZE` | `10` | connections each pool keeps open |
 | `MILESTONES_POOL_MAX_OVERFLOW` | `10` | extra connections the event store opens under load |
-| `MILESTONES_POOL_TIMEOUT` | `2` | seconds to wait for (or to open) a connection |
+| `MILESTONES_POOL_TIMEOUT` | `1` | seconds to wait for (or to open) a connection; 503 after it |
 | `MILESTONES_LOCK_TIMEOUT` | `5` | seconds a write waits for the event table lock |
 | `MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT` | `5` | seconds before an idle transaction is ended |
+| `MILESTONES_ALLOW_UNSAFE_DURABILITY` | unset | `y`: start though fsync, synchronous_commit or full_page_writes is off |
+| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key signing checkpoints (made if missing) |
+| `MILESTONES_CHECKPOINT_INTERVAL` | `3600` | seconds between signed checkpoints; 0: on demand only |
+| `MILESTONES_WORKERS` | `1` | API processes `milestones serve` runs (`--workers` overrides) |
+| `MILESTONES_POLL_INTERVAL` | `0.5` | seconds a worker waits for NOTIFY before it polls |
+| `MILESTONES_READY_MAX_LAG` | `30` | seconds a view may lag before `/ready` answers 503 |
+| `MILESTONES_SHUTDOWN_TIMEOUT` | `10` | seconds SIGTERM waits for in-flight requests |
+| `MILESTONES_LOG_LEVEL` | `INFO` | least severe log level written |
+| `MILESTONES_LOG_FORMAT` | `auto` | `json`, `text`, or `auto` (JSON unless stderr is a terminal) |
 """
 
 from __future__ import annotations
@@ -22,6 +31,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_FORMATS = ("auto", "json", "text")
 
 
 class SettingsError(ValueError):
@@ -39,9 +51,23 @@ class Settings:
     owner_url: str | None = None
     pool_size: int = 10
     pool_max_overflow: int = 10
-    pool_timeout: float = 2.0
+    pool_timeout: float = 1.0
     lock_timeout: int = 5
     idle_in_transaction_timeout: int = 5
+    allow_unsafe_durability: bool = False
+    signing_key: Path | None = None  # None: `<data_dir>/signing-key`
+    checkpoint_interval: int = 3600
+    workers: int = 1
+    poll_interval: float = 0.5
+    ready_max_lag: float = 30.0
+    shutdown_timeout: float = 10.0
+    log_level: str = "INFO"
+    log_format: str = "auto"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Where the checkpoint signing key lives (outside the database, by design)."""
+        return self.signing_key or self.data_dir / "signing-key"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -75,6 +101,24 @@ class Settings:
                 raise SettingsError(f"{name} must be positive, not {raw}")
             return value
 
+        def choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+            raw = text(name)
+            if raw is None:
+                return default
+            if raw.upper() in allowed:
+                return raw.upper()
+            if raw.lower() in allowed:
+                return raw.lower()
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}, not {raw!r}")
+
+        def flag(name: str) -> bool:
+            raw = text(name)
+            if raw is None or raw.lower() in ("n", "no", "0", "false", "off"):
+                return False
+            if raw.lower() in ("y", "yes", "1", "true", "on"):
+                return True
+            raise SettingsError(f"{name} must be y or n, not {raw!r}")
+
         port = number("MILESTONES_PORT", cls.port, minimum=0)
         if port > 65535:
             raise SettingsError(f"MILESTONES_PORT must be at most 65535, not {port}")
@@ -91,4 +135,15 @@ class Settings:
             idle_in_transaction_timeout=number(
                 "MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT", cls.idle_in_transaction_timeout, 0
             ),
+            allow_unsafe_durability=flag("MILESTONES_ALLOW_UNSAFE_DURABILITY"),
+            signing_key=Path(key) if (key := text("MILESTONES_SIGNING_KEY")) else None,
+            checkpoint_interval=number(
+                "MILESTONES_CHECKPOINT_INTERVAL", cls.checkpoint_interval, minimum=0
+            ),
+            workers=number("MILESTONES_WORKERS", cls.workers, minimum=1),
+            poll_interval=seconds("MILESTONES_POLL_INTERVAL", cls.poll_interval),
+            ready_max_lag=seconds("MILESTONES_READY_MAX_LAG", cls.ready_max_lag),
+            shutdown_timeout=seconds("MILESTONES_SHUTDOWN_TIMEOUT", cls.shutdown_timeout),
+            log_level=choice("MILESTONES_LOG_LEVEL", cls.log_level, LOG_LEVELS),
+            log_format=choice("MILESTONES_LOG_FORMAT", cls.log_format, LOG_FORMATS),
         )
