@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api import problems
 from api.bootstrap import Container
+from api.middleware import RequestMiddleware
 from api.routes import commands, queries, system
 
 DESCRIPTION = """\
@@ -18,8 +19,14 @@ alignment are views rebuilt from the events. Errors are RFC 9457 problem JSON.
 """
 
 
-def create_app(container: Container, *, run_projections: bool = True) -> FastAPI:
-    """The API; with `run_projections` the views are kept up to date in this process."""
+def create_app(
+    container: Container, *, run_projections: bool = True, owns_container: bool = False
+) -> FastAPI:
+    """The API; with `run_projections` the views are kept up to date in this process.
+
+    With `owns_container` (an API worker process built by `api.asgi`) the container is
+    closed when the server shuts down.
+    """
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -29,6 +36,8 @@ def create_app(container: Container, *, run_projections: bool = True) -> FastAPI
             yield
         finally:
             container.runner.stop()
+            if owns_container:
+                container.close()
 
     app = FastAPI(
         title="Milestone Ledger",
@@ -38,6 +47,7 @@ def create_app(container: Container, *, run_projections: bool = True) -> FastAPI
     )
     app.state.container = container
     problems.install(app)
+    app.add_middleware(RequestMiddleware, metrics=container.metrics)
     app.include_router(system.router)
     app.include_router(commands.router)
     app.include_router(queries.router)

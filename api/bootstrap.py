@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from api.database import eventsourcing_env, open_pool
 from api.embedded import EmbeddedPostgres
+from api.metrics import Metrics, ObservedLedger
 from api.principals import Principals
 from api.settings import Settings
 from domain.ledger import Ledger
@@ -44,6 +45,7 @@ class Container:
     runner: ProjectionRunner
     clock: Clock = utc_now
     embedded: EmbeddedPostgres | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     closed: bool = field(default=False, init=False)
 
     def close(self) -> None:
@@ -57,10 +59,19 @@ class Container:
             self.embedded.stop()
 
 
-def build_ledger(database_url: str, settings: Settings, *, create_table: bool = False) -> Ledger:
+def build_ledger(
+    database_url: str,
+    settings: Settings,
+    *,
+    create_table: bool = False,
+    on_saved: Callable[[int], None] | None = None,
+) -> Ledger:
+    """The ledger on the configured store; `on_saved(n)` hears of every save (for metrics)."""
     env = eventsourcing_env(database_url, settings)
     env["CREATE_TABLE"] = "y" if create_table else "n"
     env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPIC
+    if on_saved is not None:
+        return ObservedLedger(env=env, on_saved=on_saved)
     return Ledger(env=env)
 
 
@@ -73,16 +84,20 @@ def bootstrap(
 ) -> Container:
     """Wires one process of the service; the caller starts the runner when it wants views."""
     pool = open_pool(database_url, settings)
-    ledger = build_ledger(database_url, settings)
+    metrics = Metrics()
+    ledger = build_ledger(database_url, settings, on_saved=metrics.events_appended)
+    views = all_views()
+    metrics.watch(ledger, pool, [view.name for view in views])
     return Container(
         settings=settings,
         database_url=database_url,
         ledger=ledger,
         pool=pool,
         principals=Principals(pool),
-        runner=ProjectionRunner(ledger, pool, all_views()),
+        runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
         clock=clock,
         embedded=embedded,
+        metrics=metrics,
     )
 
 

@@ -21,6 +21,7 @@ ContainerDep = Annotated[Container, Depends(get_container)]
 
 
 def authenticate(
+    request: Request,
     container: ContainerDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
@@ -37,6 +38,7 @@ def authenticate(
     principal = container.principals.authenticate(token)
     if principal is None:
         raise ProblemError(401, "Unauthorized", "unknown or revoked token", headers=challenge)
+    request.state.principal = principal.name  # the request's log line names it (never the token)
     return principal
 
 

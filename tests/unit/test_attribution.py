@@ -104,11 +104,6 @@ def test_events_cannot_be_edited() -> None:
         event.actor = "mallory"
 
 
-@pytest.mark.xfail(
-    reason="domain bug: update_deliverable triggers the events for the fields it has checked "
-    "before it validates the later ones, so a refused edit leaves pending events behind",
-    strict=True,
-)
 def test_a_refused_edit_records_nothing_not_even_the_fields_before_the_bad_one() -> None:
     project = new_project()
     did = draft(project, title="Spec")

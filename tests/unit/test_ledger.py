@@ -375,11 +375,6 @@ def test_a_project_restored_from_its_snapshot_equals_the_live_one(ledger: Ledger
     assert all(isinstance(m.status, MilestoneStatus) for m in restored.milestones.values())
 
 
-@pytest.mark.xfail(
-    reason="domain bug: a snapshot decodes Project.members' roles as plain str, not ProjectRole, "
-    "so every command on a project restored from a snapshot fails (AttributeError in role checks)",
-    strict=True,
-)
 def test_a_project_restored_from_its_snapshot_keeps_its_members_roles(ledger: Ledger) -> None:
     pid = busy_project(ledger)
     ledger.take_snapshot(pid)
@@ -389,11 +384,6 @@ def test_a_project_restored_from_its_snapshot_keeps_its_members_roles(ledger: Le
     assert restored.role_of(ALICE) is MANAGER
 
 
-@pytest.mark.xfail(
-    reason="domain bug: after a snapshot, a ledger that loads the project from storage (a fresh "
-    "process, or a cache miss) fails every command because member roles decode as plain str",
-    strict=True,
-)
 def test_commands_still_apply_after_a_snapshot_when_the_project_is_loaded_from_storage() -> None:
     ledger = in_memory_ledger(AGGREGATE_CACHE_MAXSIZE="")  # no cache: as a fresh process would
     pid = busy_project(ledger, extra_events=100)
