@@ -14,15 +14,18 @@ only this module knows the events table's layout.
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import OperationalError as StoreOperationalError
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from psycopg import Cursor
+from psycopg import errors as psycopg_errors
 from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
@@ -33,15 +36,43 @@ RECORDER_TOPIC = "domain.pgstore:LedgerRecorder"
 TimelineEntry = tuple[UUID, int, datetime]
 
 
+# How often a call whose pipeline was aborted is tried again (see `_without_retry`).
+PIPELINE_ATTEMPTS = 3
+
+
+def _without_retry(method: Callable[..., Any]) -> Callable[..., Any]:
+    """The library's method without its retry decorator, but for an aborted pipeline.
+
+    A version clash can surface as `PipelineAborted` (an OperationalError) from a statement
+    after the failed insert, rather than as the insert's IntegrityError; tried again, it
+    surfaces as the IntegrityError the ledger retries on fresh state.
+    """
+    once = inspect.unwrap(method)
+
+    @functools.wraps(once)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        for attempt in range(1, PIPELINE_ATTEMPTS + 1):
+            try:
+                return once(*args, **kwargs)
+            except StoreOperationalError as error:
+                if attempt == PIPELINE_ATTEMPTS or not isinstance(
+                    error.__cause__, psycopg_errors.PipelineAborted
+                ):
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return call
+
+
 class LedgerRecorder(PostgresApplicationRecorder):
     # One attempt each, not the library's 10 attempts 0.2 s apart (each waiting up to the pool
     # timeout for a connection): with the database down a request must answer 503 within the
     # pool timeout, not hang for 20 s. Pre-ping already replaces a stale pooled connection,
     # the API's clients retry on 503 (Retry-After) and the runner retries with back-off.
-    insert_events = inspect.unwrap(PostgresApplicationRecorder.insert_events)
-    select_events = inspect.unwrap(PostgresApplicationRecorder.select_events)
-    select_notifications = inspect.unwrap(PostgresApplicationRecorder.select_notifications)
-    max_notification_id = inspect.unwrap(PostgresApplicationRecorder.max_notification_id)
+    insert_events = _without_retry(PostgresApplicationRecorder.insert_events)
+    select_events = _without_retry(PostgresApplicationRecorder.select_events)
+    select_notifications = _without_retry(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _without_retry(PostgresApplicationRecorder.max_notification_id)
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)

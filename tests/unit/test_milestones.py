@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 import pytest
 
-from domain.entities import MilestoneStatus
+from domain.entities import Milestone, MilestoneStatus
 from domain.errors import InvalidValueError, RuleViolationError
 from domain.events import MilestoneAchieved, MilestoneCancelled, MilestoneDefined, MilestoneReopened
 
@@ -87,6 +89,14 @@ def test_a_milestone_cannot_be_defined_with_cancelled_deliverables_listing_each(
         str(first),
         str(second),
     ]
+
+
+def test_a_milestone_stores_only_whether_it_is_achieved_never_its_progress_or_health() -> None:
+    stored = {f.name for f in fields(Milestone)}
+
+    assert {"status", "achieved_at", "achieved_by"} <= stored
+    assert not stored & {"health", "progress", "risk", "percent_complete"}
+    assert {s.value for s in MilestoneStatus} == {"not_achieved", "achieved", "cancelled"}
 
 
 # --- R3 evidence gate ---------------------------------------------------------------------
