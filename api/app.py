@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from api import problems
 from api.bootstrap import Container
 from api.middleware import RequestMiddleware
-from api.routes import commands, queries, system
+from api.routes import commands, history, queries, system
 
 DESCRIPTION = """\
 Keeps a project's deliverables aligned with its milestones, and a tamper-evident record of who
@@ -29,12 +29,13 @@ def create_app(
     """
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         if run_projections:
             container.runner.start()
         try:
             yield
         finally:
+            await history.close_feed(started)
             container.runner.stop()
             if owns_container:
                 container.close()
@@ -51,4 +52,5 @@ def create_app(
     app.include_router(system.router)
     app.include_router(commands.router)
     app.include_router(queries.router)
+    app.include_router(history.router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import LiteralString
 
 from projections import tracking
+from projections.audit import AuditView
 from projections.base import View
 from projections.projects import ProjectsView
 from projections.schedule import ScheduleView
@@ -12,7 +13,7 @@ from projections.schedule import ScheduleView
 
 def all_views() -> list[View]:
     """A fresh instance of every view, in the order the runner applies a page to them."""
-    return [ScheduleView(), ProjectsView()]
+    return [ScheduleView(), ProjectsView(), AuditView()]
 
 
 def all_ddl() -> list[LiteralString]:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
+from pydantic import AwareDatetime
 
 from api.deps import Caller, ContainerDep, reads_everything
 from api.presenters import project_public
@@ -74,9 +75,21 @@ def project(
     caller: Caller,
     response: Response,
     if_none_match: Annotated[str | None, Header()] = None,
+    as_of: Annotated[
+        AwareDatetime | None,
+        Query(description="the state as recorded at this instant (with a time zone), from events"),
+    ] = None,
 ) -> ProjectPublic | Response:
     """The current state, read from the project's events (always reflects every acknowledged
-    command). The ETag is the version that `If-Match` expects."""
+    command). The ETag is the version that `If-Match` expects.
+
+    With `as_of`, the state as it was recorded at that instant, rebuilt from the events up to
+    it (404 before the project existed); the caller needs a role on the project now."""
+    if as_of is not None:
+        past = container.ledger.project_as_of(
+            project_id, as_of, reader=caller.name, read_all=reads_everything(caller)
+        )
+        return project_public(past, container.clock(), as_of=as_of)
     state = container.ledger.get_project(
         project_id, reader=caller.name, read_all=reads_everything(caller)
     )

@@ -1,0 +1,132 @@
+"""Turns the domain's reads of the past (events, retrospective, milestones) into public shapes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from icalendar import Calendar, Event
+
+from api.schemas_history import (
+    DeliverableReviewPublic,
+    MilestoneRetrospectivePublic,
+    RebaselinePublic,
+    RejectionPublic,
+    ReopeningPublic,
+    ReschedulePublic,
+    RetrospectivePublic,
+    RetrospectiveTotals,
+)
+from domain.entities import MilestoneStatus
+from domain.events import ProjectEvent
+from domain.history import json_data
+from domain.project import Project
+from domain.retrospective import DeliverableReview, Retrospective
+
+
+def history_event(event: ProjectEvent, position: int | None) -> dict[str, Any]:
+    return {
+        "version": event.originator_version,
+        "position": position,
+        "type": event.type_name,
+        "actor": event.actor,
+        "occurred_at": event.timestamp,
+        "data": json_data(event),
+    }
+
+
+def feed_event(event: ProjectEvent, position: int) -> dict[str, Any]:
+    return {
+        "position": position,
+        "project_id": event.originator_id,
+        "version": event.originator_version,
+        "type": event.type_name,
+        "actor": event.actor,
+        "occurred_at": event.timestamp,
+        "data": json_data(event),
+    }
+
+
+def retrospective_public(retro: Retrospective) -> RetrospectivePublic:
+    reviews = {d.id: _review(d) for d in retro.deliverables}
+    return RetrospectivePublic(
+        project_id=retro.project_id,
+        name=retro.name,
+        version=retro.version,
+        milestones=[
+            MilestoneRetrospectivePublic(
+                id=m.id,
+                name=m.name,
+                status=m.status,
+                outcome=m.outcome,
+                original_baseline_due=m.original_baseline_due,
+                baseline_due=m.baseline_due,
+                final_due=m.due,
+                achieved_at=m.achieved_at,
+                achieved_by=m.achieved_by,
+                slip_days=m.slip_days,
+                slip_days_from_original=m.slip_days_from_original,
+                reschedules=[ReschedulePublic(**vars(r)) for r in m.reschedules],
+                rebaselines=[RebaselinePublic(**vars(r)) for r in m.rebaselines],
+                reopenings=[ReopeningPublic(**vars(r)) for r in m.reopenings],
+                deliverables=[reviews[d] for d in m.deliverable_ids],
+            )
+            for m in retro.milestones
+        ],
+        deliverables=list(reviews.values()),
+        totals=RetrospectiveTotals(**vars(retro.totals)),
+    )
+
+
+def _review(d: DeliverableReview) -> DeliverableReviewPublic:
+    return DeliverableReviewPublic(
+        id=d.id,
+        title=d.title,
+        state=d.state,
+        review_rounds=d.review_rounds,
+        rejections=[RejectionPublic(**vars(r)) for r in d.rejections],
+        reopenings=[ReopeningPublic(**vars(r)) for r in d.reopenings],
+        last_evidence_at=d.last_evidence_at,
+        approved_at=d.approved_at,
+        approved_by=d.approved_by,
+        days_from_last_evidence_to_approval=d.days_from_last_evidence_to_approval,
+    )
+
+
+def milestones_calendar(project: Project, now: datetime) -> bytes:
+    """One all-day VEVENT per milestone; its UID is the milestone id, so a subscribed calendar
+    moves the event when the milestone is rescheduled instead of adding another."""
+    calendar = Calendar()
+    calendar.add("prodid", "-//Milestone Ledger//milestones//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", f"{project.name}: milestones")
+    phases = {str(p.id): p.name for p in project.phases.values()}
+    for m in sorted(project.milestones.values(), key=lambda m: (m.due, m.name, str(m.id))):
+        event = Event()
+        event.add("uid", f"{m.id}@milestone-ledger")
+        event.add("dtstamp", now)
+        event.add("dtstart", m.due)
+        event.add("dtend", m.due + timedelta(days=1))
+        # The project version only grows, so calendars take every change as newer.
+        event.add("sequence", project.version)
+        event.add("categories", [phases.get(str(m.phase_id), "milestone")])
+        event.add("transp", "TRANSPARENT")
+        if m.status is MilestoneStatus.CANCELLED:
+            event.add("status", "CANCELLED")
+            event.add("summary", f"[cancelled] {m.name}")
+            description = "Cancelled."
+        elif m.achieved and m.achieved_at is not None:
+            event.add("status", "CONFIRMED")
+            event.add("summary", f"✓ {m.name} (achieved)")
+            description = f"Achieved by {m.achieved_by} at {m.achieved_at.isoformat()}."
+        else:
+            event.add("status", "CONFIRMED")
+            event.add("summary", m.name)
+            description = "Not achieved yet."
+        if m.slip_days:
+            description += f" Baseline {m.baseline_due.isoformat()}, slip {m.slip_days} days."
+        event.add("description", description)
+        calendar.add_component(event)
+    ical: bytes = calendar.to_ical()
+    return ical

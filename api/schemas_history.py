@@ -1,0 +1,155 @@
+"""Response bodies of the reads of the past: audit trail, history, feed, retrospective."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from api.schemas import UtcDatetime
+from domain.entities import DeliverableState, MilestoneStatus
+
+
+class AuditEntry(BaseModel):
+    position: int = Field(description="global position of the event (commit order)")
+    project_id: UUID
+    version: int = Field(description="the project's version this event made")
+    entity_kind: str = Field(
+        description="project, member, phase, deliverable, criterion or milestone"
+    )
+    entity_id: str = Field(description="the entity's id (a member's principal name)")
+    type: str = Field(description="the event's class name, e.g. DeliverableApproved")
+    actor: str
+    occurred_at: UtcDatetime
+    summary: str = Field(description="one line, with names as they were at that moment")
+    data: dict[str, Any] = Field(description="the event's own fields")
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` for the next (older) page; null on the last page"
+    )
+
+
+class HistoryEvent(BaseModel):
+    version: int
+    position: int | None = Field(description="global position (null on a store without one)")
+    type: str
+    actor: str
+    occurred_at: UtcDatetime
+    data: dict[str, Any]
+
+
+class HistoryPage(BaseModel):
+    project_id: UUID
+    events: list[HistoryEvent]
+    next_after_version: int | None = Field(
+        description="pass as `after_version` for the next page; null on the last page"
+    )
+
+
+class FeedEvent(BaseModel):
+    position: int
+    project_id: UUID
+    version: int
+    type: str
+    actor: str
+    occurred_at: UtcDatetime
+    data: dict[str, Any]
+
+
+class FeedPage(BaseModel):
+    events: list[FeedEvent]
+    next_after: int = Field(description="pass as `after` to continue: the last position read")
+
+
+# --- retrospective ---------------------------------------------------------------------------
+
+
+class ReschedulePublic(BaseModel):
+    at: UtcDatetime
+    by: str
+    previous_due: date
+    due: date
+    reason: str
+
+
+class RebaselinePublic(BaseModel):
+    at: UtcDatetime
+    by: str
+    previous_baseline: date
+    baseline: date
+    reason: str
+
+
+class ReopeningPublic(BaseModel):
+    at: UtcDatetime
+    by: str
+    reason: str
+
+
+class RejectionPublic(BaseModel):
+    at: UtcDatetime
+    by: str
+    round: int = Field(description="the review round (1 = first submission) it ended")
+    reason: str
+
+
+class DeliverableReviewPublic(BaseModel):
+    id: UUID
+    title: str
+    state: DeliverableState
+    review_rounds: int = Field(description="how many times it was submitted")
+    rejections: list[RejectionPublic]
+    reopenings: list[ReopeningPublic]
+    last_evidence_at: UtcDatetime | None
+    approved_at: UtcDatetime | None = Field(description="the approval that stands, if any")
+    approved_by: str | None
+    days_from_last_evidence_to_approval: float | None
+
+
+class MilestoneRetrospectivePublic(BaseModel):
+    id: UUID
+    name: str
+    status: MilestoneStatus
+    outcome: str = Field(
+        description="on_time, late (achieved after its final due), open, cancelled"
+    )
+    original_baseline_due: date = Field(description="the first due date it was given")
+    baseline_due: date = Field(description="the current baseline (after re-baselines)")
+    final_due: date
+    achieved_at: UtcDatetime | None
+    achieved_by: str | None
+    slip_days: int = Field(description="final due − current baseline")
+    slip_days_from_original: int = Field(description="final due − original baseline")
+    reschedules: list[ReschedulePublic]
+    rebaselines: list[RebaselinePublic]
+    reopenings: list[ReopeningPublic]
+    deliverables: list[DeliverableReviewPublic] = Field(description="the deliverables it links")
+
+
+class RetrospectiveTotals(BaseModel):
+    milestones: int
+    on_time: int
+    late: int
+    open: int
+    cancelled: int
+    mean_slip_days: float | None = Field(description="over milestones not cancelled")
+    mean_slip_days_from_original: float | None
+    reschedules: int
+    deliverables_reviewed: int = Field(description="deliverables submitted at least once")
+    review_rounds: int
+    rounds_per_deliverable: float | None = Field(description="over deliverables reviewed")
+    rejections: int
+
+
+class RetrospectivePublic(BaseModel):
+    project_id: UUID
+    name: str
+    version: int = Field(description="the project version the retrospective replayed up to")
+    milestones: list[MilestoneRetrospectivePublic]
+    deliverables: list[DeliverableReviewPublic]
+    totals: RetrospectiveTotals
