@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from api.bootstrap import Container, bootstrap, upgrade
 from api.database import resolve_database_url
+from api.logs import configure_logging
+from api.metrics import MULTIPROC_ENV
 from api.principals import GlobalRole, PrincipalError
 from api.settings import Settings, SettingsError
 
@@ -41,20 +46,36 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     from api.app import create_app
 
-    if args.workers != 1:
-        print("--workers > 1 is not supported yet; run several `milestones serve`", file=sys.stderr)
-        return 2
+    workers = args.workers or settings.workers
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    server_options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,  # ours (api.logs), in this process and in each worker
+        "access_log": False,  # the request middleware logs each request, with its id
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+    }
     with _container(settings) as container:
-        app = create_app(container)
-        host = args.host or settings.host
-        port = args.port or settings.port
-        log.info(
-            "serving on http://%s:%s (database: %s)",
-            host,
-            port,
-            "embedded" if container.embedded else "DATABASE_URL",
-        )
-        uvicorn.run(app, host=host, port=port, log_level="info")
+        database = "embedded" if container.embedded else "DATABASE_URL"
+        log.info("serving on http://%s:%s, %d API process(es), %s", host, port, workers, database)
+        if workers == 1:
+            # API and projection runner in one process: reads with ?min_position wait on the
+            # runner's commits rather than polling.
+            uvicorn.run(create_app(container), **server_options)
+            return 0
+        # N API processes spawned by uvicorn's supervisor (this process), each building its
+        # own container; the projection runner runs here, once, not in every API process.
+        os.environ["DATABASE_URL"] = container.database_url
+        with tempfile.TemporaryDirectory(prefix="milestones-metrics-") as metrics_dir:
+            os.environ[MULTIPROC_ENV] = metrics_dir  # counters shared by the API processes
+            container.runner.start()
+            try:
+                uvicorn.run(
+                    "api.asgi:create_from_env", factory=True, workers=workers, **server_options
+                )
+            finally:
+                container.runner.stop()
     return 0
 
 
@@ -64,8 +85,9 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with _container(settings) as container:
         container.runner.start()
-        log.info("projection worker running")
+        log.info("projection worker %s running", container.runner.holder)
         stop.wait()
+        log.info("projection worker %s stopping", container.runner.holder)
     return 0
 
 
@@ -101,20 +123,40 @@ def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_projections_status(_: argparse.Namespace, settings: Settings) -> int:
-    with _container(settings) as container:
-        head = container.ledger.recorder.max_notification_id() or 0
-        print(f"{'view':<12} {'position':>10} {'lag':>8}")
-        for name, position in sorted(container.runner.positions().items()):
-            print(f"{name:<12} {position:>10} {head - position:>8}")
+    from projections.status import view_statuses
+
+    with _container(settings) as container, container.pool.connection() as conn:
+        statuses = view_statuses(container.ledger, conn, container.runner.names)
+    print(f"{'view':<12} {'position':>10} {'head':>10} {'lag':>8} {'lag s':>9}  worker")
+    for status in statuses:
+        print(
+            f"{status.name:<12} {status.position:>10} {status.head:>10} {status.lag_events:>8}"
+            f" {status.lag_seconds:>9.1f}  {status.holder or '-'}"
+        )
     return 0
 
 
 def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from api.progress import ProgressBar
+    from projections.rebuild import RebuildError
+
     with _container(settings) as container:
-        names = sorted(container.runner.positions()) if args.all else [args.name]
+        names = container.runner.names if args.all else [args.name]
+        if unknown := sorted(set(names) - set(container.runner.names)):
+            print(
+                f"milestones: no view named {', '.join(unknown)}; the views are "
+                f"{', '.join(container.runner.names)}",
+                file=sys.stderr,
+            )
+            return 2
         for name in names:
-            container.runner.rebuild(name)
-        container.runner.catch_up()
+            bar = ProgressBar(name)
+            try:
+                read = container.runner.rebuild(name, progress=bar)
+            except RebuildError as error:
+                print(f"milestones: {error}", file=sys.stderr)
+                return 1
+            bar.finish(read)
         print(f"rebuilt {', '.join(names)}")
     return 0
 
@@ -136,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the API and the projection workers")
     serve.add_argument("--host")
     serve.add_argument("--port", type=int)
-    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--workers", type=int, help="API processes (default MILESTONES_WORKERS, 1)")
     serve.set_defaults(func=cmd_serve)
 
     sub.add_parser("worker", help="run only the projection workers").set_defaults(func=cmd_worker)
@@ -173,10 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
+        configure_logging(settings.log_level, settings.log_format)
         func: Callable[[argparse.Namespace, Settings], int] = args.func
         return func(args, settings)
     except (SettingsError, PrincipalError) as error:

@@ -107,6 +107,11 @@ class ProjectionRunner:
             self._committed.notify_all()
 
     @property
+    def names(self) -> list[str]:
+        """The names of the views this runner feeds, in the order it applies them."""
+        return list(self._names)
+
+    @property
     def held(self) -> frozenset[str]:
         """The views this runner's thread holds (processes) right now."""
         return self._held

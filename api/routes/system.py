@@ -1,36 +1,60 @@
-"""Liveness and readiness, unauthenticated like most probe targets."""
+"""Liveness, readiness and Prometheus metrics: unauthenticated, like most probe targets.
+
+None of them carries project data: statuses, view names, positions and counts only.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import ContainerDep
+from projections.status import view_statuses
 
 router = APIRouter(tags=["system"])
 
 
 @router.get("/health")
 def health() -> dict[str, str]:
-    """The process is alive."""
+    """The process is alive (it answers); says nothing about the database."""
     return {"status": "ok"}
 
 
 @router.get("/ready")
 def ready(container: ContainerDep) -> JSONResponse:
-    """The database answers and the views are being kept up to date."""
-    checks: dict[str, Any] = {}
+    """The database answers, and every view is processed by a worker and within the lag bound
+    (`MILESTONES_READY_MAX_LAG` seconds); otherwise 503 with the failing checks."""
+    bound = container.settings.ready_max_lag
+    views: dict[str, dict[str, Any]] = {}
     try:
         with container.pool.connection() as conn:
-            conn.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as error:  # any failure means not ready; say which
-        checks["database"] = f"unavailable: {type(error).__name__}"
-    checks["projections"] = "running" if container.runner.running else "stopped"
-    ok = checks["database"] == "ok" and container.runner.running
-    return JSONResponse(
-        {"status": "ready" if ok else "not ready", "checks": checks},
-        status_code=200 if ok else 503,
-    )
+            statuses = view_statuses(container.ledger, conn, container.runner.names)
+    except Exception as error:  # any failure means not ready; say which kind
+        down = {"status": "not ready", "database": f"unavailable: {type(error).__name__}"}
+        return JSONResponse(down, status_code=503, headers={"Retry-After": "2"})
+    ok = True
+    for status in statuses:
+        problem = None
+        if status.holder is None:
+            problem = "no worker is processing this view"
+        elif status.lag_seconds > bound:
+            problem = f"lags {status.lag_seconds:.0f} s (bound {bound:.0f} s)"
+        ok = ok and problem is None
+        views[status.name] = {
+            "position": status.position,
+            "lag_events": status.lag_events,
+            "lag_seconds": round(status.lag_seconds, 3),
+            "running": status.holder is not None,
+            **({"problem": problem} if problem else {}),
+        }
+    body = {"status": "ready" if ok else "not ready", "database": "ok", "views": views}
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(container: ContainerDep) -> Response:
+    """Prometheus text exposition: requests, commands, events appended, views, pools."""
+    content, media_type = container.metrics.render()
+    return Response(content=content, media_type=media_type)

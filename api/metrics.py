@@ -1,0 +1,192 @@
+"""Prometheus metrics: requests, commands, events appended, views' position and lag, pools.
+
+Counters and histograms live in this process; with `serve --workers N` they are shared through
+prometheus_client's multiprocess files (PROMETHEUS_MULTIPROC_DIR, set by `serve`), so any API
+process answers for all of them. The views' position and lag are read from the database at
+scrape time, so every process (and every machine) reports the same values. No metric carries
+project data: labels are route templates, status classes, view and pool names.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+from psycopg_pool import ConnectionPool
+
+from domain.ledger import Ledger
+from projections.status import view_statuses
+
+log = logging.getLogger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+# Latency buckets (seconds) around what a command and a view read take.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+StatusesReader = Callable[[], list[Any]]
+
+
+class Metrics:
+    """The metrics of one API process, and what `/metrics` answers."""
+
+    def __init__(self) -> None:
+        self.multiprocess = bool(os.environ.get(MULTIPROC_ENV))
+        # In multiprocess mode values go to files, and a fresh registry reads them at scrape.
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "milestones_http_requests",
+            "HTTP requests answered, by method, route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "milestones_http_request_duration_seconds",
+            "Time to answer an HTTP request, by method and route template",
+            ["method", "route"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.commands = Counter(
+            "milestones_commands",
+            "Commands (POST, PUT, PATCH, DELETE under /v1) by route and outcome (status class)",
+            ["method", "route", "outcome"],
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "milestones_events_appended",
+            "Events this service appended to the log",
+            registry=self.registry,
+        )
+        self._collectors: list[Collector] = []
+
+    def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        self.requests.labels(method, route, str(status)).inc()
+        self.latency.labels(method, route).observe(seconds)
+        if method in ("POST", "PUT", "PATCH", "DELETE") and route.startswith("/v1/"):
+            self.commands.labels(method, route, f"{status // 100}xx").inc()
+
+    def events_appended(self, count: int) -> None:
+        self.events.inc(count)
+
+    def watch(self, ledger: Ledger, pool: ConnectionPool[Any], views: list[str]) -> None:
+        """Report the views' position and lag and the pools' usage at each scrape."""
+        self._collectors = [ViewsCollector(ledger, pool, views), PoolsCollector(ledger, pool)]
+        if not self.multiprocess:
+            for collector in self._collectors:
+                self.registry.register(collector)
+
+    def render(self) -> tuple[bytes, str]:
+        """The exposition text and its content type."""
+        if self.multiprocess:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped upstream
+            for collector in self._collectors:
+                registry.register(collector)
+            return generate_latest(registry), CONTENT_TYPE_LATEST
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class ObservedLedger(Ledger):
+    """The ledger, reporting how many events each save appended (for /metrics)."""
+
+    name = Ledger.name  # the library names tables after the class otherwise
+
+    def __init__(self, *, env: dict[str, str], on_saved: Callable[[int], None]) -> None:
+        super().__init__(env=env)
+        self._on_saved = on_saved
+
+    def _notify(self, recordings: list[Any]) -> None:
+        super()._notify(recordings)
+        self._on_saved(len(recordings))
+
+
+class ViewsCollector(Collector):
+    """Each view's position, lag and whether a worker holds it, read from the database."""
+
+    def __init__(self, ledger: Ledger, pool: ConnectionPool[Any], views: list[str]) -> None:
+        self._ledger = ledger
+        self._pool = pool
+        self._views = views
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("milestones_database_up", "1 when the database answered the scrape")
+        try:
+            with self._pool.connection() as conn:
+                statuses = view_statuses(self._ledger, conn, self._views)
+        except Exception as error:  # a scrape must answer even when the database does not
+            log.warning("metrics: database unavailable: %s", type(error).__name__)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        head = GaugeMetricFamily("milestones_log_head_position", "Position of the last event")
+        head.add_metric([], statuses[0].head if statuses else 0)
+        yield head
+        families = {
+            "position": GaugeMetricFamily(
+                "milestones_view_position", "Last position the view applied", labels=["view"]
+            ),
+            "lag_events": GaugeMetricFamily(
+                "milestones_view_lag_events", "Events the view has not applied", labels=["view"]
+            ),
+            "lag_seconds": GaugeMetricFamily(
+                "milestones_view_lag_seconds",
+                "How long the oldest event the view has not applied has waited",
+                labels=["view"],
+            ),
+            "held": GaugeMetricFamily(
+                "milestones_view_held", "1 when a worker is processing the view", labels=["view"]
+            ),
+        }
+        for status in statuses:
+            families["position"].add_metric([status.name], status.position)
+            families["lag_events"].add_metric([status.name], status.lag_events)
+            families["lag_seconds"].add_metric([status.name], status.lag_seconds)
+            families["held"].add_metric([status.name], 1 if status.holder else 0)
+        yield from families.values()
+
+
+class PoolsCollector(Collector):
+    """Connections of this process's two pools: the views' and principals', and the events'."""
+
+    def __init__(self, ledger: Ledger, pool: ConnectionPool[Any]) -> None:
+        self._pools: dict[str, Any] = {"views": pool}
+        datastore = getattr(ledger.recorder, "datastore", None)
+        if datastore is not None:
+            self._pools["events"] = datastore.pool
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["pool", "pid"]
+        pid = str(os.getpid())
+        size = GaugeMetricFamily(
+            "milestones_db_pool_connections", "Connections the pool holds open", labels=labels
+        )
+        idle = GaugeMetricFamily(
+            "milestones_db_pool_idle", "Open connections not lent out", labels=labels
+        )
+        limit = GaugeMetricFamily(
+            "milestones_db_pool_max", "Most connections the pool may open", labels=labels
+        )
+        waiting = GaugeMetricFamily(
+            "milestones_db_pool_waiting", "Requests waiting for a connection", labels=labels
+        )
+        for name, pool in self._pools.items():
+            stats = pool.get_stats()
+            size.add_metric([name, pid], stats.get("pool_size", 0))
+            idle.add_metric([name, pid], stats.get("pool_available", 0))
+            limit.add_metric([name, pid], stats.get("pool_max", 0))
+            waiting.add_metric([name, pid], stats.get("requests_waiting", 0))
+        yield from (size, idle, limit, waiting)
