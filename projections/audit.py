@@ -251,8 +251,8 @@ class AuditFilter:
 
 
 _COLUMNS = sql.SQL(
-    "position, project_id, version, entity_kind, entity_id, event_type, actor, occurred_at,"
-    " summary, data"
+    "a.position, a.project_id, a.version, a.entity_kind, a.entity_id, a.event_type, a.actor,"
+    " a.occurred_at, a.summary, a.data"
 )
 
 
@@ -260,34 +260,59 @@ def _query(
     where: AuditFilter, *, reader: str, read_all: bool, before: int | None, limit: int | None
 ) -> tuple[sql.Composed, dict[str, Any]]:
     conditions: list[sql.Composable] = []
-    params: dict[str, Any] = {}
+    params: dict[str, Any] = {"reader": reader, "limit": limit}
 
     def add(condition: LiteralString, name: str, value: object) -> None:
         if value is not None:
             conditions.append(sql.SQL(condition))
             params[name] = value
 
-    add("position < %(before)s", "before", before)
-    add("project_id = %(project_id)s", "project_id", where.project_id)
-    add("entity_ids @> ARRAY[%(entity_id)s::text]", "entity_id", where.entity_id)
-    add("actor = %(actor)s", "actor", where.actor)
-    add("event_type = %(type)s", "type", where.type)
-    add("occurred_at >= %(since)s", "since", where.since)
-    add("occurred_at < %(until)s", "until", where.until)
-    if not read_all:
-        add(
-            "project_id IN (SELECT project_id FROM project_members WHERE principal = %(reader)s)",
-            "reader",
-            reader,
+    add("a.position < %(before)s", "before", before)
+    add("a.project_id = %(project_id)s", "project_id", where.project_id)
+    add("a.entity_ids @> ARRAY[%(entity_id)s::text]", "entity_id", where.entity_id)
+    add("a.actor = %(actor)s", "actor", where.actor)
+    add("a.event_type = %(type)s", "type", where.type)
+    add("a.occurred_at >= %(since)s", "since", where.since)
+    add("a.occurred_at < %(until)s", "until", where.until)
+    page = sql.SQL(" LIMIT %(limit)s") if limit is not None else sql.SQL("")
+    if read_all:
+        # Newest first straight off an index that ends in position: stops after `limit` rows.
+        filtered = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else None
+        return sql.Composed(
+            [
+                sql.SQL("SELECT {} FROM audit_trail a").format(_COLUMNS),
+                filtered or sql.SQL(""),
+                sql.SQL(" ORDER BY a.position DESC"),
+                page,
+            ]
+        ), params
+    if limit is None:
+        # An export streams the whole match in order, so no sort has to finish first.
+        conditions.append(
+            sql.SQL(
+                "a.project_id IN"
+                " (SELECT project_id FROM project_members WHERE principal = %(reader)s)"
+            )
         )
-    query = sql.SQL("SELECT {} FROM audit_trail").format(_COLUMNS)
-    if conditions:
-        query = query + sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
-    query = query + sql.SQL(" ORDER BY position DESC")
-    if limit is not None:
-        query = query + sql.SQL(" LIMIT %(limit)s")
-        params["limit"] = limit
-    return query, params
+        return sql.Composed(
+            [
+                sql.SQL("SELECT {} FROM audit_trail a WHERE ").format(_COLUMNS),
+                sql.SQL(" AND ").join(conditions),
+                sql.SQL(" ORDER BY a.position DESC"),
+            ]
+        ), params
+    # A member's page: at most `limit` rows from each project it reads, then the newest of
+    # those. A filter on the whole table would scan back past every other project's rows.
+    conditions.insert(0, sql.SQL("a.project_id = m.project_id"))
+    return sql.Composed(
+        [
+            sql.SQL("SELECT {} FROM project_members m CROSS JOIN LATERAL (").format(_COLUMNS),
+            sql.SQL("SELECT {} FROM audit_trail a WHERE ").format(_COLUMNS),
+            sql.SQL(" AND ").join(conditions),
+            sql.SQL(" ORDER BY a.position DESC LIMIT %(limit)s) a"),
+            sql.SQL(" WHERE m.principal = %(reader)s ORDER BY a.position DESC LIMIT %(limit)s"),
+        ]
+    ), params
 
 
 def audit_page(
