@@ -9,8 +9,10 @@ from fastapi import FastAPI
 
 from api import problems
 from api.bootstrap import Container
+from api.checkpoints import CheckpointTimer
+from api.limits import BodyLimit
 from api.middleware import RequestMiddleware
-from api.routes import commands, history, queries, system
+from api.routes import commands, history, queries, system, trust
 
 DESCRIPTION = """\
 Keeps a project's deliverables aligned with its milestones, and a tamper-evident record of who
@@ -30,11 +32,17 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+        # Signed checkpoints are taken where the views are kept, once per deployment's runner.
+        timer = CheckpointTimer.of(container) if run_projections else None
         if run_projections:
             container.runner.start()
+        if timer is not None:
+            timer.start()
         try:
             yield
         finally:
+            if timer is not None:
+                timer.stop()
             await history.close_feed(started)
             container.runner.stop()
             if owns_container:
@@ -48,9 +56,14 @@ def create_app(
     )
     app.state.container = container
     problems.install(app)
+    # Inside the request middleware, so a refused body is still logged and counted.
+    app.add_middleware(BodyLimit)
     app.add_middleware(RequestMiddleware, metrics=container.metrics)
     app.include_router(system.router)
     app.include_router(commands.router)
     app.include_router(queries.router)
     app.include_router(history.router)
+    app.include_router(timeline.router)
+    web.install(app)
+    app.include_router(trust.router)
     return app

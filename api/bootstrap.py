@@ -14,14 +14,15 @@ from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from api.database import eventsourcing_env, open_pool
+from api.database import eventsourcing_env, open_pool, with_role
 from api.embedded import EmbeddedPostgres
 from api.metrics import Metrics, ObservedLedger
+from api.preflight import preflight
 from api.principals import Principals
 from api.settings import Settings
 from domain.ledger import Ledger
 from domain.pgstore import RECORDER_TOPIC
-from projections import all_ddl, all_views
+from projections import all_views
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,12 @@ def bootstrap(
     clock: Clock = utc_now,
     embedded: EmbeddedPostgres | None = None,
 ) -> Container:
-    """Wires one process of the service; the caller starts the runner when it wants views."""
+    """Wires one process of the service; the caller starts the runner when it wants views.
+
+    Refuses to start on a database that is not durable (unless allowed); every connection it
+    opens acts as the application role (see `api.dbroles`).
+    """
+    database_url = with_role(database_url, preflight(database_url, settings))
     pool = open_pool(database_url, settings)
     metrics = Metrics()
     ledger = build_ledger(database_url, settings, on_saved=metrics.events_appended)
@@ -102,15 +108,8 @@ def bootstrap(
 
 
 def upgrade(database_url: str, settings: Settings) -> None:
-    """Creates or migrates every table; idempotent (`milestones db upgrade`)."""
-    # The event store creates its own tables (events, snapshots) when asked to.
-    build_ledger(database_url, settings, create_table=True).close()
-    pool = open_pool(database_url, settings)
-    try:
-        Principals(pool).create_tables()
-        with pool.connection() as conn:
-            for statement in all_ddl():
-                conn.execute(statement)
-    finally:
-        pool.close()
-    log.info("database upgraded")
+    """Creates or migrates every table, role, trigger and grant; idempotent (`db upgrade`)."""
+    # Imported here: the migration builds the event store with `build_ledger` above.
+    from api.migrate import migrate
+
+    migrate(database_url, settings)

@@ -13,10 +13,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from api import cli_trust
 from api.bootstrap import Container, bootstrap, upgrade
+from api.checkpoints import CheckpointTimer
 from api.database import resolve_database_url
 from api.logs import configure_logging
 from api.metrics import MULTIPROC_ENV
+from api.preflight import StartupError
 from api.principals import GlobalRole, PrincipalError
 from api.settings import Settings, SettingsError
 
@@ -70,6 +73,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         with tempfile.TemporaryDirectory(prefix="milestones-metrics-") as metrics_dir:
             os.environ[MULTIPROC_ENV] = metrics_dir  # counters shared by the API processes
             container.runner.start()
+            CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
             try:
                 uvicorn.run(
                     "api.asgi:create_from_env", factory=True, workers=workers, **server_options
@@ -85,6 +89,7 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with _container(settings) as container:
         container.runner.start()
+        CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
         log.info("projection worker %s running", container.runner.holder)
         stop.wait()
         log.info("projection worker %s stopping", container.runner.holder)
@@ -211,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     rebuild.set_defaults(func=cmd_projections_rebuild)
 
     sub.add_parser("demo", help="load a demo project and print tokens").set_defaults(func=cmd_demo)
+    cli_trust.register(sub, _container)
     return parser
 
 
@@ -221,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         configure_logging(settings.log_level, settings.log_format)
         func: Callable[[argparse.Namespace, Settings], int] = args.func
         return func(args, settings)
-    except (SettingsError, PrincipalError) as error:
+    except (SettingsError, PrincipalError, StartupError) as error:
         print(f"milestones: {error}", file=sys.stderr)
         return 2
 

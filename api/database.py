@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import getpass
 import math
+import re
 
 from psycopg import Connection
-from psycopg.conninfo import conninfo_to_dict
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from api.embedded import EmbeddedPostgres, ensure_database
 from api.settings import Settings
+from domain.pgstore import FACTORY_TOPIC, role_option
 
 EMBEDDED_DBNAME = "milestones"
 
 # The event store passes only these to psycopg (connect_timeout is superseded by
 # MILESTONES_POOL_TIMEOUT); anything else in DATABASE_URL (sslmode, say) would be silently
-# dropped, so it is refused and belongs in libpq's PG* variables instead.
-_ACCEPTED_PARAMETERS = frozenset({"dbname", "host", "port", "user", "password", "connect_timeout"})
+# dropped, so it is refused and belongs in libpq's PG* variables instead. `options` is accepted
+# only as `with_role` writes it: the event store's factory then sets the same role.
+_ACCEPTED_PARAMETERS = frozenset(
+    {"dbname", "host", "port", "user", "password", "connect_timeout", "options"}
+)
+_ROLE_OPTIONS = re.compile(r"^-c role=([a-z_][a-z0-9_]*)$")
 
 
 class DatabaseUrlError(ValueError):
@@ -32,6 +38,9 @@ def eventsourcing_env(database_url: str, settings: Settings) -> dict[str, str]:
     except Exception as error:  # psycopg raises ProgrammingError; say which setting is wrong
         raise DatabaseUrlError(f"DATABASE_URL is not a valid libpq URI or DSN: {error}") from None
     unsupported = sorted(set(params) - _ACCEPTED_PARAMETERS)
+    role = _ROLE_OPTIONS.match(params.get("options", "-c role=_"))
+    if role is None:
+        unsupported.append("options")
     if unsupported:
         raise DatabaseUrlError(
             f"DATABASE_URL parameters {', '.join(unsupported)} cannot be passed to the event "
@@ -44,8 +53,8 @@ def eventsourcing_env(database_url: str, settings: Settings) -> dict[str, str]:
             "DATABASE_URL must name a host (or a socket directory with ?host=/path)"
         )
     user = params.get("user") or getpass.getuser()
-    return {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+    env = {
+        "PERSISTENCE_MODULE": FACTORY_TOPIC,
         "POSTGRES_DBNAME": params.get("dbname") or user,
         "POSTGRES_HOST": host,
         "POSTGRES_PORT": params.get("port") or "5432",
@@ -61,6 +70,18 @@ def eventsourcing_env(database_url: str, settings: Settings) -> dict[str, str]:
         # Check a pooled connection before use: the server may have restarted under us.
         "POSTGRES_PRE_PING": "y",
     }
+    if "options" in params and role is not None:
+        env["POSTGRES_ROLE"] = role.group(1)
+    return env
+
+
+def with_role(database_url: str, role: str | None) -> str:
+    """`database_url` whose sessions act as `role` from their first statement (libpq's startup
+    options: `-c role=...`, i.e. SET ROLE); unchanged for None. Every connection made from it
+    takes the role: our pools, the runner's LISTEN connection and the event store's pool."""
+    if role is None:
+        return database_url
+    return make_conninfo(database_url, options=role_option(role))
 
 
 def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connection[TupleRow]]:

@@ -14,9 +14,9 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_POOL_TIMEOUT` | `1` | seconds to wait for (or to open) a connection; 503 after it |
 | `MILESTONES_LOCK_TIMEOUT` | `5` | seconds a write waits for the event table lock |
 | `MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT` | `5` | seconds before an idle transaction is ended |
-| `MILESTONES_ALLOW_UNSAFE_DURABILITY` | unset | `y`: start though fsync, synchronous_commit or full_page_writes is off |
-| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key signing checkpoints (made if missing) |
-| `MILESTONES_CHECKPOINT_INTERVAL` | `3600` | seconds between signed checkpoints; 0: on demand only |
+| `MILESTONES_ALLOW_UNSAFE_DURABILITY` | unset | `y`: start though fsync or the like is off |
+| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key that signs checkpoints |
+| `MILESTONES_CHECKPOINT_INTERVAL` | `3600` | seconds between checkpoints; 0: on demand |
 | `MILESTONES_WORKERS` | `1` | API processes `milestones serve` runs (`--workers` overrides) |
 | `MILESTONES_POLL_INTERVAL` | `0.5` | seconds a worker waits for NOTIFY before it polls |
 | `MILESTONES_READY_MAX_LAG` | `30` | seconds a view may lag before `/ready` answers 503 |

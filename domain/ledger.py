@@ -7,7 +7,7 @@ the event-sourced Project, never from a read model.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -40,6 +40,11 @@ class CommandResult:
     position: int | None  # None when the command changed nothing (no event written)
     ids: dict[str, UUID] = field(default_factory=dict)
     changed: bool = True
+
+
+# Builds the record kept in the events' own transaction for a command's result (the
+# response an Idempotency-Key replays); see domain.pgstore.
+Receipt = Callable[[CommandResult], Any]
 
 
 class Ledger(Application[UUID]):
@@ -170,6 +175,7 @@ class Ledger(Application[UUID]):
         timezone: str = "UTC",
         risk_window_days: int = 7,
         actor: str,
+        receipt: Receipt | None = None,
     ) -> CommandResult:
         project = Project.create(
             name=name,
@@ -178,7 +184,7 @@ class Ledger(Application[UUID]):
             risk_window_days=risk_window_days,
             actor=actor,
         )
-        return self._save(project, {"project_id": project.id})
+        return self._save(project, {"project_id": project.id}, receipt)
 
     def execute(
         self,
@@ -188,6 +194,7 @@ class Ledger(Application[UUID]):
         actor: str,
         needs: ProjectRole,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> CommandResult:
         """Runs one command on a project.
 
@@ -204,7 +211,7 @@ class Ledger(Application[UUID]):
             if not project.pending_events:
                 return CommandResult(project.id, project.version, None, ids, changed=False)
             try:
-                return self._save(project, ids)
+                return self._save(project, ids, receipt)
             except IntegrityError:
                 if expected_version is not None:
                     raise VersionMismatchError(expected_version, expected_version + 1) from None
@@ -212,11 +219,21 @@ class Ledger(Application[UUID]):
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _save(self, project: Project, ids: dict[str, UUID], **kwargs: Any) -> CommandResult:
+    def _save(
+        self,
+        project: Project,
+        ids: dict[str, UUID],
+        receipt: Receipt | None = None,
+        **kwargs: Any,
+    ) -> CommandResult:
         # The as-of index rides in the events' transaction (see domain.pgstore).
         timeline = [
             (e.originator_id, e.originator_version, e.timestamp) for e in project.pending_events
         ]
+        if receipt is not None:
+            # Kept with the events (idempotency), completed once their position is known.
+            pending = CommandResult(project.id, project.version, None, ids)
+            kwargs["idempotency"] = lambda position: receipt(replace(pending, position=position))
         recordings = self.save(project, timeline=timeline, **kwargs)
         position = recordings[-1].notification.id if recordings else None
         return CommandResult(project.id, project.version, position, ids)

@@ -7,6 +7,13 @@ arguments through to `_insert_events`, which is where each extra record is writt
 
 Same-transaction records (each owned by one concern; keep them all in this module):
 - the as-of index (history): project, version, occurred_at — finds the version for an instant.
+- idempotency records (trust): principal, key, request hash and the response, written once the
+  events' positions are known (`_fetch_ids_after_insert_events`), so a retried command replays.
+
+The chain hash that seals each event is set by a trigger (`domain.pgintegrity`); the
+application role may not take the ordering lock itself, so `_lock_table` calls the owner's
+SECURITY DEFINER function that does. `LedgerFactory` makes every connection of the library's
+pool act as a role (`SET ROLE` through libpq's startup options).
 
 Reads of the past that need the events' positions (a project's history) are here too, since
 only this module knows the events table's layout.
@@ -15,19 +22,28 @@ only this module knows the events table's layout.
 from __future__ import annotations
 
 import functools
+import hashlib
 import inspect
-from collections.abc import Callable, Sequence
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from eventsourcing.persistence import StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
+from eventsourcing.utils import Environment, EnvType
 from psycopg import Cursor
 from psycopg import errors as psycopg_errors
-from psycopg.rows import DictRow
+from psycopg.rows import DictRow, args_row
 from psycopg.sql import SQL, Identifier
+
+from domain.chain import StoredRow
+from domain.pgintegrity import lock_function
 
 # The topic the event store's factory resolves to build this recorder.
 RECORDER_TOPIC = "domain.pgstore:LedgerRecorder"
@@ -76,6 +92,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
 
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        self._init_trust()
         self.timeline_table = f"{events_table_name}_timeline"
         self.sql_create_statements.append(
             SQL(
@@ -165,3 +182,160 @@ class LedgerRecorder(PostgresApplicationRecorder):
             curs.execute(self._select_version_at, (project_id, instant))
             row = curs.fetchone()
             return None if row is None else row["version"]
+
+    # --- trust: the ordering lock, idempotency records, the raw rows for the chain check ----
+
+    def _init_trust(self) -> None:
+        schema = Identifier(self.datastore.schema)
+        # The application role has only SELECT and INSERT on the events, which PostgreSQL does
+        # not let take an EXCLUSIVE lock: the owner's SECURITY DEFINER function takes it for us
+        # (the lock belongs to the transaction, whoever took it).
+        self.lock_table_statements[-1] = SQL("SELECT {}.{}()").format(
+            schema, Identifier(lock_function(self.events_table_name))
+        )
+        self.idempotency_table = f"{self.events_table_name}_idempotency"
+        table = SQL("{}.{}").format(schema, Identifier(self.idempotency_table))
+        self.sql_create_statements.append(
+            SQL(
+                "CREATE TABLE IF NOT EXISTS {table} ("
+                "principal text NOT NULL, "
+                "key text NOT NULL, "
+                "request_hash bytea NOT NULL, "
+                "status smallint NOT NULL, "
+                "headers jsonb NOT NULL, "
+                "body bytea NOT NULL, "
+                "position bigint, "
+                "created_at timestamptz NOT NULL DEFAULT now(), "
+                "PRIMARY KEY (principal, key))"
+            ).format(table=table)
+        )
+        self._insert_idempotency = SQL(
+            "INSERT INTO {table} (principal, key, request_hash, status, headers, body, position) "
+            "VALUES (%s, %s, %s, %s, %s::jsonb, %s, %s)"
+        ).format(table=table)
+        self._select_idempotency = SQL(
+            "SELECT request_hash, status, headers, body, position FROM {table} "
+            "WHERE principal = %s AND key = %s"
+        ).format(table=table)
+        self._select_stored_rows = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state, chain_hash "
+            "FROM {schema}.{table} ORDER BY notification_id"
+        ).format(schema=schema, table=Identifier(self.events_table_name))
+
+    def _fetch_ids_after_insert_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        # The response names the position of the last event, known only now; the record commits
+        # or rolls back with the events, so a retry finds it exactly when the events exist.
+        seal: Callable[[int], IdempotencyRecord] | None = kwargs.get("idempotency")
+        if seal is not None and ids:
+            record = seal(ids[-1])
+            with curs.connection.cursor() as extra:
+                self._write_idempotency(extra, record)
+        return ids
+
+    def _write_idempotency(self, curs: Cursor[DictRow], record: IdempotencyRecord) -> None:
+        curs.execute(
+            self._insert_idempotency,
+            (
+                record.principal,
+                record.key,
+                record.request_hash,
+                record.status,
+                json.dumps(record.headers),
+                record.body,
+                record.position,
+            ),
+            prepare=False,
+        )
+
+    def store_response(self, record: IdempotencyRecord) -> None:
+        """Keep a response that wrote no event (a refusal, a no-op), in its own transaction."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            self._write_idempotency(curs, record)
+
+    def find_response(self, principal: str, key: str) -> IdempotencyRecord | None:
+        """The response kept for this principal's key, if any."""
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self._select_idempotency, (principal, key))
+            row = curs.fetchone()
+        if row is None:
+            return None
+        return IdempotencyRecord(
+            principal=principal,
+            key=key,
+            request_hash=bytes(row["request_hash"]),
+            status=row["status"],
+            headers=dict(row["headers"]),
+            body=bytes(row["body"]),
+            position=row["position"],
+        )
+
+    @contextmanager
+    def idempotency_lock(self, principal: str, key: str) -> Iterator[None]:
+        """Hold a session advisory lock on (principal, key) across processes."""
+        digest = hashlib.sha256(f"idempotency\0{principal}\0{key}".encode()).digest()
+        lock_id = int.from_bytes(digest[:8], "big", signed=True)
+        with self.datastore.get_connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(%s)", (lock_id,))
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
+
+    def stored_rows(self, *, batch: int = 10_000) -> Iterator[StoredRow]:
+        """Every stored event as raw columns, in position order, through a server-side cursor
+        (constant memory), binary so the stored bytes arrive undecoded."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="stored_rows", row_factory=args_row(StoredRow), binary=True) as cursor,
+        ):
+            cursor.itersize = batch
+            cursor.execute(self._select_stored_rows)
+            yield from cursor
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    """A command's response kept under the caller's Idempotency-Key, with the request's hash."""
+
+    principal: str
+    key: str
+    request_hash: bytes
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    position: int | None = None
+
+
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# The topic of the factory below, for the event store's PERSISTENCE_MODULE.
+FACTORY_TOPIC = "domain.pgstore:LedgerFactory"
+
+
+def role_option(role: str) -> str:
+    """libpq `options` that make a session act as `role` from its first statement (SET ROLE)."""
+    if not _ROLE_NAME.match(role):
+        raise ValueError(f"not a plain role name: {role!r}")
+    return f"-c role={role}"
+
+
+class LedgerFactory(PostgresFactory):
+    """The library's PostgreSQL factory; with POSTGRES_ROLE every pooled connection acts as
+    that role, set in the startup packet so no statement ever runs with the login's rights."""
+
+    POSTGRES_ROLE = "POSTGRES_ROLE"
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        role = self.env.get(self.POSTGRES_ROLE)
+        kwargs = self.datastore.pool.kwargs
+        if role and isinstance(kwargs, dict):
+            # The pool has not connected yet (it opens on first use).
+            kwargs["options"] = role_option(role)

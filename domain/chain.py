@@ -1,0 +1,188 @@
+"""The tamper-evidence hash chain over the stored events: its definition and its verifier.
+
+Each stored event carries `chain_hash`, computed by a database trigger when the row is inserted
+(under the event table's ordering lock, so in commit order) and recomputed here from the raw
+rows, without decoding any event:
+
+    chain_hash(e) = sha256(
+        chain_hash(previous event by position)      -- 32 bytes; 32 zero bytes for the first
+        || int8(position)                            -- notification_id, big-endian signed
+        || uuid(stream id)                           -- originator_id, its 16 bytes
+        || int8(version)                             -- originator_version, big-endian signed
+        || int4(n) || topic                          -- topic as UTF-8, n = its length in bytes
+        || int4(m) || state                          -- the stored bytes, m = their length
+    )
+
+A NULL topic or state (the event store never writes one) is encoded as int4(-1) with no bytes.
+The last event's hash (the head) thus commits to every stored byte of every earlier event and
+to their order; a signed checkpoint of (position, head, count) pins a prefix of the log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import NamedTuple
+from uuid import UUID
+
+GENESIS = bytes(32)
+HASH_LENGTH = 32
+
+_INT8 = struct.Struct(">q")
+_INT4 = struct.Struct(">i")
+
+
+def _field(value: bytes | None) -> bytes:
+    if value is None:
+        return _INT4.pack(-1)
+    return _INT4.pack(len(value)) + value
+
+
+def link(
+    previous: bytes,
+    position: int,
+    stream_id: UUID,
+    version: int,
+    topic: str | None,
+    state: bytes | None,
+) -> bytes:
+    """The chain hash of one stored event, given the hash of the event before it."""
+    return hashlib.sha256(
+        previous
+        + _INT8.pack(position)
+        + stream_id.bytes
+        + _INT8.pack(version)
+        + _field(None if topic is None else topic.encode())
+        + _field(state)
+    ).digest()
+
+
+class StoredRow(NamedTuple):
+    """One row of the event table, exactly as stored."""
+
+    position: int
+    stream_id: UUID
+    version: int
+    topic: str | None
+    state: bytes | None
+    chain_hash: bytes | None
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The chain's head at a position, as signed: `count` events up to and including it."""
+
+    position: int
+    head: bytes
+    count: int
+
+
+@dataclass
+class Verification:
+    """What a check of the whole log found; `ok` only if nothing broke."""
+
+    ok: bool
+    events_checked: int
+    head: bytes | None
+    head_position: int | None
+    first_broken_position: int | None = None
+    problem: str | None = None
+    checkpoints_checked: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "events_checked": self.events_checked,
+            "head": None if self.head is None else self.head.hex(),
+            "head_position": self.head_position,
+            "first_broken_position": self.first_broken_position,
+            "problem": self.problem,
+            "checkpoints_checked": self.checkpoints_checked,
+        }
+
+
+Progress = Callable[[int, int], None]  # (events checked, last position checked)
+
+
+def verify(
+    rows: Iterable[StoredRow],
+    checkpoints: Sequence[Checkpoint] = (),
+    *,
+    progress: Progress | None = None,
+    progress_every: int = 100_000,
+) -> Verification:
+    """Recompute the chain over `rows` (in position order) and compare it with what is stored.
+
+    Reads each row once and keeps only the running hash, so memory does not grow with the log.
+    Every checkpoint must find its position in the log with the same head and count: that is
+    what catches a log whose tail was cut, or that was rewritten and re-chained.
+    """
+    pending = sorted(checkpoints, key=lambda c: c.position)
+    next_checkpoint = 0
+    previous = GENESIS
+    previous_position: int | None = None
+    count = 0
+
+    def broken(position: int, problem: str) -> Verification:
+        return Verification(
+            ok=False,
+            events_checked=count,
+            head=previous if count else None,
+            head_position=previous_position,
+            first_broken_position=position,
+            problem=problem,
+            checkpoints_checked=next_checkpoint,
+        )
+
+    def skipped_checkpoint(checkpoint: Checkpoint) -> Verification:
+        after = "the start of the log" if previous_position is None else f"{previous_position}"
+        return broken(
+            (previous_position or 0) + 1,
+            f"the checkpoint at position {checkpoint.position} ({checkpoint.count} events) is "
+            f"not in the log: events after {after} up to position {checkpoint.position} were "
+            f"removed (the log has {count} events up to there)",
+        )
+
+    for row in rows:
+        if next_checkpoint < len(pending) and pending[next_checkpoint].position < row.position:
+            return skipped_checkpoint(pending[next_checkpoint])
+        if previous_position is not None and row.position <= previous_position:
+            return broken(row.position, f"position {row.position} is out of order")
+        expected = link(previous, row.position, row.stream_id, row.version, row.topic, row.state)
+        if row.chain_hash != expected:
+            gap = "the start of the log" if previous_position is None else str(previous_position)
+            return broken(
+                row.position,
+                f"the chain hash of the event at position {row.position} does not match: that "
+                f"event's stored bytes or fields were changed, or an event between {gap} and "
+                f"it was removed, inserted or moved",
+            )
+        previous, previous_position = expected, row.position
+        count += 1
+        if next_checkpoint < len(pending) and pending[next_checkpoint].position == row.position:
+            checkpoint = pending[next_checkpoint]
+            if checkpoint.head != previous or checkpoint.count != count:
+                return broken(
+                    row.position,
+                    f"the log up to position {row.position} differs from the checkpoint taken "
+                    f"there (head {checkpoint.head.hex()[:16]}…, {checkpoint.count} events; the "
+                    f"log has {previous.hex()[:16]}…, {count} events): it was rewritten and "
+                    "re-chained",
+                )
+            next_checkpoint += 1
+        if progress is not None and count % progress_every == 0:
+            progress(count, row.position)
+    if next_checkpoint < len(pending):
+        return skipped_checkpoint(pending[next_checkpoint])
+    if progress is not None and count % progress_every:
+        progress(count, previous_position or 0)
+    return Verification(
+        ok=True,
+        events_checked=count,
+        head=previous if count else None,
+        head_position=previous_position,
+        checkpoints_checked=next_checkpoint,
+    )
