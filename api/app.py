@@ -12,7 +12,7 @@ from api.bootstrap import Container
 from api.checkpoints import CheckpointTimer
 from api.limits import BodyLimit
 from api.middleware import RequestMiddleware
-from api.routes import commands, history, queries, system, trust
+from api.routes import commands, history, queries, system, timeline, trust, web
 
 DESCRIPTION = """\
 Keeps a project's deliverables aligned with its milestones, and a tamper-evident record of who
@@ -64,6 +64,6 @@ def create_app(
     app.include_router(queries.router)
     app.include_router(history.router)
     app.include_router(timeline.router)
-    web.install(app)
     app.include_router(trust.router)
+    web.install(app)  # last: the page at / and its assets under /web
     return app

@@ -1,0 +1,487 @@
+// Milestone Ledger web view: a small client of the JSON API (no framework, no build step).
+// The bearer token lives in sessionStorage and travels only in the Authorization header.
+"use strict";
+
+const TOKEN_KEY = "milestones.token";
+const HEALTH = {
+  on_track: "on track",
+  at_risk: "at risk",
+  overdue: "overdue",
+  achieved_on_time: "achieved on time",
+  achieved_late: "achieved late",
+  cancelled: "cancelled",
+};
+const STATE = { draft: "draft", in_review: "in review", approved: "approved", cancelled: "cancelled" };
+
+const $ = (id) => document.getElementById(id);
+
+// --- DOM helpers (text only: nothing from the API is ever parsed as HTML) -------------------
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : String(child));
+  }
+  return el;
+}
+
+function badge(kind, value, label) {
+  return h("span", { class: `badge ${kind}-${value}` }, label);
+}
+
+function safeLink(text) {
+  // Evidence is a URI or a short text; only http(s) becomes a link (never javascript: etc.).
+  return /^https?:\/\//i.test(text) ? h("a", { href: text, rel: "noopener noreferrer", target: "_blank" }, text) : text;
+}
+
+function humanType(type) {
+  return type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase().replace(/^./, (c) => c.toUpperCase());
+}
+
+function formatInstant(iso, timeZone) {
+  const options = { dateStyle: "medium", timeStyle: "medium" };
+  if (timeZone) options.timeZone = timeZone;
+  return new Intl.DateTimeFormat("en-GB", options).format(new Date(iso));
+}
+
+function formatDate(isoDate) {
+  if (!isoDate) return "";
+  return new Intl.DateTimeFormat("en-GB", { dateStyle: "medium", timeZone: "UTC" }).format(
+    new Date(`${isoDate}T00:00:00Z`),
+  );
+}
+
+// --- the API ---------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+  }
+}
+
+function token() {
+  return sessionStorage.getItem(TOKEN_KEY);
+}
+
+async function api(path, accept = "application/json") {
+  const response = await fetch(path, {
+    headers: { Authorization: `Bearer ${token()}`, Accept: accept },
+    cache: "no-store",
+  });
+  if (response.status === 401) {
+    signOut("Your token was not accepted (unknown or revoked); sign in again.");
+    throw new ApiError(401, "unauthorized");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      detail = (await response.json()).detail || detail;
+    } catch (_) {
+      /* not problem JSON */
+    }
+    throw new ApiError(response.status, detail);
+  }
+  return response;
+}
+
+const getJson = async (path) => (await api(path)).json();
+
+async function saveBlob(path, accept, filename) {
+  const blob = await (await api(path, accept)).blob();
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+// --- pages -----------------------------------------------------------------------------------
+
+function show(pageId) {
+  for (const page of document.querySelectorAll(".page")) page.hidden = page.id !== pageId;
+  $("sign-out").hidden = pageId === "sign-in-page";
+}
+
+function showError(message) {
+  const box = $("page-error");
+  box.textContent = message || "";
+  box.hidden = !message;
+}
+
+function signOut(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  $("sign-in-error").textContent = message || "";
+  if (location.hash !== "#/") history.replaceState(null, "", "#/");
+  show("sign-in-page");
+  $("token").focus();
+}
+
+async function route() {
+  showError("");
+  if (!token()) {
+    show("sign-in-page");
+    $("token").focus();
+    return;
+  }
+  const match = location.hash.match(/^#\/projects\/([0-9a-f-]{36})$/i);
+  try {
+    if (match) await openProject(match[1]);
+    else await openProjects();
+  } catch (error) {
+    if (error.status !== 401) showError(error.status === 404 ? "No such project (or you have no role on it)." : `Could not load: ${error.message}`);
+  }
+}
+
+async function openProjects() {
+  const projects = await getJson("/v1/projects");
+  document.title = "Projects — Milestone Ledger";
+  const body = $("projects-table").querySelector("tbody");
+  body.replaceChildren(
+    ...projects.map((p) => {
+      const deliverables = p.counts.deliverables || {};
+      const milestones = p.counts.milestones || {};
+      const total = (counts) => Object.values(counts).reduce((a, b) => a + b, 0);
+      const next = p.next_due_milestone;
+      return h(
+        "tr",
+        {},
+        h("th", { scope: "row" }, h("a", { href: `#/projects/${p.id}` }, p.name)),
+        h("td", {}, p.role || "reads all"),
+        h("td", { class: "num" }, `${deliverables.approved || 0} of ${total(deliverables)}`),
+        h("td", { class: "num" }, `${milestones.achieved || 0} of ${total(milestones)}`),
+        h("td", {}, next ? [next.name, h("div", { class: "sub" }, formatDate(next.due))] : "—"),
+        h("td", {}, formatInstant(p.updated_at)),
+      );
+    }),
+  );
+  $("projects-empty").hidden = projects.length > 0;
+  show("projects-page");
+}
+
+// --- the project page ------------------------------------------------------------------------
+
+const current = { pid: null, project: null, events: [], request: 0, auditCursor: null };
+
+async function openProject(pid) {
+  if (current.pid !== pid) {
+    current.pid = pid;
+    current.events = [];
+  }
+  const [project, events] = await Promise.all([
+    getJson(`/v1/projects/${pid}`),
+    loadHistory(pid),
+  ]);
+  current.project = project;
+  current.events = events;
+  document.title = `${project.name} — Milestone Ledger`;
+  $("project-title").textContent = project.name;
+  $("project-description").textContent = project.description;
+  $("project-meta").textContent = `${project.phases.length} phases · ${project.deliverables.length} deliverables · ${project.milestones.length} milestones · time zone ${project.timezone}`;
+  setUpSlider(events);
+  setUpAuditFilters(events);
+  show("project-page");
+  await Promise.all([drawState(null), loadAudit(false)]);
+}
+
+async function loadHistory(pid) {
+  const events = [];
+  let after = 0;
+  for (;;) {
+    const page = await getJson(`/v1/projects/${pid}/history?after_version=${after}&limit=1000`);
+    events.push(...page.events);
+    if (page.next_after_version === null) return events;
+    after = page.next_after_version;
+  }
+}
+
+// Names as the project holds them now, to say what each change touched.
+function nameOf(id) {
+  const p = current.project;
+  const found =
+    p.deliverables.find((d) => d.id === id) || p.milestones.find((m) => m.id === id) || p.phases.find((x) => x.id === id);
+  return found ? found.title || found.name : null;
+}
+
+function describeEvent(event) {
+  const d = event.data || {};
+  const subject =
+    d.title || d.name || nameOf(d.deliverable_id) || nameOf(d.milestone_id) || d.principal || "";
+  return `${event.actor}: ${humanType(event.type)}${subject ? ` — ${subject}` : ""}`;
+}
+
+function setUpSlider(events) {
+  const slider = $("as-of");
+  slider.min = "1";
+  slider.max = String(events.length);
+  slider.value = String(events.length);
+  describeSlider();
+}
+
+function sliderEvent() {
+  return current.events[Number($("as-of").value) - 1];
+}
+
+function isNow() {
+  return Number($("as-of").value) === current.events.length;
+}
+
+function describeSlider() {
+  const event = sliderEvent();
+  const slider = $("as-of");
+  if (!event) return;
+  const when = formatInstant(event.occurred_at, current.project.timezone);
+  const text = isNow()
+    ? `Now: version ${event.version}, last change ${when} (${describeEvent(event)}).`
+    : `As recorded at ${when}, version ${event.version} of ${current.events.length}: ${describeEvent(event)}.`;
+  $("as-of-text").textContent = text;
+  slider.setAttribute("aria-valuetext", `version ${event.version}, ${when}`);
+  $("time-travel").classList.toggle("past", !isNow());
+  $("as-of-earlier").disabled = Number(slider.value) <= 1;
+  $("as-of-later").disabled = isNow();
+  $("as-of-now").disabled = isNow();
+}
+
+function asOf() {
+  return isNow() ? null : sliderEvent().occurred_at;
+}
+
+async function drawState() {
+  const request = ++current.request; // a later move of the slider wins over a slow answer
+  const pid = current.pid;
+  const instant = asOf();
+  const query = instant ? `?as_of=${encodeURIComponent(instant)}` : "";
+  $("timeline").setAttribute("aria-busy", "true");
+  const [project, svg] = await Promise.all([
+    getJson(`/v1/projects/${pid}${query}`),
+    api(`/v1/projects/${pid}/timeline.svg${query}`, "image/svg+xml").then((r) => r.text()),
+  ]);
+  if (request !== current.request) return;
+  drawTimeline(svg);
+  drawSchedule(project);
+  drawDeliverables(project);
+  drawAlignment(project);
+  $("project-page").dataset.version = String(project.version);
+}
+
+function drawTimeline(svgText) {
+  const parsed = new DOMParser().parseFromString(svgText, "image/svg+xml");
+  const svg = parsed.documentElement;
+  if (svg.nodeName !== "svg") return;
+  for (const script of svg.querySelectorAll("script, foreignObject")) script.remove();
+  const canvas = $("timeline");
+  canvas.replaceChildren(document.importNode(svg, true));
+  canvas.setAttribute("aria-busy", "false");
+}
+
+function phaseNames(project) {
+  return new Map(project.phases.map((p) => [p.id, p.name]));
+}
+
+function drawSchedule(project) {
+  const deliverables = new Map(project.deliverables.map((d) => [d.id, d]));
+  const rows = [];
+  for (const phase of project.phases) {
+    const milestones = project.milestones
+      .filter((m) => m.phase_id === phase.id)
+      .sort((a, b) => a.due.localeCompare(b.due) || a.name.localeCompare(b.name));
+    if (!milestones.length) continue;
+    milestones.forEach((m, n) => {
+      const linked = m.deliverable_ids.map((id) => deliverables.get(id)).filter(Boolean);
+      rows.push(
+        h(
+          "tr",
+          { "data-milestone-id": m.id },
+          n === 0 ? h("th", { scope: "rowgroup", rowspan: milestones.length }, phase.name) : null,
+          h("th", { scope: "row" }, m.name),
+          h("td", {}, formatDate(m.due)),
+          h("td", {}, formatDate(m.baseline_due)),
+          h("td", { class: "num" }, m.slip_days ? `${m.slip_days > 0 ? "+" : ""}${m.slip_days} d` : "—"),
+          h("td", {}, badge("health", m.health, HEALTH[m.health])),
+          h("td", {}, m.achieved ? [formatInstant(m.achieved_at, project.timezone), h("div", { class: "sub" }, `by ${m.achieved_by}`)] : "—"),
+          h(
+            "td",
+            {},
+            linked.length
+              ? h(
+                  "ul",
+                  {},
+                  linked.map((d) =>
+                    h("li", {}, `${d.title} `, badge("state", d.state, STATE[d.state]), h("span", { class: "sub" }, ` ${d.criteria_met}/${d.criteria_total} criteria`)),
+                  ),
+                )
+              : h("span", { class: "sub" }, "none"),
+          ),
+        ),
+      );
+    });
+  }
+  $("schedule-table").querySelector("tbody").replaceChildren(...rows);
+}
+
+function drawDeliverables(project) {
+  const phases = phaseNames(project);
+  const order = new Map(project.phases.map((p, n) => [p.id, n]));
+  const list = [...project.deliverables].sort((a, b) => order.get(a.phase_id) - order.get(b.phase_id) || a.title.localeCompare(b.title));
+  $("deliverables-table")
+    .querySelector("tbody")
+    .replaceChildren(
+      ...list.map((d) => {
+        const evidence = d.criteria.filter((c) => c.evidence);
+        return h(
+          "tr",
+          { "data-deliverable-id": d.id, "data-state": d.state },
+          h("td", {}, phases.get(d.phase_id) || ""),
+          h("th", { scope: "row" }, d.title, h("div", { class: "sub" }, d.kind)),
+          h("td", {}, d.owner || "—"),
+          h("td", {}, badge("state", d.state, STATE[d.state])),
+          h("td", { class: "num" }, String(d.review_rounds)),
+          h("td", { class: "num" }, `${d.criteria_met} of ${d.criteria_total}`),
+          h(
+            "td",
+            {},
+            evidence.length
+              ? h("ul", {}, evidence.map((c) => h("li", {}, h("span", { class: "sub" }, `${c.text}: `), safeLink(c.evidence.evidence))))
+              : h("span", { class: "sub" }, "none yet"),
+          ),
+        );
+      }),
+    );
+}
+
+// R11 from the same state as the tables (also for a past instant): cancelled things left out.
+function drawAlignment(project) {
+  const live = (x) => (x.status || x.state) !== "cancelled";
+  const milestones = project.milestones.filter(live);
+  const deliverables = project.deliverables.filter(live);
+  const liveIds = new Set(deliverables.map((d) => d.id));
+  const linked = new Set(milestones.flatMap((m) => m.deliverable_ids).filter((id) => liveIds.has(id)));
+  const warnings = [
+    ...milestones
+      .filter((m) => !m.deliverable_ids.some((id) => liveIds.has(id)))
+      .map((m) => `Milestone “${m.name}” has no deliverable to prove it (activity without evidence).`),
+    ...deliverables
+      .filter((d) => !linked.has(d.id))
+      .map((d) => `Deliverable “${d.title}” is linked to no milestone (evidence without timing).`),
+    ...deliverables
+      .filter((d) => d.criteria_total === 0)
+      .map((d) => `Deliverable “${d.title}” has no completion criteria.`),
+  ];
+  $("alignment-list").replaceChildren(...warnings.map((w) => h("li", {}, w)));
+  $("alignment-ok").hidden = warnings.length > 0;
+}
+
+// --- the audit trail -------------------------------------------------------------------------
+
+function setUpAuditFilters(events) {
+  const fill = (select, values, anyLabel) => {
+    const chosen = select.value;
+    select.replaceChildren(h("option", { value: "" }, anyLabel), ...values.map((v) => h("option", { value: v }, v)));
+    if (values.includes(chosen)) select.value = chosen;
+  };
+  fill($("audit-actor"), [...new Set(events.map((e) => e.actor))].sort(), "anyone");
+  fill($("audit-type"), [...new Set(events.map((e) => e.type))].sort(), "any type");
+}
+
+function auditQuery() {
+  const params = new URLSearchParams({ project_id: current.pid });
+  const actor = $("audit-actor").value;
+  const type = $("audit-type").value;
+  const since = $("audit-since").value;
+  const until = $("audit-until").value;
+  if (actor) params.set("actor", actor);
+  if (type) params.set("type", type);
+  if (since) params.set("since", `${since}T00:00:00Z`);
+  if (until) {
+    const next = new Date(`${until}T00:00:00Z`);
+    next.setUTCDate(next.getUTCDate() + 1); // the API's `until` is exclusive
+    params.set("until", next.toISOString());
+  }
+  return params;
+}
+
+async function loadAudit(more) {
+  const params = auditQuery();
+  params.set("limit", "100");
+  if (more && current.auditCursor) params.set("cursor", current.auditCursor);
+  const page = await getJson(`/v1/audit?${params}`);
+  const body = $("audit-table").querySelector("tbody");
+  const rows = page.items.map((e) =>
+    h(
+      "tr",
+      { "data-type": e.type },
+      h("td", {}, formatInstant(e.occurred_at, "UTC")),
+      h("td", { class: "actor" }, e.actor),
+      h("td", {}, e.type),
+      h("td", {}, e.summary),
+      h("td", { class: "num" }, String(e.version)),
+    ),
+  );
+  if (more) body.append(...rows);
+  else body.replaceChildren(...rows);
+  current.auditCursor = page.next_cursor;
+  $("audit-more").hidden = !page.next_cursor;
+  const shown = body.children.length;
+  $("audit-count").textContent = `${shown} ${shown === 1 ? "entry" : "entries"} shown${page.next_cursor ? " (more available)" : ""}.`;
+}
+
+// --- wiring ----------------------------------------------------------------------------------
+
+function moveSlider(to) {
+  const slider = $("as-of");
+  slider.value = String(Math.min(Math.max(to, 1), current.events.length));
+  describeSlider();
+  redraw();
+}
+
+function redraw() {
+  drawState().catch((error) => {
+    if (error.status !== 401) showError(`Could not load that moment: ${error.message}`);
+  });
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("sign-in-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const input = $("token");
+    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    input.value = "";
+    $("sign-in-error").textContent = "";
+    await route();
+  });
+  $("sign-out").addEventListener("click", () => signOut("Signed out."));
+
+  const slider = $("as-of");
+  slider.addEventListener("input", describeSlider);
+  slider.addEventListener("change", redraw);
+  $("as-of-earlier").addEventListener("click", () => moveSlider(Number(slider.value) - 1));
+  $("as-of-later").addEventListener("click", () => moveSlider(Number(slider.value) + 1));
+  $("as-of-now").addEventListener("click", () => moveSlider(current.events.length));
+
+  $("timeline-download").addEventListener("click", () => {
+    const instant = asOf();
+    const query = instant ? `?as_of=${encodeURIComponent(instant)}` : "";
+    saveBlob(`/v1/projects/${current.pid}/timeline.svg${query}`, "image/svg+xml", "timeline.svg").catch((e) => showError(e.message));
+  });
+
+  const filters = $("audit-filters");
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    loadAudit(false).catch((e) => showError(e.message));
+  });
+  filters.addEventListener("reset", () => setTimeout(() => loadAudit(false).catch((e) => showError(e.message))));
+  $("audit-more").addEventListener("click", () => loadAudit(true).catch((e) => showError(e.message)));
+  $("audit-csv").addEventListener("click", () => {
+    saveBlob(`/v1/audit?${auditQuery()}`, "text/csv", "audit.csv").catch((e) => showError(e.message));
+  });
+
+  window.addEventListener("hashchange", route);
+  route();
+});
