@@ -80,7 +80,9 @@ class Ledger(Application[UUID]):
         self.get_project(project_id, reader=reader, read_all=read_all)
         version = self._version_at(project_id, instant)
         if version is None:
-            raise ProjectNotFoundError(f"project {project_id} did not exist at {instant}")
+            raise ProjectNotFoundError(
+                f"project {project_id} did not exist at {instant.isoformat()}"
+            )
         return self._load(project_id, version)
 
     def project_events(
