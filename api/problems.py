@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 from typing import Any
 
 from eventsourcing.persistence import OperationalError as StoreOperationalError
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from psycopg import OperationalError as PgOperationalError
@@ -91,6 +92,21 @@ def domain_problem(error: DomainError) -> JSONResponse:
     elif isinstance(error, VersionMismatchError):
         extra["current_version"] = error.actual
     return problem(status, error.title, error.detail, slug, **extra)
+
+
+async def render(request: Request, error: Exception) -> Response:
+    """The response the app's handlers give `error`, for code that must see it before it
+    leaves (an idempotent command keeps its refusals); unknown errors still become a 500."""
+    handlers = request.app.exception_handlers
+    for cls in type(error).__mro__:
+        handler = handlers.get(cls)
+        if handler is not None:
+            response = handler(request, error)
+            if inspect.isawaitable(response):
+                response = await response
+            assert isinstance(response, Response)
+            return response
+    raise error
 
 
 def install(app: FastAPI) -> None:

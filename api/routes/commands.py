@@ -9,7 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 
-from api.deps import ContainerDep, IfMatch, Writer
+from api import idempotency
+from api.access import Contributor, Creator, Manager, ProjectAccess, Reviewer
+from api.deps import ContainerDep, IfMatch
+from api.idempotency import IdempotentRoute
 from api.schemas import (
     Achievement,
     Approval,
@@ -29,9 +32,8 @@ from api.schemas import (
 from domain.errors import InvalidValueError
 from domain.ledger import CommandResult
 from domain.project import UNSET, Project
-from domain.roles import ProjectRole
 
-router = APIRouter(prefix="/v1/projects", tags=["commands"])
+router = APIRouter(prefix="/v1/projects", tags=["commands"], route_class=IdempotentRoute)
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/problem+json": {}}}
@@ -72,72 +74,71 @@ def answer(result: CommandResult, *, created: str | None = None) -> JSONResponse
 
 def run(
     container: ContainerDep,
-    project_id: UUID,
-    caller: Writer,
-    needs: ProjectRole,
+    access: ProjectAccess,
     if_match: int | None,
     act: Act,
     created: str | None = None,
 ) -> JSONResponse:
+    """Run `act` on the project as the caller the route's access rule let in."""
     result = container.ledger.execute(
-        project_id, act, actor=caller.name, needs=needs, expected_version=if_match
+        access.project_id,
+        act,
+        actor=access.actor,
+        needs=access.needs,
+        expected_version=if_match,
+        receipt=idempotency.receipt(lambda r: answer(r, created=created)),
     )
     return answer(result, created=created)
 
 
 @router.post("", status_code=201, responses=_CREATED, summary="Create a project")
-def create_project(body: ProjectCreate, container: ContainerDep, caller: Writer) -> Response:
+def create_project(body: ProjectCreate, container: ContainerDep, caller: Creator) -> Response:
     result = container.ledger.create_project(
         name=body.name,
         description=body.description,
         timezone=body.timezone,
         risk_window_days=body.risk_window_days,
         actor=caller.name,
+        receipt=idempotency.receipt(lambda r: answer(r, created="project_id")),
     )
     return answer(result, created="project_id")
 
 
 @router.post("/{project_id}/members", responses=_RESPONSES, summary="Add a member or change a role")
 def set_member(
-    project_id: UUID, body: MemberSet, container: ContainerDep, caller: Writer, if_match: IfMatch
+    project_id: UUID, body: MemberSet, container: ContainerDep, access: Manager, if_match: IfMatch
 ) -> Response:
     if container.principals.get(body.principal) is None:
         raise InvalidValueError("principal", f"no principal named {body.principal!r}")
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.MANAGER,
+        access,
         if_match,
-        lambda p: p.set_member(body.principal, body.role, actor=caller.name),
+        lambda p: p.set_member(body.principal, body.role, actor=access.actor),
     )
 
 
 @router.delete("/{project_id}/members/{principal}", responses=_RESPONSES, summary="Remove a member")
 def remove_member(
-    project_id: UUID, principal: str, container: ContainerDep, caller: Writer, if_match: IfMatch
+    project_id: UUID, principal: str, container: ContainerDep, access: Manager, if_match: IfMatch
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.MANAGER,
+        access,
         if_match,
-        lambda p: p.remove_member(principal, actor=caller.name),
+        lambda p: p.remove_member(principal, actor=access.actor),
     )
 
 
 @router.post("/{project_id}/phases", status_code=201, responses=_CREATED, summary="Add a phase")
 def add_phase(
-    project_id: UUID, body: PhaseCreate, container: ContainerDep, caller: Writer, if_match: IfMatch
+    project_id: UUID, body: PhaseCreate, container: ContainerDep, access: Manager, if_match: IfMatch
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.MANAGER,
+        access,
         if_match,
-        lambda p: {"phase_id": p.add_phase(body.name, actor=caller.name)},
+        lambda p: {"phase_id": p.add_phase(body.name, actor=access.actor)},
         created="phase_id",
     )
 
@@ -152,14 +153,12 @@ def define_deliverable(
     project_id: UUID,
     body: DeliverableCreate,
     container: ContainerDep,
-    caller: Writer,
+    access: Contributor,
     if_match: IfMatch,
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.CONTRIBUTOR,
+        access,
         if_match,
         lambda p: {
             "deliverable_id": p.define_deliverable(
@@ -168,7 +167,7 @@ def define_deliverable(
                 kind=body.kind,
                 description=body.description,
                 owner=body.owner,
-                actor=caller.name,
+                actor=access.actor,
             )
         },
         created="deliverable_id",
@@ -185,7 +184,7 @@ def update_deliverable(
     deliverable_id: UUID,
     body: DeliverableUpdate,
     container: ContainerDep,
-    caller: Writer,
+    access: Contributor,
     if_match: IfMatch,
 ) -> Response:
     given = body.model_fields_set
@@ -198,11 +197,9 @@ def update_deliverable(
             changes[name] = UNSET
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.CONTRIBUTOR,
+        access,
         if_match,
-        lambda p: p.update_deliverable(deliverable_id, **changes, actor=caller.name),
+        lambda p: p.update_deliverable(deliverable_id, **changes, actor=access.actor),
     )
 
 
@@ -217,18 +214,16 @@ def add_criterion(
     deliverable_id: UUID,
     body: CriterionCreate,
     container: ContainerDep,
-    caller: Writer,
+    access: Contributor,
     if_match: IfMatch,
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.CONTRIBUTOR,
+        access,
         if_match,
         lambda p: {
             "deliverable_id": deliverable_id,
-            "criterion_id": p.add_criterion(deliverable_id, body.text, actor=caller.name),
+            "criterion_id": p.add_criterion(deliverable_id, body.text, actor=access.actor),
         },
         created="criterion_id",
     )
@@ -245,16 +240,16 @@ def record_evidence(
     criterion_id: UUID,
     body: EvidenceRecord,
     container: ContainerDep,
-    caller: Writer,
+    access: Contributor,
     if_match: IfMatch,
 ) -> Response:
     def act(p: Project) -> dict[str, UUID]:
         p.record_evidence(
-            deliverable_id, criterion_id, body.evidence, body.sha256, actor=caller.name
+            deliverable_id, criterion_id, body.evidence, body.sha256, actor=access.actor
         )
         return {"deliverable_id": deliverable_id, "criterion_id": criterion_id}
 
-    return run(container, project_id, caller, ProjectRole.CONTRIBUTOR, if_match, act)
+    return run(container, access, if_match, act)
 
 
 def _on_deliverable(deliverable_id: UUID, command: Callable[[Project], None]) -> Act:
@@ -275,17 +270,15 @@ def submit(
     deliverable_id: UUID,
     body: Submission,
     container: ContainerDep,
-    caller: Writer,
+    access: Contributor,
     if_match: IfMatch,
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.CONTRIBUTOR,
+        access,
         if_match,
         _on_deliverable(
-            deliverable_id, lambda p: p.submit(deliverable_id, body.note, actor=caller.name)
+            deliverable_id, lambda p: p.submit(deliverable_id, body.note, actor=access.actor)
         ),
     )
 
@@ -300,17 +293,15 @@ def approve(
     deliverable_id: UUID,
     body: Approval,
     container: ContainerDep,
-    caller: Writer,
+    access: Reviewer,
     if_match: IfMatch,
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.REVIEWER,
+        access,
         if_match,
         _on_deliverable(
-            deliverable_id, lambda p: p.approve(deliverable_id, body.comment, actor=caller.name)
+            deliverable_id, lambda p: p.approve(deliverable_id, body.comment, actor=access.actor)
         ),
     )
 
@@ -325,17 +316,15 @@ def reject(
     deliverable_id: UUID,
     body: WithReason,
     container: ContainerDep,
-    caller: Writer,
+    access: Reviewer,
     if_match: IfMatch,
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.REVIEWER,
+        access,
         if_match,
         _on_deliverable(
-            deliverable_id, lambda p: p.reject(deliverable_id, body.reason, actor=caller.name)
+            deliverable_id, lambda p: p.reject(deliverable_id, body.reason, actor=access.actor)
         ),
     )
 
@@ -350,18 +339,16 @@ def reopen_deliverable(
     deliverable_id: UUID,
     body: WithReason,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.MANAGER,
+        access,
         if_match,
         _on_deliverable(
             deliverable_id,
-            lambda p: p.reopen_deliverable(deliverable_id, body.reason, actor=caller.name),
+            lambda p: p.reopen_deliverable(deliverable_id, body.reason, actor=access.actor),
         ),
     )
 
@@ -376,18 +363,16 @@ def cancel_deliverable(
     deliverable_id: UUID,
     body: WithReason,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.MANAGER,
+        access,
         if_match,
         _on_deliverable(
             deliverable_id,
-            lambda p: p.cancel_deliverable(deliverable_id, body.reason, actor=caller.name),
+            lambda p: p.cancel_deliverable(deliverable_id, body.reason, actor=access.actor),
         ),
     )
 
@@ -402,14 +387,12 @@ def define_milestone(
     project_id: UUID,
     body: MilestoneCreate,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.MANAGER,
+        access,
         if_match,
         lambda p: {
             "milestone_id": p.define_milestone(
@@ -417,7 +400,7 @@ def define_milestone(
                 phase_id=body.phase_id,
                 due=body.due,
                 deliverable_ids=body.deliverable_ids,
-                actor=caller.name,
+                actor=access.actor,
             )
         },
         created="milestone_id",
@@ -434,14 +417,14 @@ def link(
     milestone_id: UUID,
     deliverable_id: UUID,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     def act(p: Project) -> dict[str, UUID]:
-        p.link(milestone_id, deliverable_id, actor=caller.name)
+        p.link(milestone_id, deliverable_id, actor=access.actor)
         return {"milestone_id": milestone_id, "deliverable_id": deliverable_id}
 
-    return run(container, project_id, caller, ProjectRole.MANAGER, if_match, act)
+    return run(container, access, if_match, act)
 
 
 @router.delete(
@@ -454,14 +437,14 @@ def unlink(
     milestone_id: UUID,
     deliverable_id: UUID,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     def act(p: Project) -> dict[str, UUID]:
-        p.unlink(milestone_id, deliverable_id, actor=caller.name)
+        p.unlink(milestone_id, deliverable_id, actor=access.actor)
         return {"milestone_id": milestone_id, "deliverable_id": deliverable_id}
 
-    return run(container, project_id, caller, ProjectRole.MANAGER, if_match, act)
+    return run(container, access, if_match, act)
 
 
 @router.post(
@@ -474,14 +457,14 @@ def reschedule(
     milestone_id: UUID,
     body: Reschedule,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     def act(p: Project) -> dict[str, UUID]:
-        p.reschedule(milestone_id, body.due, body.reason, actor=caller.name)
+        p.reschedule(milestone_id, body.due, body.reason, actor=access.actor)
         return {"milestone_id": milestone_id}
 
-    return run(container, project_id, caller, ProjectRole.MANAGER, if_match, act)
+    return run(container, access, if_match, act)
 
 
 @router.post(
@@ -494,14 +477,14 @@ def achieve(
     milestone_id: UUID,
     body: Achievement,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     def act(p: Project) -> dict[str, UUID]:
-        p.achieve(milestone_id, body.note, actor=caller.name)
+        p.achieve(milestone_id, body.note, actor=access.actor)
         return {"milestone_id": milestone_id}
 
-    return run(container, project_id, caller, ProjectRole.MANAGER, if_match, act)
+    return run(container, access, if_match, act)
 
 
 @router.post(
@@ -514,14 +497,14 @@ def reopen_milestone(
     milestone_id: UUID,
     body: WithReason,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     def act(p: Project) -> dict[str, UUID]:
-        p.reopen_milestone(milestone_id, body.reason, actor=caller.name)
+        p.reopen_milestone(milestone_id, body.reason, actor=access.actor)
         return {"milestone_id": milestone_id}
 
-    return run(container, project_id, caller, ProjectRole.MANAGER, if_match, act)
+    return run(container, access, if_match, act)
 
 
 @router.post(
@@ -534,14 +517,14 @@ def cancel_milestone(
     milestone_id: UUID,
     body: WithReason,
     container: ContainerDep,
-    caller: Writer,
+    access: Manager,
     if_match: IfMatch,
 ) -> Response:
     def act(p: Project) -> dict[str, UUID]:
-        p.cancel_milestone(milestone_id, body.reason, actor=caller.name)
+        p.cancel_milestone(milestone_id, body.reason, actor=access.actor)
         return {"milestone_id": milestone_id}
 
-    return run(container, project_id, caller, ProjectRole.MANAGER, if_match, act)
+    return run(container, access, if_match, act)
 
 
 @router.post(
@@ -550,13 +533,11 @@ def cancel_milestone(
     summary="Re-baseline every open milestone to its current due date (R7)",
 )
 def rebaseline(
-    project_id: UUID, body: WithReason, container: ContainerDep, caller: Writer, if_match: IfMatch
+    project_id: UUID, body: WithReason, container: ContainerDep, access: Manager, if_match: IfMatch
 ) -> Response:
     return run(
         container,
-        project_id,
-        caller,
-        ProjectRole.MANAGER,
+        access,
         if_match,
-        lambda p: p.rebaseline(body.reason, actor=caller.name),
+        lambda p: p.rebaseline(body.reason, actor=access.actor),
     )
