@@ -1,0 +1,107 @@
+"""Helpers for tests that run the service as real processes: databases, ports, waiting."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+from uuid import uuid4
+
+from api.embedded import drop_database, ensure_database, uri_with_dbname
+
+REPO = Path(__file__).resolve().parents[2]
+MILESTONES = [sys.executable, "-m", "api.cli"]
+T = TypeVar("T")
+
+
+@contextmanager
+def fresh_database(database_url: str) -> Iterator[str]:
+    """A new, empty database on the server of `database_url`, dropped afterwards.
+
+    Processes under test get a database of their own, so that the session's own runner
+    (which holds the real views' locks in the session database) stays out of their way.
+    """
+    server_uri = uri_with_dbname(database_url, "postgres")
+    name = f"ml_ops_{uuid4().hex[:12]}"
+    url = ensure_database(server_uri, name)
+    try:
+        yield url
+    finally:
+        drop_database(server_uri, name)
+
+
+def service_env(database_url: str | None, **extra: str) -> dict[str, str]:
+    """The environment of a `milestones` process under test."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "MILESTONES_LOG_FORMAT": "json",
+        # The test servers trade durability for speed; the service refuses that unless told.
+        "MILESTONES_ALLOW_UNSAFE_DURABILITY": "y",
+        "MILESTONES_POOL_SIZE": "3",
+        "MILESTONES_POOL_MAX_OVERFLOW": "2",
+        **extra,
+    }
+    env.pop("DATABASE_URL", None)
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
+    return env
+
+
+def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start a process with its output in `log` (read it when a test fails)."""
+    out = log.open("wb")
+    return subprocess.Popen(args, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 60) -> str:
+    done = subprocess.run(
+        args, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def stop(process: subprocess.Popen[bytes], timeout: float = 30) -> int:
+    """SIGTERM the process and wait for it; SIGKILL it if it will not end."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+            raise
+    return process.returncode
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
+    """Poll `check` until it returns something truthy; fail (naming `what`) after `timeout`.
+
+    The timeout bounds how long a broken run hangs; it is not what the test asserts.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = check()
+        except Exception:
+            value = None
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
