@@ -1,10 +1,10 @@
-# Developer entry points: `make run`, `make test`, `make lint`, `make fmt`.
+# Developer entry points: `make run`, `make test`, `make lint`, `make fmt`, `make bench`.
 
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv install run test lint fmt
+.PHONY: venv install run test lint fmt bench bench-quick
 
 venv install: $(STAMP)
 
@@ -31,3 +31,13 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Benchmarks against raw PostgreSQL baselines of the same run (see bench/): full ≤ 10 min,
+# quick ≤ 3 min. CI passes BENCH_QUICK_FLAGS=--smoke to shrink the sizes further.
+BENCH_QUICK_FLAGS ?= --quick
+
+bench: $(STAMP)
+	$(PYTHON) -m bench
+
+bench-quick: $(STAMP)
+	$(PYTHON) -m bench $(BENCH_QUICK_FLAGS)

@@ -1,0 +1,1 @@
+"""Benchmarks of the service against raw PostgreSQL baselines measured in the same run."""
