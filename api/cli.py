@@ -60,6 +60,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "timeout_graceful_shutdown": settings.shutdown_timeout,
     }
     with _container(settings) as container:
+        # uvicorn re-raises SIGTERM/SIGINT once it has drained and shut down; by then only the
+        # container is left to close (runner, pools, embedded server): the signal must not kill
+        # us before that.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: None)
         database = "embedded" if container.embedded else "DATABASE_URL"
         log.info("serving on http://%s:%s, %d API process(es), %s", host, port, workers, database)
         if workers == 1:
