@@ -9,12 +9,13 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import anyio
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from api import exports
-from api.deps import Caller, ContainerDep, reads_everything
+from api.access import Anyone, Overseer, Reader
+from api.deps import ContainerDep, reads_everything
 from api.feed import FeedNotifier
 from api.presenters_history import (
     feed_event,
@@ -22,7 +23,6 @@ from api.presenters_history import (
     milestones_calendar,
     retrospective_public,
 )
-from api.principals import Principal
 from api.problems import ProblemError
 from api.routes.queries import MinPosition, _wait_for_view
 from api.schemas_history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
@@ -60,7 +60,7 @@ Accept = Annotated[str | None, Header()]
 @router.get("/v1/audit", response_model=AuditPage, responses=_ERRORS)
 def audit(
     container: ContainerDep,
-    caller: Caller,
+    caller: Anyone,
     project_id: UUID | None = None,
     entity_id: Annotated[str | None, Query(max_length=200)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
@@ -126,7 +126,7 @@ def _decode_cursor(cursor: str | None) -> int | None:
 def history(
     project_id: UUID,
     container: ContainerDep,
-    caller: Caller,
+    access: Reader,
     after_version: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=1000, description="default 100 (JSON)")] = None,
     accept: Accept = None,
@@ -140,8 +140,8 @@ def history(
     page = (limit or 100) if export is exports.Format.JSON else limit
     events = container.ledger.project_events(
         project_id,
-        reader=caller.name,
-        read_all=reads_everything(caller),
+        reader=access.actor,
+        read_all=access.reads_everything,
         after_version=after_version,
         limit=page,
     )
@@ -162,11 +162,11 @@ def history(
     response_model=RetrospectivePublic,
     responses=_ERRORS,
 )
-def retrospective(project_id: UUID, container: ContainerDep, caller: Caller) -> RetrospectivePublic:
+def retrospective(project_id: UUID, container: ContainerDep, access: Reader) -> RetrospectivePublic:
     """Per milestone: baselines, final due, slips, reschedules, reopenings and the review rounds
     of its deliverables; project totals. Replayed from the events, so right for any past."""
     retro = container.ledger.project_retrospective(
-        project_id, reader=caller.name, read_all=reads_everything(caller)
+        project_id, reader=access.actor, read_all=access.reads_everything
     )
     return retrospective_public(retro)
 
@@ -176,10 +176,10 @@ def retrospective(project_id: UUID, container: ContainerDep, caller: Caller) -> 
     responses={**_ERRORS, 200: {"content": {"text/calendar": {}}}},
     response_class=Response,
 )
-def calendar(project_id: UUID, container: ContainerDep, caller: Caller) -> Response:
+def calendar(project_id: UUID, container: ContainerDep, access: Reader) -> Response:
     """The milestones as an iCalendar feed to subscribe to: one all-day event per milestone."""
     project = container.ledger.get_project(
-        project_id, reader=caller.name, read_all=reads_everything(caller)
+        project_id, reader=access.actor, read_all=access.reads_everything
     )
     return Response(
         milestones_calendar(project, container.clock()),
@@ -191,13 +191,8 @@ def calendar(project_id: UUID, container: ContainerDep, caller: Caller) -> Respo
 # --- the global feed -------------------------------------------------------------------------
 
 
-def feed_reader(caller: Caller) -> Principal:
-    if not reads_everything(caller):
-        raise ProblemError(403, "Forbidden", "the global feed is for admins and auditors")
-    return caller
-
-
-FeedReader = Annotated[Principal, Depends(feed_reader)]
+# The global feed is for admins and auditors (api.access).
+FeedReader = Overseer
 
 
 @router.get(

@@ -8,7 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import AwareDatetime
 
-from api.deps import Caller, ContainerDep, reads_everything
+from api.access import Anyone, Reader
+from api.deps import ContainerDep, reads_everything
 from api.presenters import project_public
 from api.problems import ProblemError
 from api.schemas import Alignment, ProjectPublic, ProjectSummary, Schedule
@@ -60,7 +61,7 @@ def _not_seen_yet(view: str) -> ProblemError:
 
 @router.get("", response_model=list[ProjectSummary], responses=_ERRORS)
 def projects(
-    container: ContainerDep, caller: Caller, min_position: MinPosition = None
+    container: ContainerDep, caller: Anyone, min_position: MinPosition = None
 ) -> list[dict[str, Any]]:
     """The projects the caller may read, with counts and the next due milestone."""
     _wait_for_view(container, "projects", min_position)
@@ -72,7 +73,7 @@ def projects(
 def project(
     project_id: UUID,
     container: ContainerDep,
-    caller: Caller,
+    access: Reader,
     response: Response,
     if_none_match: Annotated[str | None, Header()] = None,
     as_of: Annotated[
@@ -87,11 +88,11 @@ def project(
     it (404 before the project existed); the caller needs a role on the project now."""
     if as_of is not None:
         past = container.ledger.project_as_of(
-            project_id, as_of, reader=caller.name, read_all=reads_everything(caller)
+            project_id, as_of, reader=access.actor, read_all=access.reads_everything
         )
         return project_public(past, container.clock(), as_of=as_of)
     state = container.ledger.get_project(
-        project_id, reader=caller.name, read_all=reads_everything(caller)
+        project_id, reader=access.actor, read_all=access.reads_everything
     )
     etag = f'"{state.version}"'
     if if_none_match == etag:
@@ -104,13 +105,13 @@ def project(
 def schedule(
     project_id: UUID,
     container: ContainerDep,
-    caller: Caller,
+    access: Reader,
     response: Response,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Phases in order, each with its milestones: due, baseline, slip, health, deliverables."""
     state = container.ledger.get_project(
-        project_id, reader=caller.name, read_all=reads_everything(caller)
+        project_id, reader=access.actor, read_all=access.reads_everything
     )
     _wait_for_view(container, "schedule", min_position)
     now = container.clock()
@@ -133,13 +134,13 @@ def schedule(
 def alignment(
     project_id: UUID,
     container: ContainerDep,
-    caller: Caller,
+    access: Reader,
     response: Response,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """R11: milestones without deliverables, deliverables without milestones or criteria."""
     state = container.ledger.get_project(
-        project_id, reader=caller.name, read_all=reads_everything(caller)
+        project_id, reader=access.actor, read_all=access.reads_everything
     )
     _wait_for_view(container, "schedule", min_position)
     with container.pool.connection() as conn:

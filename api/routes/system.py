@@ -7,22 +7,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
+from api.access import PUBLIC
 from api.deps import ContainerDep
 from projections.status import view_statuses
 
 router = APIRouter(tags=["system"])
 
 
-@router.get("/health")
+@router.get("/health", dependencies=[Depends(PUBLIC)])
 def health() -> dict[str, str]:
     """The process is alive (it answers); says nothing about the database."""
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", dependencies=[Depends(PUBLIC)])
 def ready(container: ContainerDep) -> JSONResponse:
     """The database answers, and every view is processed by a worker and within the lag bound
     (`MILESTONES_READY_MAX_LAG` seconds); otherwise 503 with the failing checks."""
@@ -53,7 +54,7 @@ def ready(container: ContainerDep) -> JSONResponse:
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
-@router.get("/metrics", response_class=Response)
+@router.get("/metrics", response_class=Response, dependencies=[Depends(PUBLIC)])
 def metrics(container: ContainerDep) -> Response:
     """Prometheus text exposition: requests, commands, events appended, views, pools."""
     content, media_type = container.metrics.render()
