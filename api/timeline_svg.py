@@ -159,9 +159,9 @@ def _place(m: MilestonePublic, x: _Scale, achieved_on: date | None) -> _Placed:
 def _date_line(m: MilestonePublic, achieved_on: date | None) -> str:
     if m.status is MilestoneStatus.CANCELLED:
         return f"cancelled · was due {_day(m.due)}"
-    if achieved_on is not None:
-        return f"achieved {_day(achieved_on)} · due {_day(m.due)}"
     slip = f" ({m.slip_days:+d} d)" if m.slip_days else ""
+    if achieved_on is not None:
+        return f"achieved {_day(achieved_on)} · due {_day(m.due)}{slip}"
     return f"due {_day(m.due)}{slip}"
 
 
@@ -347,6 +347,7 @@ def _legend(svg: ET.Element, y: float) -> None:
         )
         _sub(legend, "text", {"x": f"{x + 2 * d + 6}", "y": f"{y + 4}", "fill": TEXT}, label)
         x += 2 * d + 14 + len(label) * CHAR_W
+    x += 10
     _line(legend, x, y, x + 26, y, stroke=MUTED, width="2", dash="5 3")
     _sub(
         legend,
