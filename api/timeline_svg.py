@@ -45,7 +45,7 @@ ROW = 42  # one row of milestones inside a phase band
 BAND_PAD = 6
 LEGEND = 56
 DIAMOND = 8  # half-diagonal of a milestone's diamond
-CHAR_W = 6.6  # rough width of a 12px sans-serif character, to keep labels from overlapping
+CHAR_W = 7.0  # rough width of a 12px DejaVu Sans character, to keep labels from overlapping
 LABEL_GAP = 10
 MARGIN_DAYS = 7
 
@@ -101,7 +101,7 @@ def render_timeline(project: ProjectPublic, today: date, as_of: datetime | None 
             "data-last-day": last.isoformat(),
         },
     )
-    when = f" as recorded at {_instant(as_of)}" if as_of else ""
+    when = f" as recorded at {_instant(as_of.astimezone(zone))}" if as_of else ""
     _sub(svg, "title", {"id": "timeline-title"}, f"Timeline of {project.name}{when}")
     _sub(svg, "desc", {"id": "timeline-desc"}, _summary(project, today))
     _rect(svg, 0, 0, WIDTH, height, fill="#ffffff")

@@ -3,6 +3,7 @@
 "use strict";
 
 const TOKEN_KEY = "milestones.token";
+const AUDIT_PAGE = 25; // rows per page of the audit trail; "Load older entries" fetches the next
 const HEALTH = {
   on_track: "on track",
   at_risk: "at risk",
@@ -45,7 +46,8 @@ function humanType(type) {
 }
 
 function formatInstant(iso, timeZone) {
-  const options = { dateStyle: "medium", timeStyle: "medium" };
+  // Always say which zone: the project's where it has one, else the browser's.
+  const options = { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" };
   if (timeZone) options.timeZone = timeZone;
   return new Intl.DateTimeFormat("en-GB", options).format(new Date(iso));
 }
@@ -124,6 +126,13 @@ function signOut(message) {
   $("token").focus();
 }
 
+// After a navigation, the page's heading takes focus so a screen reader announces it.
+function focusHeading(id) {
+  const heading = $(id);
+  heading.setAttribute("tabindex", "-1");
+  heading.focus();
+}
+
 async function route() {
   showError("");
   if (!token()) {
@@ -158,12 +167,13 @@ async function openProjects() {
         h("td", { class: "num" }, `${deliverables.approved || 0} of ${total(deliverables)}`),
         h("td", { class: "num" }, `${milestones.achieved || 0} of ${total(milestones)}`),
         h("td", {}, next ? [next.name, h("div", { class: "sub" }, formatDate(next.due))] : "—"),
-        h("td", {}, formatInstant(p.updated_at)),
+        h("td", {}, formatInstant(p.updated_at, p.timezone)),
       );
     }),
   );
   $("projects-empty").hidden = projects.length > 0;
   show("projects-page");
+  focusHeading("projects-title");
 }
 
 // --- the project page ------------------------------------------------------------------------
@@ -188,7 +198,8 @@ async function openProject(pid) {
   setUpSlider(events);
   setUpAuditFilters(events);
   show("project-page");
-  await Promise.all([drawState(null), loadAudit(false)]);
+  focusHeading("project-title");
+  await Promise.all([drawState(), loadAudit(false)]);
 }
 
 async function loadHistory(pid) {
@@ -301,9 +312,9 @@ function drawSchedule(project) {
           { "data-milestone-id": m.id },
           n === 0 ? h("th", { scope: "rowgroup", rowspan: milestones.length }, phase.name) : null,
           h("th", { scope: "row" }, m.name),
-          h("td", {}, formatDate(m.due)),
-          h("td", {}, formatDate(m.baseline_due)),
-          h("td", { class: "num" }, m.slip_days ? `${m.slip_days > 0 ? "+" : ""}${m.slip_days} d` : "—"),
+          h("td", { class: "date" }, formatDate(m.due)),
+          h("td", { class: "date" }, formatDate(m.baseline_due)),
+          h("td", { class: "num date" }, m.slip_days ? `${m.slip_days > 0 ? "+" : ""}${m.slip_days} d` : "—"),
           h("td", {}, badge("health", m.health, HEALTH[m.health])),
           h("td", {}, m.achieved ? [formatInstant(m.achieved_at, project.timezone), h("div", { class: "sub" }, `by ${m.achieved_by}`)] : "—"),
           h(
@@ -409,7 +420,7 @@ function auditQuery() {
 
 async function loadAudit(more) {
   const params = auditQuery();
-  params.set("limit", "100");
+  params.set("limit", String(AUDIT_PAGE));
   if (more && current.auditCursor) params.set("cursor", current.auditCursor);
   const page = await getJson(`/v1/audit?${params}`);
   const body = $("audit-table").querySelector("tbody");
