@@ -1,10 +1,11 @@
-# Developer entry points: `make run`, `make test`, `make lint`, `make fmt`, `make bench`.
+# Developer entry points: `make run`, `make test`, `make lint`, `make fmt`, `make bench`,
+# `make test-reliability`.
 
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
 STAMP   := $(VENV)/.installed
 
-.PHONY: venv install run test lint fmt bench bench-quick
+.PHONY: venv install run test lint fmt bench bench-quick test-reliability test-reliability-quick
 
 venv install: $(STAMP)
 
@@ -27,6 +28,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+
+# The reliability checks of issue 7 (tests/reliability; sizes in tests/reliability/sizes.py):
+# quick = checks 1–6 at bounded sizes (CI, ~3 min), long = all ten at the issue's sizes (~40 min).
+test-reliability-quick: $(STAMP)
+	$(PYTHON) -m pytest -q tests/reliability --reliability=ci
+
+test-reliability: $(STAMP)
+	$(PYTHON) -m pytest -q tests/reliability --reliability=long
 
 fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
