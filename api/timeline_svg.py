@@ -77,8 +77,8 @@ def render_timeline(project: ProjectPublic, today: date, as_of: datetime | None 
     days = [today, *achieved_on.values()]
     for m in project.milestones:
         days += [m.due, m.baseline_due]
-    first = min(days) - timedelta(days=MARGIN_DAYS)
-    last = max(days) + timedelta(days=MARGIN_DAYS)
+    first = _shift(min(days), -MARGIN_DAYS)
+    last = _shift(max(days), MARGIN_DAYS)
     scale = (WIDTH - LEFT - RIGHT) / max((last - first).days, 1)
 
     def x(day: date) -> float:
@@ -208,23 +208,38 @@ def _bands(
 
 def _axis(svg: ET.Element, first: date, last: date, x: _Scale, bottom: float) -> None:
     axis = _sub(svg, "g", {"class": "axis", "aria-hidden": "true"})
-    monthly = (last - first).days > 120
-    day = first.replace(day=1) if monthly else first + timedelta(days=-first.weekday() % 7)
-    while day <= last:
-        if day >= first:
-            _line(axis, x(day), TOP - 6, x(day), bottom, stroke="#d0d7de", dash="2 3")
-            label = f"{day:%b %Y}" if monthly else _day(day, year=False)
-            _sub(
-                axis,
-                "text",
-                {"x": f"{x(day):.1f}", "y": str(TOP - 12), "text-anchor": "middle", "fill": MUTED},
-                label,
-            )
-        day = (
-            (day.replace(day=28) + timedelta(days=4)).replace(day=1)
-            if monthly
-            else (day + timedelta(days=7))
+    for day, label in _ticks(first, last):
+        _line(axis, x(day), TOP - 6, x(day), bottom, stroke="#d0d7de", dash="2 3")
+        _sub(
+            axis,
+            "text",
+            {"x": f"{x(day):.1f}", "y": str(TOP - 12), "text-anchor": "middle", "fill": MUTED},
+            label,
         )
+
+
+MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120, 600, 1200, 6000)
+MAX_TICKS = 16
+
+
+def _ticks(first: date, last: date) -> list[tuple[date, str]]:
+    """Mondays for a short plan, else the first of every n-th month: never more than ~16."""
+    span = (last - first).days
+    if span <= 120:
+        monday = _shift(first, -first.weekday() % 7)
+        count = (last - monday).days // 7 + 1
+        return [(d, _day(d, year=False)) for d in (_shift(monday, 7 * n) for n in range(count))]
+    months = span / 30.44
+    step = next((s for s in MONTH_STEPS if months / s <= MAX_TICKS), MONTH_STEPS[-1])
+    index = first.year * 12 + first.month - 1
+    index += -index % step  # the first multiple of the step on or after `first`'s month
+    ticks = []
+    while index // 12 <= last.year:
+        day = date(index // 12, index % 12 + 1, 1)
+        if first <= day <= last:
+            ticks.append((day, f"{day:%b %Y}" if step < 12 else str(day.year)))
+        index += step
+    return ticks
 
 
 def _today(svg: ET.Element, today: date, at: float, bottom: float, past: bool) -> None:
@@ -389,6 +404,14 @@ def _summary(project: ProjectPublic, today: date) -> str:
         f"{len(project.milestones)} milestones in {len(project.phases)} phases"
         f"{': ' + states if states else ''}; today is {today.isoformat()}."
     )
+
+
+def _shift(day: date, days: int) -> date:
+    """`day` moved by `days`, stopping at the first or last day Python can hold."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.min if days < 0 else date.max
 
 
 def _day(day: date, *, year: bool = True) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -16,6 +17,9 @@ from domain.health import today_in
 router = APIRouter(tags=["queries"])
 
 SVG = "image/svg+xml"
+# Instants whose day, in any time zone, Python's dates can still hold (else a 500, not a 422).
+EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {SVG: {}}, "description": "the timeline as SVG (no script)"},
@@ -31,7 +35,11 @@ def timeline(
     container: ContainerDep,
     as_of: Annotated[
         AwareDatetime | None,
-        Query(description="draw the plan as it was recorded at this instant (with a time zone)"),
+        Query(
+            description="draw the plan as it was recorded at this instant (with a time zone)",
+            gt=EARLIEST,
+            lt=LATEST,
+        ),
     ] = None,
 ) -> Response:
     """Phases as bands, each milestone a diamond at its due date coloured by health (R12), its

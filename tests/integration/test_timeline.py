@@ -253,3 +253,12 @@ def test_as_of_without_a_time_zone_is_refused(plan: Plan) -> None:
 
     assert response.status_code == 422
     assert response.headers["content-type"].startswith("application/problem+json")
+
+
+def test_as_of_beyond_the_calendar_is_refused_not_a_server_error(plan: Plan) -> None:
+    response = plan.manager.get(
+        f"/v1/projects/{plan.pid}/timeline.svg", params={"as_of": "9999-12-31T23:59:59Z"}
+    )
+
+    assert response.status_code == 422
+    assert response.headers["content-type"].startswith("application/problem+json")
