@@ -21,6 +21,7 @@ _STANDARD = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__.keys()
     | {"message", "asctime", "taskName"}
 )
+HANDLER_NAME = "milestones"
 # Fields a log call may attach with `extra=` and that are safe to write out.
 FIELDS = (
     "request_id",
@@ -75,19 +76,38 @@ class TextFormatter(logging.Formatter):
         return f"{line} {' '.join(fields)}" if fields else line
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever `sys.stderr` is at the time (a test runner swaps it per test)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _: TextIO) -> None:
+        pass
+
+
 def configure_logging(
     level: str = "INFO", log_format: str = "auto", stream: TextIO | None = None
 ) -> logging.Handler:
     """Send every log record to stderr (or `stream`), JSON unless it is a terminal.
 
-    Replaces the root logger's handlers, so it can run again in each API worker process.
+    Replaces the handler an earlier call installed (it runs again in each API worker process),
+    and leaves anyone else's alone (a test runner's, say).
     """
     out = stream or sys.stderr
     use_json = log_format == "json" or (log_format == "auto" and not out.isatty())
-    handler = logging.StreamHandler(out)
+    handler: logging.Handler = (
+        logging.StreamHandler(stream) if stream is not None else _StderrHandler()
+    )
     handler.setFormatter(JsonFormatter() if use_json else TextFormatter())
+    handler.set_name(HANDLER_NAME)
     root = logging.getLogger()
-    for old in list(root.handlers):
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())

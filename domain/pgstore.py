@@ -26,6 +26,7 @@ import hashlib
 import inspect
 import json
 import re
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,8 +53,10 @@ RECORDER_TOPIC = "domain.pgstore:LedgerRecorder"
 TimelineEntry = tuple[UUID, int, datetime]
 
 
-# How often a call whose pipeline was aborted is tried again (see `_without_retry`).
-PIPELINE_ATTEMPTS = 3
+# How often a call whose pipeline was aborted is tried (see `_without_retry`), as the library
+# would, with a short pause that grows, so that the clash's winner has committed.
+PIPELINE_ATTEMPTS = 10
+PIPELINE_PAUSE = 0.01
 
 
 def _without_retry(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -75,6 +78,7 @@ def _without_retry(method: Callable[..., Any]) -> Callable[..., Any]:
                     error.__cause__, psycopg_errors.PipelineAborted
                 ):
                     raise
+                time.sleep(PIPELINE_PAUSE * attempt)
         raise AssertionError("unreachable")  # pragma: no cover
 
     return call

@@ -5,9 +5,9 @@ fills a copy in the schema `rebuild_<view>`: the view's own DDL and page handler
 under `SET search_path`, since views use unqualified table names. Each page commits with the
 shadow's position (its own `projection_tracking` in that schema). Once the shadow has caught
 up, one transaction locks the live tracking row (the runner waits for it), applies the last
-few events to the shadow, moves the live tables out and the shadow tables into `public`,
-keeps their grants, and sets the live position: a reader sees either every old table or every
-new one, never a half-built one.
+few events to the shadow, moves the live tables out and the shadow tables into `public`
+(keeping the old tables' owner and grants), and sets the live position: a reader sees either
+every old table or every new one, never a half-built one.
 """
 
 from __future__ import annotations
@@ -224,7 +224,7 @@ class Rebuild:
                 )
             )
             if table in existing:
-                _copy_grants(cur, self._retired, table)
+                _copy_access(cur, self._retired, table)
         cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(retired))
         cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(shadow))
 
@@ -235,8 +235,25 @@ _PRIVILEGES: dict[str, LiteralString] = {
 }
 
 
-def _copy_grants(cur: psycopg.Cursor[Any], schema: str, table: str) -> None:
-    """Grant on the new live table what was granted on the old one (roles of `db upgrade`)."""
+def _copy_access(cur: psycopg.Cursor[Any], schema: str, table: str) -> None:
+    """Give the new live table the old one's owner and grants.
+
+    The owner matters when the rebuild ran as another login (a superuser, say): the service's
+    role must keep owning, or at least reaching, the tables it writes (see `api.dbroles`).
+    """
+    cur.execute(
+        "SELECT pg_get_userbyid(c.relowner), c.relowner <> (SELECT oid FROM pg_roles"
+        " WHERE rolname = current_user)"
+        " FROM pg_class c WHERE c.oid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass",
+        (schema, table),
+    )
+    row = cur.fetchone()
+    if row is not None and row[1]:
+        cur.execute(
+            sql.SQL("ALTER TABLE {} OWNER TO {}").format(
+                sql.Identifier(LIVE_SCHEMA, table), sql.Identifier(row[0])
+            )
+        )
     cur.execute(
         "SELECT a.grantee = 0, pg_get_userbyid(a.grantee), a.privilege_type, a.is_grantable"
         " FROM pg_class c, aclexplode(c.relacl) a"

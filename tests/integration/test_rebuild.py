@@ -5,11 +5,12 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import psycopg
 import pytest
 from psycopg import sql
+from psycopg_pool import ConnectionPool
 
 from api.bootstrap import Container
 from domain.project import Project
@@ -146,11 +147,12 @@ def test_events_written_during_a_rebuild_are_in_the_rebuilt_view(
     container: Container, users: Users
 ) -> None:
     _project_with_a_schedule(users)
+    writer = f"writer-{uuid4().hex[:8]}"
     written: list[int] = []
 
     def write_once(position: int, head: int) -> None:
         if not written:
-            created = container.ledger.create_project(name="Written mid-rebuild", actor="carol")
+            created = container.ledger.create_project(name="Written mid-rebuild", actor=writer)
             written.append(created.position or 0)
 
     Rebuild(
@@ -159,7 +161,7 @@ def test_events_written_during_a_rebuild_are_in_the_rebuilt_view(
 
     assert container.runner.wait_for(written[0], timeout=5, views=["projects"])
     with container.pool.connection() as conn:
-        names = [p["name"] for p in list_projects(conn, "carol", False)]
+        names = [p["name"] for p in list_projects(conn, writer, False)]
     assert names == ["Written mid-rebuild"]
 
 
@@ -175,3 +177,27 @@ def test_a_second_rebuild_of_the_same_view_is_refused_while_one_runs(
         finally:
             claims.unlock_rebuild(conn, "projects")
             conn.autocommit = False
+
+
+def test_a_rebuild_by_another_login_keeps_the_tables_owner(
+    container: Container, database_url: str
+) -> None:
+    def owner(conn: psycopg.Connection[Any]) -> str:
+        row = conn.execute(
+            "SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = 'projects'::regclass"
+        ).fetchone()
+        assert row is not None
+        return str(row[0])
+
+    with container.pool.connection() as conn:
+        before = owner(conn)
+    # The test login (not the service's role): what an operator with an admin login might run.
+    with ConnectionPool[psycopg.Connection[Any]](database_url, min_size=1, max_size=2) as pool:
+        Rebuild(container.ledger, pool, ProjectsView()).run()
+        with pool.connection() as conn:
+            after = owner(conn)
+
+    written = container.ledger.create_project(name="After", actor=f"owner-{uuid4().hex[:8]}")
+    assert after == before
+    # The service's role can still write the view (the runner applies the new event).
+    assert container.runner.wait_for(written.position or 0, timeout=5, views=["projects"])
