@@ -6,17 +6,25 @@ the event-sourced Project, never from a read model.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, StoredEvent, Transcoder
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Recording,
+    StoredEvent,
+    Transcoder,
+)
 
 from domain.errors import PermissionDeniedError, ProjectNotFoundError, VersionMismatchError
 from domain.events import ProjectEvent
+from domain.groupcommit import GroupCommit, Pending
 from domain.pgstore import LedgerRecorder
 from domain.project import Project
 from domain.retrospective import Retrospective, retrospective
@@ -27,6 +35,8 @@ T = TypeVar("T")
 
 # How often a command without If-Match is retried on fresh state after a version clash.
 MAX_ATTEMPTS = 10
+# Locks that make one process's commands on a project take turns (by the project id's hash).
+TURNS = 256
 # How many events a read of a project's history fetches at a time.
 HISTORY_PAGE = 1000
 
@@ -53,6 +63,15 @@ class Ledger(Application[UUID]):
     # Projects are small and hot: keep them in memory; fast-forwarding from the store keeps
     # a cached project correct when other processes write to it.
     env = {"AGGREGATE_CACHE_MAXSIZE": "1000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+    # The recorder keyword arguments a group commit knows how to merge (see `_record_batch`).
+    GROUPED_KWARGS = frozenset({"timeline", "idempotency"})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Concurrent commands' events share one transaction (see domain.groupcommit).
+        self._commits = GroupCommit(self._record_batch)
+        # Re-entrant: a command may run another on the same project (it then clashes, as before).
+        self._turns = [threading.RLock() for _ in range(TURNS)]
 
     def construct_transcoder(self) -> Transcoder:
         transcoder = super().construct_transcoder()
@@ -204,21 +223,24 @@ class Ledger(Application[UUID]):
         Without `expected_version` a version clash is retried on fresh state; with it, the
         command applies only at that version (If-Match).
         """
-        for attempt in range(MAX_ATTEMPTS):
-            project = self._load(project_id)
-            self._check_role(project, actor, needs)
-            if expected_version is not None and project.version != expected_version:
-                raise VersionMismatchError(expected_version, project.version)
-            ids = act(project) or {}
-            if not project.pending_events:
-                return CommandResult(project.id, project.version, None, ids, changed=False)
-            try:
-                return self._save(project, ids, receipt)
-            except IntegrityError:
-                if expected_version is not None:
-                    raise VersionMismatchError(expected_version, expected_version + 1) from None
-                if attempt == MAX_ATTEMPTS - 1:
-                    raise
+        # Commands on one project take turns in this process instead of clashing and retrying;
+        # the store's version check still guards against other processes.
+        with self._turns[hash(project_id) % TURNS]:
+            for attempt in range(MAX_ATTEMPTS):
+                project = self._load(project_id)
+                self._check_role(project, actor, needs)
+                if expected_version is not None and project.version != expected_version:
+                    raise VersionMismatchError(expected_version, project.version)
+                ids = act(project) or {}
+                if not project.pending_events:
+                    return CommandResult(project.id, project.version, None, ids, changed=False)
+                try:
+                    return self._save(project, ids, receipt)
+                except IntegrityError:
+                    if expected_version is not None:
+                        raise VersionMismatchError(expected_version, expected_version + 1) from None
+                    if attempt == MAX_ATTEMPTS - 1:
+                        raise
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _save(
@@ -236,9 +258,35 @@ class Ledger(Application[UUID]):
             # Kept with the events (idempotency), completed once their position is known.
             pending = CommandResult(project.id, project.version, None, ids)
             kwargs["idempotency"] = lambda position: receipt(replace(pending, position=position))
-        recordings = self.save(project, timeline=timeline, **kwargs)
+        kwargs["timeline"] = timeline
+        if set(kwargs) <= self.GROUPED_KWARGS:
+            events = project.collect_events()
+            recordings = self._commits.save(Pending(project.id, project, events, kwargs))
+        else:
+            recordings = self.save(project, **kwargs)
         position = recordings[-1].notification.id if recordings else None
         return CommandResult(project.id, project.version, position, ids)
+
+    def _record_batch(self, batch: Sequence[Pending]) -> list[Recording[UUID]]:
+        """What `Application.save` does, for several commands' events in one transaction."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        if len(batch) == 1:
+            processing_event.saved_kwargs.update(batch[0].kwargs)
+        else:
+            # One timeline; each command's receipt sealed with the position of its last event.
+            processing_event.saved_kwargs["timeline"] = [
+                entry for pending in batch for entry in pending.kwargs["timeline"]
+            ]
+            processing_event.saved_kwargs["idempotency_batch"] = [
+                (len(pending.events), pending.kwargs.get("idempotency")) for pending in batch
+            ]
+        for pending in batch:
+            processing_event.events.extend(pending.events)
+            processing_event.aggregates[pending.aggregate.id] = pending.aggregate
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     @staticmethod
     def _check_role(project: Project, actor: str, needs: ProjectRole) -> None:

@@ -240,6 +240,17 @@ class LedgerRecorder(PostgresApplicationRecorder):
             record = seal(ids[-1])
             with curs.connection.cursor() as extra:
                 self._write_idempotency(extra, record)
+        # A group commit (domain.groupcommit): several commands' events, contiguous, in order;
+        # each command's receipt (if any) names the position of its own last event.
+        batch: Sequence[tuple[int, Callable[[int], IdempotencyRecord] | None]]
+        batch = kwargs.get("idempotency_batch", ())
+        if batch and ids:
+            end = 0
+            with curs.connection.cursor() as extra:
+                for count, command_seal in batch:
+                    end += count
+                    if command_seal is not None:
+                        self._write_idempotency(extra, command_seal(ids[end - 1]))
         return ids
 
     def _write_idempotency(self, curs: Cursor[DictRow], record: IdempotencyRecord) -> None:
