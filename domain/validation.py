@@ -15,8 +15,17 @@ RISK_WINDOW_MAX = 365
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+def _storable(field: str, value: str) -> str:
+    """PostgreSQL text cannot hold U+0000: an event carrying one is stored (its body is JSON in
+    bytea) but no view can ever apply it, and the runner would retry it forever."""
+    if "\x00" in value:
+        raise InvalidValueError(field, "must not contain the NUL character (U+0000)")
+    return value
+
+
 def name(field: str, value: str) -> str:
     """A name or title: 1–200 characters, not only white space."""
+    _storable(field, value)
     if not value.strip():
         raise InvalidValueError(field, "must not be empty")
     if len(value) > NAME_MAX:
@@ -32,6 +41,7 @@ def reason(field: str, value: str) -> str:
 
 
 def text(field: str, value: str) -> str:
+    _storable(field, value)
     if len(value) > TEXT_MAX:
         raise InvalidValueError(field, f"must be at most {TEXT_MAX} characters")
     return value
@@ -42,6 +52,7 @@ def optional_text(field: str, value: str | None) -> str | None:
 
 
 def evidence(value: str) -> str:
+    _storable("evidence", value)
     if not value.strip():
         raise InvalidValueError("evidence", "must not be empty")
     if len(value) > EVIDENCE_MAX:

@@ -155,3 +155,32 @@ def test_a_submission_note_is_at_most_10000_characters() -> None:
 
     with pytest.raises(InvalidValueError):
         project.submit(did, note="n" * 10_001, actor=BOB)
+
+
+# PostgreSQL text cannot hold U+0000: such an event would be stored but block every view.
+NUL = "Design\x00review"
+
+
+def test_a_name_with_a_nul_character_is_refused() -> None:
+    with pytest.raises(InvalidValueError) as excinfo:
+        Project.create(name=NUL, actor=ALICE)
+
+    assert excinfo.value.field_name == "name"
+
+
+def test_a_text_with_a_nul_character_is_refused() -> None:
+    with pytest.raises(InvalidValueError) as excinfo:
+        Project.create(name="P", description=NUL, actor=ALICE)
+
+    assert excinfo.value.field_name == "description"
+
+
+def test_evidence_with_a_nul_character_is_refused() -> None:
+    project = new_project()
+    did = draft(project, met=False)
+    cid = next(iter(project.deliverable(did).criteria.values())).id
+
+    with pytest.raises(InvalidValueError) as excinfo:
+        project.record_evidence(did, cid, NUL, actor=BOB)
+
+    assert excinfo.value.field_name == "evidence"
