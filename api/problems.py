@@ -142,6 +142,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == BODY_NOT_PARSED:
+            # FastAPI's answer to a body it cannot even decode (bytes that are not UTF-8); a
+            # malformed body is 422 like any other (R14), and the only 4xx the OpenAPI lists.
+            return problem(
+                422,
+                "Invalid request",
+                "the request does not match the schema",
+                "invalid-request",
+                errors=[{"field": "", "message": "the body is not JSON", "type": "json_invalid"}],
+            )
         return problem(
             exc.status_code,
             _title(exc.status_code),
@@ -167,6 +177,10 @@ def install(app: FastAPI) -> None:
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return problem(500, "Internal error", "an unexpected error occurred", "internal")
+
+
+# The detail of the HTTPException FastAPI raises for a request body it cannot parse at all.
+BODY_NOT_PARSED = "There was an error parsing the body"
 
 
 def _title(status: int) -> str:
