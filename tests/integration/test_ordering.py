@@ -46,20 +46,24 @@ def test_a_tailing_reader_sees_every_event_of_concurrent_writers(container: Cont
 
     def write(writer: int) -> None:
         for n in range(COMMANDS_EACH):
+            key = f"w{writer} n{n}"
 
-            def add_phase(project: Project, name: str = f"w{writer} n{n}") -> dict[str, UUID]:
+            def add_phase(project: Project, name: str = key) -> dict[str, UUID]:
                 return {"phase_id": project.add_phase(name, actor="olga")}
+
+            def receipt(done: CommandResult, key: str = key) -> IdempotencyRecord:
+                return _receipt(key, done)
 
             result = ledger.execute(
                 projects[(writer + n) % PROJECTS],
                 add_phase,
                 actor="olga",
                 needs=ProjectRole.MANAGER,
-                receipt=lambda done, key=f"w{writer} n{n}": _receipt(key, done),
+                receipt=receipt,
             )
             with lock:
                 results.append(result)
-                keys[f"w{writer} n{n}"] = result
+                keys[key] = result
 
     writers = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
     for thread in writers:
