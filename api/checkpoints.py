@@ -278,9 +278,11 @@ class Checkpoints:
         A stored checkpoint whose signature does not verify under this service's key is itself
         a finding: it was forged or altered.
         """
-        public = trusted or self.key.public_key()
         checkpoints: list[Checkpoint] = []
-        for stored in self.stored():
+        stored_checkpoints = self.stored()
+        # Only read (or make) the key when there is a signature to check.
+        public = trusted or (self.key.public_key() if stored_checkpoints else None)
+        for stored in stored_checkpoints:
             try:
                 stored.verify_signature(public)
             except CheckpointError as error:

@@ -52,7 +52,7 @@ def _operations(app: FastAPI) -> Iterator[Operation]:
     FastAPI keeps included routers as branches, older ones flatten them into APIRoutes."""
     for route in app.routes:
         if isinstance(route, APIRoute):
-            for method in route.methods:
+            for method in route.methods or ():
                 yield Operation(method, route.path_format, route.dependant)
             continue
         contexts = getattr(route, "effective_route_contexts", None)
@@ -61,7 +61,7 @@ def _operations(app: FastAPI) -> Iterator[Operation]:
         for context in contexts():
             original = context.original_route
             if isinstance(original, APIRoute):
-                for method in original.methods:
+                for method in original.methods or ():
                     yield Operation(method, context.path, context.dependant)
 
 
@@ -182,7 +182,7 @@ def _call(
     # A body no command accepts: an authorized caller gets 422 and changes nothing.
     body = {"__probe__": True} if method in ("POST", "PATCH") else None
     response = client.request(method, url, json=body, headers=headers, params=QUERY.get(path, {}))
-    return response.status_code
+    return int(response.status_code)
 
 
 def test_every_route_declares_one_access_rule(client: TestClient) -> None:
