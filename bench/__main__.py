@@ -106,14 +106,14 @@ def _run(ctx: Context, wanted: set[str], metrics: dict[str, Metric]) -> None:
     sizes = ctx.sizes
     audit_small: dict[str, float] | None = None
     audit_reason = ""
-    rebuild_small: dict[str, float] | None = None
+    rebuild_small: dict[str, Any] | None = None
 
     # The small log: what the audit trail (and, in quick mode, memory) is first measured at.
     _fill(ctx, sizes.audit_small)
     ctx.catch_up()
     if "rebuild" in wanted and sizes.rebuild_small <= ctx.events():
         log.info("rebuilding every view at %d events", ctx.events())
-        rebuild_small = rebuild.rebuild_all(ctx)
+        rebuild_small = rebuild.rebuild_all(ctx, sizes.rebuild_deadline)
     if "audit" in wanted:
         audit_reason = audit.available(ctx) or ""
         if not audit_reason:
@@ -132,10 +132,12 @@ def _run(ctx: Context, wanted: set[str], metrics: dict[str, Metric]) -> None:
         if "rebuild" in wanted and rebuild_small is None:
             _fill(ctx, sizes.rebuild_small)
             log.info("rebuilding every view at %d events", ctx.events())
-            rebuild_small = rebuild.rebuild_all(ctx)
+            rebuild_small = rebuild.rebuild_all(ctx, sizes.rebuild_deadline)
         _fill(ctx, sizes.rebuild_events)
         log.info("rebuilding every view at %d events", ctx.events())
-        big = rebuild.rebuild_all(ctx)
+        # Also what the audit trail and the tamper-evidence check run on afterwards, so it
+        # runs even when only those are wanted.
+        big = rebuild.rebuild_all(ctx, sizes.rebuild_deadline)
         if "rebuild" in wanted:
             small = rebuild_small or big
             _guard(metrics, "rebuild", lambda: rebuild.measure(ctx, small, big))
