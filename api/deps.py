@@ -50,15 +50,6 @@ def reads_everything(principal: Principal) -> bool:
     return principal.role in (GlobalRole.AUDITOR, GlobalRole.ADMIN)
 
 
-def writer(principal: Caller) -> Principal:
-    """Any principal but an auditor may send commands; project roles are checked by the ledger."""
-    if principal.role == GlobalRole.AUDITOR:
-        raise ProblemError(403, "Forbidden", "auditors read; they write nothing")
-    return principal
-
-
-Writer = Annotated[Principal, Depends(writer)]
-
 _ETAG_VERSION = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
