@@ -20,6 +20,11 @@ def iso_utc(value: datetime) -> str:
 
 
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str)]
+
+# An `as_of` instant: aware, and a day inside the calendar's range, so that the project's
+# local day of it (in any time zone) exists.
+AS_OF_EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
+AS_OF_LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX, pattern=r"\S")]
 Text = Annotated[str, StringConstraints(max_length=TEXT_MAX)]
 Reason = Annotated[str, StringConstraints(min_length=1, max_length=TEXT_MAX, pattern=r"\S")]

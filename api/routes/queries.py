@@ -12,7 +12,14 @@ from api.access import Anyone, Reader
 from api.deps import ContainerDep, reads_everything
 from api.presenters import project_public
 from api.problems import ProblemError
-from api.schemas import Alignment, ProjectPublic, ProjectSummary, Schedule
+from api.schemas import (
+    AS_OF_EARLIEST,
+    AS_OF_LATEST,
+    Alignment,
+    ProjectPublic,
+    ProjectSummary,
+    Schedule,
+)
 from domain.health import today_in
 from projections.alignment import get_alignment
 from projections.projects import list_projects
@@ -78,7 +85,11 @@ def project(
     if_none_match: Annotated[str | None, Header()] = None,
     as_of: Annotated[
         AwareDatetime | None,
-        Query(description="the state as recorded at this instant (with a time zone), from events"),
+        Query(
+            description="the state as recorded at this instant (with a time zone), from events",
+            gt=AS_OF_EARLIEST,
+            lt=AS_OF_LATEST,
+        ),
     ] = None,
 ) -> ProjectPublic | Response:
     """The current state, read from the project's events (always reflects every acknowledged

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -11,6 +10,7 @@ from pydantic import AwareDatetime
 from api.access import Reader
 from api.deps import ContainerDep
 from api.presenters import project_public
+from api.schemas import AS_OF_EARLIEST, AS_OF_LATEST
 from api.timeline_svg import render_timeline
 from domain.health import today_in
 
@@ -18,8 +18,6 @@ router = APIRouter(tags=["queries"])
 
 SVG = "image/svg+xml"
 # Instants whose day, in any time zone, Python's dates can still hold (else a 500, not a 422).
-EARLIEST = datetime(1, 1, 2, tzinfo=UTC)
-LATEST = datetime(9999, 12, 30, tzinfo=UTC)
 
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {SVG: {}}, "description": "the timeline as SVG (no script)"},
@@ -37,8 +35,8 @@ def timeline(
         AwareDatetime | None,
         Query(
             description="draw the plan as it was recorded at this instant (with a time zone)",
-            gt=EARLIEST,
-            lt=LATEST,
+            gt=AS_OF_EARLIEST,
+            lt=AS_OF_LATEST,
         ),
     ] = None,
 ) -> Response:

@@ -193,3 +193,13 @@ def test_history_of_a_project_the_caller_cannot_read_is_not_found(users: Users) 
     for accept in ("application/json", "text/csv"):
         response = outsider.get(f"/v1/projects/{pid}/history", headers={"Accept": accept})
         assert response.status_code == 404
+
+
+def test_an_as_of_instant_outside_the_calendar_is_422_not_a_server_error(users: Users) -> None:
+    alice = users("alice")
+    pid = alice.post("/v1/projects", {"name": "Far future"}).json()["project_id"]
+
+    response = alice.get(f"/v1/projects/{pid}", params={"as_of": "9999-12-31T23:59:59Z"})
+
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
