@@ -10,6 +10,7 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import DataError as PgDataError
 from psycopg import OperationalError as PgOperationalError
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
@@ -173,12 +174,28 @@ def install(app: FastAPI) -> None:
             headers={"Retry-After": "2"},
         )
 
+    @app.exception_handler(PgDataError)
+    async def on_unstorable_value(request: Request, exc: PgDataError) -> JSONResponse:
+        if NUL_REFUSED not in str(exc):
+            return await on_unexpected(request, exc)
+        # A query filter or a looked-up name with U+0000, which PostgreSQL text cannot hold:
+        # psycopg refuses to send it, so nothing was read or written; the input is malformed.
+        return problem(
+            422,
+            "Invalid request",
+            "text must not contain the NUL character (U+0000)",
+            "invalid-request",
+            errors=[{"field": "", "message": "contains U+0000", "type": "string_nul"}],
+        )
+
     @app.exception_handler(Exception)
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return problem(500, "Internal error", "an unexpected error occurred", "internal")
 
 
+# What psycopg says when a parameter holds U+0000 (it refuses to send it).
+NUL_REFUSED = "cannot contain NUL"
 # The detail of the HTTPException FastAPI raises for a request body it cannot parse at all.
 BODY_NOT_PARSED = "There was an error parsing the body"
 

@@ -34,3 +34,19 @@ def test_a_name_with_a_nul_character_is_422_and_the_views_keep_working(users: Us
     assert refused.json()["errors"][0]["field"] == "name"
     assert listed.status_code == 200
     assert [p["name"] for p in listed.json()] == ["After the NUL"]
+
+
+def test_a_nul_character_in_a_filter_or_a_looked_up_name_is_422_not_500(users: Users) -> None:
+    alice = users("alice")
+    pid = alice.post("/v1/projects", {"name": "Filtered"}).json()["project_id"]
+
+    answers = [
+        alice.get("/v1/audit", params={"actor": "a\u0000b"}),
+        alice.get("/v1/audit", params={"type": "a\u0000b"}),
+        alice.get("/v1/audit", params={"entity_id": "a\u0000b"}),
+        alice.post(f"/v1/projects/{pid}/members", {"principal": "a\u0000b", "role": "viewer"}),
+    ]
+
+    assert [a.status_code for a in answers] == [422] * 4
+    assert all(a.headers["content-type"] == PROBLEM_JSON for a in answers)
+    assert alice.get(f"/v1/projects/{pid}").json()["version"] == 1
