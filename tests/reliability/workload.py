@@ -154,7 +154,7 @@ class Lifecycles:
                 if self.project is None:
                     self._set_up()
                 started = time.monotonic()
-                self._unit()
+                self.unit()
                 self.unit_seconds.append(time.monotonic() - started)
                 self.units_done += 1
                 if self.reads:
@@ -214,7 +214,7 @@ class Lifecycles:
         self.phase = self._send("add phase", "POST", f"{base}/phases", {"name": m}, m)["phase_id"]
         self.project = pid
 
-    def _unit(self) -> None:
+    def unit(self) -> None:
         base = f"/v1/projects/{self.project}"
         send = self._send
         m = marker()
