@@ -118,12 +118,16 @@ def _save(ledger: Ledger, projects: list[Project]) -> int:
     return count
 
 
+# Events per save when one project is grown: a long project's history arrives in many saves.
+PROJECT_SAVE = 200
+
+
 def one_project(ledger: Ledger, events: int, name: str, seed: int = 11) -> UUID:
     """One project of about `events` events, saved a batch at a time (so snapshots are taken)."""
     rng = random.Random(seed)
     project, phases = new_project(name)
     while project.version < events:
-        grow(project, phases, min(project.version + SAVE_BATCH, events), rng)
+        grow(project, phases, min(project.version + PROJECT_SAVE, events), rng)
         _save(ledger, [project])
     return project.id
 
