@@ -55,7 +55,7 @@ class Sizes:
 
 
 SIZES = {
-    "full": Sizes("full", 20, 6, 20, 1_000_000, 100_000, 10_000, 400, 10_000, 200, 5000, 200),
+    "full": Sizes("full", 20, 6, 20, 1_000_000, 100_000, 10_000, 400, 10_000, 200, 5000, 150),
     "quick": Sizes("quick", 8, 3, 8, 100_000, 10_000, 10_000, 200, 10_000, 100, 2000, 60),
     # CI's smoke test: every code path once, in well under a minute; its numbers mean little.
     "smoke": Sizes("smoke", 2, 1, 2, 12_000, 10_000, 10_000, 20, 1000, 20, 300, 60),
