@@ -39,6 +39,8 @@ MAX_ATTEMPTS = 10
 TURNS = 256
 # How many events a read of a project's history fetches at a time.
 HISTORY_PAGE = 1000
+# Locks that serialize cached loads of one project (see `_load`); striped, so memory is bounded.
+LOAD_LOCK_STRIPES = 64
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ class Ledger(Application[UUID]):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._load_locks = [threading.Lock() for _ in range(LOAD_LOCK_STRIPES)]
         # Concurrent commands' events share one transaction (see domain.groupcommit).
         self._commits = GroupCommit(self._record_batch)
         # Re-entrant: a command may run another on the same project (it then clashes, as before).
@@ -181,7 +184,15 @@ class Ledger(Application[UUID]):
 
     def _load(self, project_id: UUID, version: int | None = None) -> Project:
         try:
-            project: Project = self.repository.get(project_id, version=version)
+            if version is None:
+                # The library fast-forwards the cached project under its own lock but copies it
+                # after releasing that lock, so one thread's copy could race another's
+                # fast-forward of the same object ("dictionary changed size during iteration",
+                # a 500): loads of one project from the cache take turns in this process.
+                with self._load_locks[hash(project_id) % LOAD_LOCK_STRIPES]:
+                    project: Project = self.repository.get(project_id)
+            else:
+                project = self.repository.get(project_id, version=version)
         except AggregateNotFoundError:
             raise ProjectNotFoundError(f"project {project_id} not found") from None
         return project
