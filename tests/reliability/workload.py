@@ -142,6 +142,7 @@ class Lifecycles:
     reads: bool = False
     pacer: Pacer = field(default_factory=lambda: Pacer(None))
     down_pause: float = 0.2
+    units_per_project: int | None = None  # start a new project after this many (None: never)
     project: str | None = None
     phase: str | None = None
     units_done: int = 0
@@ -157,6 +158,8 @@ class Lifecycles:
                 self.unit()
                 self.unit_seconds.append(time.monotonic() - started)
                 self.units_done += 1
+                if self.units_per_project and self.units_done % self.units_per_project == 0:
+                    self.project = None  # a project's state grows with its units: bound it
                 if self.reads:
                     self._read()
             except UnitAbortedError:
