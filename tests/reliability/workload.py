@@ -158,10 +158,10 @@ class Lifecycles:
                 self.unit()
                 self.unit_seconds.append(time.monotonic() - started)
                 self.units_done += 1
-                if self.units_per_project and self.units_done % self.units_per_project == 0:
-                    self.project = None  # a project's state grows with its units: bound it
                 if self.reads:
                     self._read()
+                if self.units_per_project and self.units_done % self.units_per_project == 0:
+                    self.project = None  # a project's state grows with its units: bound it
             except UnitAbortedError:
                 time.sleep(self.down_pause)
 
