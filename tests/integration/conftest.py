@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.bootstrap import Container, bootstrap, upgrade
+from api.database import eventsourcing_env
 from api.principals import GlobalRole
 from api.settings import Settings
+from domain.ledger import Ledger
 
 
 class SettableClock:
@@ -53,6 +55,17 @@ def container(database_url: str, settings: Settings, clock: SettableClock) -> It
 def client(container: Container) -> Iterator[TestClient]:
     with TestClient(create_app(container), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture(scope="module")
+def ledger(database_url: str) -> Iterator[Ledger]:
+    """A ledger of its own (small pool) for tests that drive the domain and views directly."""
+    env = eventsourcing_env(database_url, Settings(pool_size=2, pool_max_overflow=2))
+    built = Ledger(env={**env, "CREATE_TABLE": "y"})
+    try:
+        yield built
+    finally:
+        built.close()
 
 
 @dataclass

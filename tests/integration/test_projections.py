@@ -11,8 +11,6 @@ import pytest
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from api.database import eventsourcing_env
-from api.settings import Settings
 from domain.entities import DeliverableKind
 from domain.ledger import CommandResult, Ledger
 from domain.project import Project
@@ -28,16 +26,6 @@ NOW = datetime(2030, 6, 15, 12, 0, tzinfo=UTC)
 TODAY = NOW.date()
 
 Pool = ConnectionPool[Connection[Any]]
-
-
-@pytest.fixture(scope="module")
-def ledger(database_url: str) -> Iterator[Ledger]:
-    env = eventsourcing_env(database_url, Settings(pool_size=2, pool_max_overflow=2))
-    built = Ledger(env={**env, "CREATE_TABLE": "y"})
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ import pytest
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from api.database import eventsourcing_env
-from api.settings import Settings
 from domain.events import MilestoneDefined, ProjectEvent
 from domain.ledger import CommandResult, Ledger
 from domain.project import Project
@@ -77,16 +75,6 @@ def probe(name: str | None = None, *, fail_at: int | None = None) -> ProbeView:
                 raise RuntimeError("the view failed half-way through a page")
 
     return Probe()
-
-
-@pytest.fixture(scope="module")
-def ledger(database_url: str) -> Iterator[Ledger]:
-    env = eventsourcing_env(database_url, Settings(pool_size=2, pool_max_overflow=2))
-    built = Ledger(env={**env, "CREATE_TABLE": "y"})
-    try:
-        yield built
-    finally:
-        built.close()
 
 
 @pytest.fixture(scope="module")
