@@ -1,6 +1,7 @@
 """Rebuilds every view once, in its own process, printing its progress as JSON lines.
 
-Each line: the views done, the position the current view has reached, the log's head, the
+The views are rebuilt together (`ProjectionRunner.rebuild_all`), one pass over the log. Each
+line: the passes done (0 or 1) out of "views" (1), the position reached, the log's head, the
 seconds so far and the peak RSS so far (VmHWM), so a parent that stops it at a deadline still
 knows how far it got and how much memory it needed.
 """
@@ -37,7 +38,7 @@ def main(database_url: str) -> None:
 
         def report(done: int, position: int, final: bool = False) -> None:
             line = {
-                "views": len(runner.names),
+                "views": 1,  # passes over the log: one for all the views
                 "done": done,
                 "position": position,
                 "head": head,
@@ -47,19 +48,16 @@ def main(database_url: str) -> None:
             }
             print(json.dumps(line), flush=True)
 
-        # The audit trail first: the audit metric reads it on the big log afterwards, even when
-        # the deadline stops the rebuild before the other views are done.
-        names = sorted(runner.names, key=lambda name: name != "audit")
-        for done, name in enumerate(names):
+        # Every view at once (`rebuild_all`): each page of the log is read and decoded once
+        # for all of them, so the progress is one pass over the log ("views": 1 below).
+        def progress(position: int, _: int) -> None:
+            nonlocal last
+            if time.perf_counter() - last >= EVERY:
+                last = time.perf_counter()
+                report(0, position)
 
-            def progress(position: int, _: int, done: int = done) -> None:
-                nonlocal last
-                if time.perf_counter() - last >= EVERY:
-                    last = time.perf_counter()
-                    report(done, position)
-
-            runner.rebuild(name, progress=progress)
-        report(len(runner.names), 0, final=True)
+        runner.rebuild_all(progress=progress)
+        report(1, 0, final=True)
     finally:
         container.close()
 

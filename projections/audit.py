@@ -8,10 +8,11 @@ retitle does not rewrite what an earlier line said. Visibility follows the proje
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, LiteralString
 from uuid import UUID
 
@@ -21,8 +22,9 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from domain import events as ev
-from domain.history import entity_of, json_data
+from domain.history import entity_of
 from projections.base import View
+from projections.batch import Table
 
 DDL: tuple[LiteralString, ...] = (
     """
@@ -61,23 +63,27 @@ DDL: tuple[LiteralString, ...] = (
 
 Cursor = psycopg.Cursor[Any]
 
-# The summary is a format() template whose %s slots take the names of the referenced entities
-# as they are when the event is applied (an entity never named falls back to its id).
-_INSERT_ROW = """
-    INSERT INTO audit_trail (position, project_id, version, entity_kind, entity_id, entity_ids,
-        event_type, actor, occurred_at, summary, data)
-    VALUES (%(position)s, %(p)s, %(version)s, %(kind)s, %(entity)s, %(entities)s, %(type)s,
-        %(actor)s, %(at)s,
-        format(%(template)s, VARIADIC ARRAY(
-            SELECT coalesce(n.name, r.id)
-            FROM unnest(%(refs)s::text[]) WITH ORDINALITY AS r(id, i)
-            LEFT JOIN audit_names n ON n.project_id = %(p)s AND n.entity_id = r.id
-            ORDER BY r.i)),
-        %(data)s)
-"""
+TRAIL = Table(
+    "audit_trail",
+    (("position", "int8"),),
+    (
+        ("project_id", "uuid"),
+        ("version", "int4"),
+        ("entity_kind", "text"),
+        ("entity_id", "text"),
+        ("entity_ids", "text[]"),
+        ("event_type", "text"),
+        ("actor", "text"),
+        ("occurred_at", "timestamptz"),
+        ("summary", "text"),
+        ("data", "jsonb"),
+    ),
+)
+NAMES = Table("audit_names", (("project_id", "uuid"), ("entity_id", "text")), (("name", "text"),))
 
-_SET_NAME = """
-    INSERT INTO audit_names (project_id, entity_id, name) VALUES (%s, %s, %s)
+_SET_NAMES = """
+    INSERT INTO audit_names (project_id, entity_id, name)
+    SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[])
     ON CONFLICT (project_id, entity_id) DO UPDATE SET name = EXCLUDED.name
 """
 
@@ -88,29 +94,100 @@ class AuditView(View):
     ddl = DDL
 
     def process_page(self, cur: Cursor, events: Sequence[tuple[ev.ProjectEvent, int]]) -> None:
+        """One row per event by COPY, and the names the page gives in one upsert.
+
+        A summary takes the names its entities have when its event is applied: the page's own
+        names so far, else the table's (read once for the page), else the entity's id.
+        """
+        if not events:
+            return
+        prepared = []
+        named: set[tuple[UUID, str]] = set()
+        unknown: set[tuple[UUID, str]] = set()
         for event, position in events:
-            entity = entity_of(event)
+            p = event.originator_id
             template, refs = summary_template(event)
-            cur.execute(
-                _INSERT_ROW,
-                {
-                    "position": position,
-                    "p": event.originator_id,
-                    "version": event.originator_version,
-                    "kind": entity.kind,
-                    "entity": entity.id,
-                    "entities": list(entity.related),
-                    "type": event.type_name,
-                    "actor": event.actor,
-                    "at": event.timestamp,
-                    "template": template,
-                    "refs": refs,
-                    "data": Jsonb(json_data(event)),
-                },
+            unknown.update((p, ref) for ref in refs if (p, ref) not in named)
+            given = name_given(event)
+            if given is not None:
+                named.add((p, given[0]))
+            prepared.append((event, position, template, refs, given))
+        names: dict[tuple[UUID, str], str] = {
+            (row[0], row[1]): row[2] for row in NAMES.select(cur, unknown)
+        }
+        changed: dict[tuple[UUID, str], str] = {}
+        rows = []
+        for event, position, template, refs, given in prepared:
+            p = event.originator_id
+            entity = entity_of(event)
+            args = [names.get((p, ref), ref) for ref in refs]
+            rows.append(
+                (
+                    position,
+                    p,
+                    event.originator_version,
+                    entity.kind,
+                    entity.id,
+                    list(entity.related),
+                    event.type_name,
+                    event.actor,
+                    event.timestamp,
+                    _format(cur, template, args),
+                    Jsonb(event, dumps=_data_json),
+                )
             )
-            named = name_given(event)
-            if named is not None:
-                cur.execute(_SET_NAME, (event.originator_id, *named))
+            if given is not None:
+                names[(p, given[0])] = changed[(p, given[0])] = given[1]
+        TRAIL.copy(cur, rows)
+        if changed:
+            cur.execute(
+                _SET_NAMES,
+                (
+                    [key[0] for key in changed],
+                    [key[1] for key in changed],
+                    list(changed.values()),
+                ),
+            )
+
+
+_ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
+)
+
+
+def _leaf(value: object) -> str:
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+_ENCODE = json.JSONEncoder(default=_leaf).encode
+
+
+def _data_json(event: ev.ProjectEvent) -> str:
+    """`json.dumps(json_data(event))` in one pass: the event's own fields (`event_data`) with
+    ids, dates and instants as strings (the stored events' dicts have string keys)."""
+    return _ENCODE({k: v for k, v in vars(event).items() if k not in _ENVELOPE})
+
+
+# A summary template holds literal text with '%' doubled and a '%s' slot per name.
+_SLOTS = re.compile(r"%[%s]")
+
+
+def _format(cur: Cursor, template: str, args: list[str]) -> str:
+    """PostgreSQL's `format(template, VARIADIC args)` for a template of '%s' and '%%' only (all
+    `summary_template` makes); anything else is left to the server, which formats (or refuses)
+    it as it did when it formatted every summary."""
+    if "%" not in template and not args:
+        return template
+    tokens = _SLOTS.findall(template)
+    if "%" not in _SLOTS.sub("", template) and tokens.count("%s") == len(args):
+        return template % tuple(args)
+    row = cur.execute("SELECT format(%s, VARIADIC %s::text[])", (template, args)).fetchone()
+    assert row is not None
+    return str(row[0])
 
 
 def name_given(event: ev.ProjectEvent) -> tuple[str, str] | None:

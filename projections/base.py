@@ -21,8 +21,9 @@ class View:
     `@singledispatchmethod apply` (one registry per view) with one handler per event class it
     cares about; every other event changes nothing. The runner calls `process_page` with a
     page of events inside the transaction that also moves the view's tracking position, so the
-    view applies each event exactly once. Handlers only write (no reads whose results they wait
-    for), so a page goes out pipelined rather than one round trip per statement.
+    view applies each event exactly once. The views of this package override `process_page`
+    to write a page set-based, a few statements per page (see `projections.batch`); the page
+    is not pipelined, so a view may read and may COPY.
     """
 
     name: ClassVar[str]

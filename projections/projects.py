@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, LiteralString
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg.types.json import Jsonb
 
 from domain import events as ev
 from domain.entities import DeliverableState, MilestoneStatus
 from domain.roles import ProjectRole
 from projections.base import View, last_event_by_project, snapshot
+from projections.batch import DuplicateRowError, Rows, Table, dispatcher
 
 DDL: tuple[LiteralString, ...] = (
     """
@@ -70,142 +70,240 @@ MILESTONE_STATUS_AFTER: dict[type[ev.MilestoneEvent], MilestoneStatus] = {
 }
 
 
+PROJECTS = Table(
+    "projects",
+    (("project_id", "uuid"),),
+    (
+        ("name", "text"),
+        ("description", "text"),
+        ("timezone", "text"),
+        ("risk_window_days", "int4"),
+        ("version", "int4"),
+        ("created_at", "timestamptz"),
+        ("updated_at", "timestamptz"),
+        ("last_position", "int8"),
+        ("deliverable_counts", "jsonb"),
+        ("milestone_counts", "jsonb"),
+    ),
+)
+MEMBERS = Table(
+    "project_members", (("project_id", "uuid"), ("principal", "text")), (("role", "text"),)
+)
+ITEMS = Table("project_items", (("project_id", "uuid"), ("item_id", "uuid")), (("state", "text"),))
+
+# Positions in the value lists of PROJECTS.
+P_VERSION, P_UPDATED_AT, P_LAST_POSITION, P_DELIVERABLES, P_MILESTONES = 4, 6, 7, 8, 9
+DELIVERABLE_COUNTS, MILESTONE_COUNTS = P_DELIVERABLES, P_MILESTONES
+
+
 class ProjectsView(View):
+    """Applies a page set-based (see `projections.batch`): rows loaded once, changed in Python
+    in position order with the rules of the per-event statements they replace, one write per
+    table."""
+
     name = "projects"
     tables = ("projects", "project_members", "project_items")
     ddl = DDL
 
     def process_page(self, cur: Cursor, events: Sequence[tuple[ev.ProjectEvent, int]]) -> None:
-        super().process_page(cur, events)
-        # Every event moves its project's version and update time; one write per page.
-        last = last_event_by_project(events)
-        cur.execute(
-            "UPDATE projects p SET version = t.version, updated_at = t.at,"
-            " last_position = t.position"
-            " FROM unnest(%s::uuid[], %s::int[], %s::timestamptz[], %s::bigint[])"
-            " AS t(project_id, version, at, position)"
-            " WHERE p.project_id = t.project_id",
-            (
-                list(last),
-                [event.originator_version for event, _ in last.values()],
-                [event.timestamp for event, _ in last.values()],
-                [position for _, position in last.values()],
-            ),
+        if not events:
+            return
+        page = _ProjectsPage()
+        page.load(cur, events)
+        for event, position in events:
+            handler = _handler(type(event))
+            if handler is not None:
+                handler(page, event, position)
+        page.write(cur, last_event_by_project(events))
+
+
+def _zero_counts(states: type[DeliverableState] | type[MilestoneStatus]) -> dict[str, int]:
+    return {state.value: 0 for state in states}
+
+
+class _ProjectsPage:
+    def __init__(self) -> None:
+        self.projects = Rows(PROJECTS)
+        self.created: set[UUID] = set()
+        # (project, principal) -> role, None when removed; and which came from the creation.
+        self.members: dict[tuple[UUID, str], str | None] = {}
+        self.creators: set[tuple[UUID, str]] = set()
+        self.upserted: set[tuple[UUID, str]] = set()
+        self.items = Rows(ITEMS)
+
+    def load(self, cur: Cursor, events: Sequence[tuple[ev.ProjectEvent, int]]) -> None:
+        created_items: set[tuple[UUID, UUID]] = set()
+        moved_items: set[tuple[UUID, UUID]] = set()
+        counted: set[UUID] = set()
+        for event, _ in events:
+            p = event.originator_id
+            if isinstance(event, ev.ProjectCreated):
+                self.created.add(p)
+            elif isinstance(event, ev.DeliverableDefined):
+                created_items.add((p, event.deliverable_id))
+                counted.add(p)
+            elif isinstance(event, ev.MilestoneDefined):
+                created_items.add((p, event.milestone_id))
+                counted.add(p)
+            elif type(event) in DELIVERABLE_STATE_AFTER:
+                assert isinstance(event, ev.DeliverableEvent)
+                moved_items.add((p, event.deliverable_id))
+                counted.add(p)
+            elif type(event) in MILESTONE_STATUS_AFTER:
+                assert isinstance(event, ev.MilestoneEvent)
+                moved_items.add((p, event.milestone_id))
+                counted.add(p)
+        self.items.load(cur, moved_items - created_items)
+        self.projects.load(cur, [(p,) for p in counted - self.created])
+
+    def write(self, cur: Cursor, last: dict[UUID, tuple[ev.ProjectEvent, int]]) -> None:
+        # Every event moves its project's version and update time.
+        for project_id, (event, position) in last.items():
+            row = self.projects.get((project_id,))
+            if row is not None:
+                row[P_VERSION] = event.originator_version
+                row[P_UPDATED_AT] = event.timestamp
+                row[P_LAST_POSITION] = position
+        self.projects.write(cur)
+        # The projects the page neither created nor counted on: only their version moves.
+        others = [p for p in last if (p,) not in self.projects.now]
+        if others:
+            cur.execute(
+                "UPDATE projects p SET version = t.version, updated_at = t.at,"
+                " last_position = t.position"
+                " FROM unnest(%s::uuid[], %s::int[], %s::timestamptz[], %s::bigint[])"
+                " AS t(project_id, version, at, position)"
+                " WHERE p.project_id = t.project_id",
+                (
+                    others,
+                    [last[p][0].originator_version for p in others],
+                    [last[p][0].timestamp for p in others],
+                    [last[p][1] for p in others],
+                ),
+            )
+        self._write_members(cur)
+        self.items.write(cur)
+
+    def _write_members(self, cur: Cursor) -> None:
+        # The creator's row is a plain insert (it fails if the row exists, as it did); rows a
+        # member event touched end as the last event left them.
+        inserted = [k for k in self.creators if k not in self.upserted]
+        removed = [k for k, role in self.members.items() if role is None]
+        upserted = [
+            (*k, role)
+            for k, role in self.members.items()
+            if role is not None and k in self.upserted
+        ]
+        if inserted:
+            MEMBERS.copy(cur, [(*k, self.members[k]) for k in inserted if self.members[k]])
+        MEMBERS.delete(cur, removed)
+        if upserted:
+            cur.execute(
+                "INSERT INTO project_members (project_id, principal, role)"
+                " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::text[])"
+                " ON CONFLICT (project_id, principal) DO UPDATE SET role = EXCLUDED.role",
+                [list(column) for column in zip(*upserted, strict=True)],
+            )
+
+    # --- one method per event class; `_handler` maps them ----------------------------------
+
+    def project_created(self, event: ev.ProjectCreated, position: int) -> None:
+        p = event.originator_id
+        self.projects.insert(
+            (p,),
+            [
+                event.name,
+                event.description,
+                event.timezone,
+                event.risk_window_days,
+                event.originator_version,
+                event.timestamp,
+                event.timestamp,
+                position,
+                _zero_counts(DeliverableState),
+                _zero_counts(MilestoneStatus),
+            ],
         )
-
-    @functools.singledispatchmethod
-    def apply(self, event: ev.ProjectEvent, cur: Cursor, position: int) -> None:
-        """Other events change only the project's version (see `process_event`)."""
-
-    @apply.register
-    def _project_created(self, event: ev.ProjectCreated, cur: Cursor, position: int) -> None:
         # The creator is the first manager; no MemberAdded event says so.
-        cur.execute(
-            "WITH creator AS (INSERT INTO project_members (project_id, principal, role)"
-            "  VALUES (%(p)s, %(actor)s, %(role)s))"
-            " INSERT INTO projects (project_id, name, description, timezone, risk_window_days,"
-            " version, created_at, updated_at, last_position, deliverable_counts,"
-            " milestone_counts) VALUES (%(p)s, %(name)s, %(description)s, %(timezone)s,"
-            " %(risk)s, %(version)s, %(at)s, %(at)s, %(position)s, %(deliverables)s,"
-            " %(milestones)s)",
-            {
-                "p": event.originator_id,
-                "actor": event.actor,
-                "role": ProjectRole.MANAGER.value,
-                "name": event.name,
-                "description": event.description,
-                "timezone": event.timezone,
-                "risk": event.risk_window_days,
-                "version": event.originator_version,
-                "at": event.timestamp,
-                "position": position,
-                "deliverables": Jsonb(dict.fromkeys(DeliverableState, 0)),
-                "milestones": Jsonb(dict.fromkeys(MilestoneStatus, 0)),
-            },
-        )
+        key = (p, event.actor)
+        if key in self.creators or self.members.get(key) is not None:
+            raise DuplicateRowError(f"project_members: {key} exists already")
+        self.creators.add(key)
+        self.members[key] = ProjectRole.MANAGER.value
 
-    @apply.register
-    def _member_added(self, event: ev.MemberAdded, cur: Cursor, position: int) -> None:
-        self._set_member(cur, event, event.principal, event.role)
+    def set_member(self, event: ev.MemberAdded | ev.MemberRoleChanged, position: int) -> None:
+        key = (event.originator_id, event.principal)
+        self.members[key] = event.role
+        self.upserted.add(key)
 
-    @apply.register
-    def _member_role_changed(self, event: ev.MemberRoleChanged, cur: Cursor, position: int) -> None:
-        self._set_member(cur, event, event.principal, event.role)
+    def member_removed(self, event: ev.MemberRemoved, position: int) -> None:
+        key = (event.originator_id, event.principal)
+        self.members[key] = None
+        self.upserted.add(key)
 
-    @apply.register
-    def _member_removed(self, event: ev.MemberRemoved, cur: Cursor, position: int) -> None:
-        cur.execute(
-            "DELETE FROM project_members WHERE project_id = %s AND principal = %s",
-            (event.originator_id, event.principal),
-        )
+    def _add_item(self, event: ev.ProjectEvent, item_id: UUID, counts: int, state: str) -> None:
+        p = event.originator_id
+        self.items.insert((p, item_id), [state])
+        project = self.projects.get((p,))
+        if project is not None:
+            project[counts] = _counted(project[counts], None, state)
 
-    @staticmethod
-    def _set_member(cur: Cursor, event: ev.ProjectEvent, principal: str, role: str) -> None:
-        cur.execute(
-            "INSERT INTO project_members (project_id, principal, role) VALUES (%s, %s, %s)"
-            " ON CONFLICT (project_id, principal) DO UPDATE SET role = EXCLUDED.role",
-            (event.originator_id, principal, role),
-        )
+    def _move_item(self, event: ev.ProjectEvent, item_id: UUID, counts: int, state: str) -> None:
+        p = event.originator_id
+        item = self.items.get((p, item_id))
+        if item is None:
+            return
+        previous = item[0]
+        item[0] = state
+        project = self.projects.get((p,))
+        if previous != state and project is not None:
+            project[counts] = _counted(project[counts], previous, state)
 
-    @apply.register
-    def _deliverable_defined(
-        self, event: ev.DeliverableDefined, cur: Cursor, position: int
-    ) -> None:
-        self._add_item(cur, event, event.deliverable_id, "deliverable_counts", "draft")
+    def deliverable_defined(self, event: ev.DeliverableDefined, position: int) -> None:
+        self._add_item(event, event.deliverable_id, DELIVERABLE_COUNTS, "draft")
 
-    @apply.register
-    def _milestone_defined(self, event: ev.MilestoneDefined, cur: Cursor, position: int) -> None:
-        self._add_item(cur, event, event.milestone_id, "milestone_counts", "not_achieved")
+    def milestone_defined(self, event: ev.MilestoneDefined, position: int) -> None:
+        self._add_item(event, event.milestone_id, MILESTONE_COUNTS, "not_achieved")
 
-    @apply.register(ev.DeliverableSubmitted)
-    @apply.register(ev.DeliverableApproved)
-    @apply.register(ev.DeliverableRejected)
-    @apply.register(ev.DeliverableReopened)
-    @apply.register(ev.DeliverableCancelled)
-    def _deliverable_state_changed(
-        self, event: ev.DeliverableEvent, cur: Cursor, position: int
-    ) -> None:
+    def deliverable_state_changed(self, event: ev.DeliverableEvent, position: int) -> None:
         state = DELIVERABLE_STATE_AFTER[type(event)]
-        self._move_item(cur, event, event.deliverable_id, "deliverable_counts", state.value)
+        self._move_item(event, event.deliverable_id, DELIVERABLE_COUNTS, state.value)
 
-    @apply.register(ev.MilestoneAchieved)
-    @apply.register(ev.MilestoneReopened)
-    @apply.register(ev.MilestoneCancelled)
-    def _milestone_status_changed(
-        self, event: ev.MilestoneEvent, cur: Cursor, position: int
-    ) -> None:
+    def milestone_status_changed(self, event: ev.MilestoneEvent, position: int) -> None:
         status = MILESTONE_STATUS_AFTER[type(event)]
-        self._move_item(cur, event, event.milestone_id, "milestone_counts", status.value)
+        self._move_item(event, event.milestone_id, MILESTONE_COUNTS, status.value)
 
-    @staticmethod
-    def _add_item(
-        cur: Cursor, event: ev.ProjectEvent, item_id: object, counts: LiteralString, state: str
-    ) -> None:
-        cur.execute(
-            "WITH added AS (INSERT INTO project_items (project_id, item_id, state)"
-            "  VALUES (%(p)s, %(i)s, %(s)s))"
-            " UPDATE projects SET " + counts + " = " + counts + " || jsonb_build_object("
-            "  %(s)s::text, coalesce((" + counts + " ->> %(s)s)::int, 0) + 1)"
-            " WHERE project_id = %(p)s",
-            {"p": event.originator_id, "i": item_id, "s": state},
-        )
 
-    @staticmethod
-    def _move_item(
-        cur: Cursor, event: ev.ProjectEvent, item_id: object, counts: LiteralString, state: str
-    ) -> None:
-        # Every CTE reads the same snapshot: `previous` sees the state before `moved` changes it.
-        cur.execute(
-            "WITH previous AS (SELECT state FROM project_items"
-            "  WHERE project_id = %(p)s AND item_id = %(i)s AND state <> %(s)s),"
-            " moved AS (UPDATE project_items SET state = %(s)s"
-            "  WHERE project_id = %(p)s AND item_id = %(i)s)"
-            " UPDATE projects SET " + counts + " = " + counts + " || jsonb_build_object("
-            "  previous.state, (" + counts + " ->> previous.state)::int - 1,"
-            "  %(s)s::text, coalesce((" + counts + " ->> %(s)s)::int, 0) + 1)"
-            " FROM previous WHERE project_id = %(p)s",
-            {"p": event.originator_id, "i": item_id, "s": state},
-        )
+def _counted(counts: dict[str, Any], previous: str | None, state: str) -> dict[str, Any]:
+    """`counts` with one less `previous` (when given) and one more `state`, as the SQL did:
+    `counts || jsonb_build_object(previous, (counts->>previous)::int - 1, state,
+    coalesce((counts->>state)::int, 0) + 1)`."""
+    moved = dict(counts)
+    if previous is not None:
+        before = counts.get(previous)
+        moved[previous] = None if before is None else int(before) - 1
+    now = counts.get(state)
+    moved[state] = (0 if now is None else int(now)) + 1
+    return moved
+
+
+_HANDLERS: dict[type, Callable[[_ProjectsPage, Any, int], None]] = {
+    ev.ProjectCreated: _ProjectsPage.project_created,
+    ev.MemberAdded: _ProjectsPage.set_member,
+    ev.MemberRoleChanged: _ProjectsPage.set_member,
+    ev.MemberRemoved: _ProjectsPage.member_removed,
+    ev.DeliverableDefined: _ProjectsPage.deliverable_defined,
+    ev.MilestoneDefined: _ProjectsPage.milestone_defined,
+    ev.DeliverableSubmitted: _ProjectsPage.deliverable_state_changed,
+    ev.DeliverableApproved: _ProjectsPage.deliverable_state_changed,
+    ev.DeliverableRejected: _ProjectsPage.deliverable_state_changed,
+    ev.DeliverableReopened: _ProjectsPage.deliverable_state_changed,
+    ev.DeliverableCancelled: _ProjectsPage.deliverable_state_changed,
+    ev.MilestoneAchieved: _ProjectsPage.milestone_status_changed,
+    ev.MilestoneReopened: _ProjectsPage.milestone_status_changed,
+    ev.MilestoneCancelled: _ProjectsPage.milestone_status_changed,
+}
+_handler = dispatcher(_HANDLERS)
 
 
 # --- queries -------------------------------------------------------------------------------

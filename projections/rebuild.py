@@ -8,6 +8,11 @@ up, one transaction locks the live tracking row (the runner waits for it), appli
 few events to the shadow, moves the live tables out and the shadow tables into `public`
 (keeping the old tables' owner and grants), and sets the live position: a reader sees either
 every old table or every new one, never a half-built one.
+
+Several views can be rebuilt together: each page of the log is then read and decoded once and
+applied to every shadow in one transaction. The shadow tables start empty, so pages are large
+(`PAGE_SIZE`) and the secondary indexes (`CREATE INDEX` statements of the view's DDL) are built
+once the shadow has caught up, before the swap: bulk loading comes first.
 """
 
 from __future__ import annotations
@@ -36,6 +41,8 @@ Progress = Callable[[int, int], None]  # (position reached, head position)
 SWAP_LOCK_TIMEOUT = "500ms"
 SWAP_ATTEMPTS = 40
 LIVE_SCHEMA = "public"
+# Notifications per page: bigger than the runner's, since nothing reads the shadow meanwhile.
+PAGE_SIZE = 5000
 
 
 class RebuildError(RuntimeError):
@@ -60,79 +67,93 @@ def decode(ledger: Ledger, notifications: Sequence[Any]) -> list[tuple[ProjectEv
     return events
 
 
+def _is_index(statement: str) -> bool:
+    return statement.lstrip().upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
+
+
 class Rebuild:
-    """One rebuild of one view; `run()` returns how many notifications it read."""
+    """One rebuild of one view (or of several at once); `run()` returns how many notifications
+    it read (each page once, whatever the number of views)."""
 
     def __init__(
         self,
         ledger: Ledger,
         pool: ConnectionPool[Any],
-        view: View,
+        view: View | Sequence[View],
         *,
-        page_size: int = 1000,
+        page_size: int = PAGE_SIZE,
         progress: Progress | None = None,
     ) -> None:
         self._ledger = ledger
         self._pool = pool
-        self._view = view
+        self._views = [view] if isinstance(view, View) else list(view)
+        if not self._views:
+            raise ValueError("nothing to rebuild")
         self._page_size = page_size
         self._progress = progress
-        self._shadow = shadow_schema(view.name)
-        self._retired = retired_schema(view.name)
         self.read = 0
 
     def run(self) -> int:
         with self._pool.connection() as guard:
             guard.autocommit = True
-            if not claims.try_lock_rebuild(guard, self._view.name):
-                raise RebuildError(f"a rebuild of {self._view.name} is already running")
+            locked: list[str] = []
             try:
-                self._create_shadow()
+                for view in self._views:
+                    if not claims.try_lock_rebuild(guard, view.name):
+                        raise RebuildError(f"a rebuild of {view.name} is already running")
+                    locked.append(view.name)
+                for view in self._views:
+                    self._create_shadow(view)
                 position = 0
                 while True:
                     position, count = self._shadow_page(position)
                     if count < self._page_size:
                         break
-                self._swap(position)
+                for view in self._views:
+                    self._create_indexes(view)
+                    self._swap(view, position)
             finally:
-                claims.unlock_rebuild(guard, self._view.name)
+                for name in locked:
+                    claims.unlock_rebuild(guard, name)
                 guard.autocommit = False
         return self.read
 
-    def _create_shadow(self) -> None:
-        schema = sql.Identifier(self._shadow)
+    def _create_shadow(self, view: View) -> None:
+        schema = sql.Identifier(shadow_schema(view.name))
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(schema))
             cur.execute(sql.SQL("CREATE SCHEMA {}").format(schema))
-            self._in_shadow(cur)
-            for statement in (*tracking.DDL, *self._view.ddl):
-                cur.execute(statement)
+            _in_shadow(cur, view)
+            for statement in (*tracking.DDL, *view.ddl):
+                if not _is_index(statement):
+                    cur.execute(statement)
 
-    def _in_shadow(self, cur: psycopg.Cursor[Any]) -> None:
-        # Only the shadow schema: a table the view forgot to create fails loudly instead of
-        # writing to the live one (pg_catalog is searched implicitly).
-        cur.execute("SELECT set_config('search_path', %s, true)", (self._shadow,))
+    def _create_indexes(self, view: View) -> None:
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            _in_shadow(cur, view)
+            for statement in view.ddl:
+                if _is_index(statement):
+                    cur.execute(statement)
 
-    def _apply(self, cur: psycopg.Cursor[Any], after: int) -> tuple[int, int]:
-        """Apply the page after `after` to the shadow tables; (new position, notifications)."""
+    def _read(self, after: int) -> tuple[list[tuple[ProjectEvent, int]], int, int]:
+        """The next page after `after`: its events, its last position and its notifications."""
         notifications = self._ledger.recorder.select_notifications(
             start=after + 1, limit=self._page_size
         )
         if not notifications:
-            return after, 0
-        events = decode(self._ledger, notifications)
-        if events:
-            with cur.connection.pipeline():
-                self._view.process_page(cur, events)
-        last = int(notifications[-1].id)
+            return [], after, 0
         self.read += len(notifications)
-        return last, len(notifications)
+        return decode(self._ledger, notifications), int(notifications[-1].id), len(notifications)
 
     def _shadow_page(self, after: int) -> tuple[int, int]:
-        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-            self._in_shadow(cur)
-            position, count = self._apply(cur, after)
-            tracking.write_position(cur, self._view.name, position)
+        events, position, count = self._read(after)
+        if count:
+            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                for view in self._views:
+                    _in_shadow(cur, view)
+                    if events:
+                        view.process_page(cur, events)
+                    tracking.write_position(cur, view.name, position)
         self._report(position)
         return position, count
 
@@ -141,18 +162,18 @@ class Rebuild:
             head = self._ledger.recorder.max_notification_id() or 0
             self._progress(min(position, head), head)
 
-    def _swap(self, position: int) -> None:
+    def _swap(self, view: View, position: int) -> None:
         for attempt in range(SWAP_ATTEMPTS):
             try:
-                self._swap_once(position)
+                self._swap_once(view, position)
                 return
             except (errors.LockNotAvailable, errors.DeadlockDetected):
-                log.info("swap of %s blocked (attempt %d); retrying", self._view.name, attempt + 1)
+                log.info("swap of %s blocked (attempt %d); retrying", view.name, attempt + 1)
                 time.sleep(0.05 * (attempt + 1))
-        raise RebuildError(f"the swap of {self._view.name} stayed blocked; the shadow is kept")
+        raise RebuildError(f"the swap of {view.name} stayed blocked; the shadow is kept")
 
-    def _swap_once(self, position: int) -> None:
-        name = self._view.name
+    def _swap_once(self, view: View, position: int) -> None:
+        name = view.name
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT set_config('lock_timeout', %s, true)", (SWAP_LOCK_TIMEOUT,))
             # The live runner waits on this row until the swap commits, then sees the new
@@ -172,13 +193,15 @@ class Rebuild:
             )
             # The head can only be at or beyond the live position: catching up to it never
             # moves the view backwards under a reader that waited for its own write.
-            self._in_shadow(cur)
+            _in_shadow(cur, view)
             while True:
-                position, count = self._apply(cur, position)
+                events, position, count = self._read(position)
+                if events:
+                    view.process_page(cur, events)
                 if count < self._page_size:
                     break
             cur.execute("SELECT set_config('search_path', %s, true)", (LIVE_SCHEMA,))
-            self._move_tables(cur)
+            self._move_tables(cur, view)
             cur.execute(
                 sql.SQL(
                     "UPDATE {}.projection_tracking SET position = %s, updated_at = now()"
@@ -189,11 +212,11 @@ class Rebuild:
         self._report(position)
         log.info("rebuilt %s up to position %d", name, position)
 
-    def _move_tables(self, cur: psycopg.Cursor[Any]) -> None:
+    def _move_tables(self, cur: psycopg.Cursor[Any], view: View) -> None:
         live = sql.Identifier(LIVE_SCHEMA)
-        shadow = sql.Identifier(self._shadow)
-        retired = sql.Identifier(self._retired)
-        tables = list(self._view.tables)
+        shadow = sql.Identifier(shadow_schema(view.name))
+        retired = sql.Identifier(retired_schema(view.name))
+        tables = list(view.tables)
         cur.execute(
             "SELECT t FROM unnest(%s::text[]) AS t"
             " WHERE to_regclass(quote_ident(%s) || '.' || quote_ident(t)) IS NOT NULL",
@@ -224,9 +247,15 @@ class Rebuild:
                 )
             )
             if table in existing:
-                _copy_access(cur, self._retired, table)
+                _copy_access(cur, retired_schema(view.name), table)
         cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(retired))
         cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(shadow))
+
+
+def _in_shadow(cur: psycopg.Cursor[Any], view: View) -> None:
+    # Only the shadow schema: a table the view forgot to create fails loudly instead of
+    # writing to the live one (pg_catalog is searched implicitly).
+    cur.execute("SELECT set_config('search_path', %s, true)", (shadow_schema(view.name),))
 
 
 # The privileges a table can carry, as SQL keywords (never interpolate a catalog string).

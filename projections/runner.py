@@ -20,6 +20,7 @@ from domain.events import ProjectEvent
 from domain.ledger import Ledger
 from projections import claims, tracking
 from projections.base import View
+from projections.rebuild import PAGE_SIZE as REBUILD_PAGE_SIZE
 from projections.rebuild import Rebuild
 
 log = logging.getLogger(__name__)
@@ -57,6 +58,7 @@ class ProjectionRunner:
         views: Sequence[View],
         *,
         page_size: int = 1000,
+        rebuild_page_size: int = REBUILD_PAGE_SIZE,
         poll_interval: float = 0.5,
         holder: str | None = None,
     ) -> None:
@@ -68,6 +70,7 @@ class ProjectionRunner:
         self._views = list(views)
         self._names = names
         self._page_size = page_size
+        self._rebuild_page_size = rebuild_page_size
         self._poll_interval = poll_interval
         # Positions known to be committed, by view; waiters are woken after each commit.
         self._positions: dict[str, int] | None = None
@@ -209,12 +212,19 @@ class ProjectionRunner:
 
         Queries answer from the old tables until the swap (see `projections.rebuild`).
         """
-        view = self._view(name)
+        return self._rebuild([self._view(name)], progress)
+
+    def rebuild_all(self, progress: Progress | None = None) -> int:
+        """Rebuild every view at once: each page of the log is read and decoded once for all
+        of them; each view is swapped in when all have caught up. The notifications read."""
+        return self._rebuild(self._views, progress)
+
+    def _rebuild(self, views: Sequence[View], progress: Progress | None) -> int:
         read = Rebuild(
-            self._ledger, self._pool, view, page_size=self._page_size, progress=progress
+            self._ledger, self._pool, views, page_size=self._rebuild_page_size, progress=progress
         ).run()
         with self._committed:
-            self._positions = None  # the swap moved the view's position
+            self._positions = None  # the swap moved the views' positions
         return read
 
     def _process_page(self, views: Sequence[View]) -> int:
@@ -264,12 +274,12 @@ class ProjectionRunner:
             event = self._ledger.mapper.to_domain_event(notification)
             if isinstance(event, ProjectEvent):  # others are not ours to show
                 events.append((event, notification.id))
-        # Pipelined: the views' statements go out together and are checked at the end.
-        with cur.connection.pipeline():
-            for view in views:
-                behind = [(e, p) for e, p in events if p > positions[view.name]]
-                if behind:
-                    view.process_page(cur, behind)
+        # Each view writes a page with a few set-based statements (COPY among them, which a
+        # pipeline would refuse), so the page needs no pipeline.
+        for view in views:
+            behind = [(e, p) for e, p in events if p > positions[view.name]]
+            if behind:
+                view.process_page(cur, behind)
 
     def _known_positions(self) -> dict[str, int]:
         if self._positions is None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, LiteralString
 from uuid import UUID
@@ -15,6 +14,7 @@ from domain import events as ev
 from domain.entities import DeliverableState, MilestoneStatus
 from domain.health import milestone_health, today_in
 from projections.base import View, last_event_by_project, snapshot
+from projections.batch import DuplicateRowError, Rows, Table, dispatcher
 
 DDL: tuple[LiteralString, ...] = (
     """
@@ -99,7 +99,67 @@ DDL: tuple[LiteralString, ...] = (
 Cursor = psycopg.Cursor[Any]
 
 
+PROJECTS = Table(
+    "schedule_projects",
+    (("project_id", "uuid"),),
+    (
+        ("name", "text"),
+        ("timezone", "text"),
+        ("risk_window_days", "int4"),
+        ("version", "int4"),
+        ("last_position", "int8"),
+    ),
+)
+DELIVERABLES = Table(
+    "schedule_deliverables",
+    (("project_id", "uuid"), ("deliverable_id", "uuid")),
+    (
+        ("phase_id", "uuid"),
+        ("title", "text"),
+        ("kind", "text"),
+        ("state", "text"),
+        ("owner", "text"),
+        ("criteria_total", "int4"),
+        ("criteria_met", "int4"),
+    ),
+)
+CRITERIA = Table(
+    "schedule_criteria",
+    (("project_id", "uuid"), ("criterion_id", "uuid")),
+    (("deliverable_id", "uuid"), ("met", "bool")),
+)
+MILESTONES = Table(
+    "schedule_milestones",
+    (("project_id", "uuid"), ("milestone_id", "uuid")),
+    (
+        ("phase_id", "uuid"),
+        ("name", "text"),
+        ("due", "date"),
+        ("baseline_due", "date"),
+        ("original_baseline_due", "date"),
+        ("status", "text"),
+        ("achieved_at", "timestamptz"),
+        ("achieved_by", "text"),
+        ("defined_at", "timestamptz"),
+    ),
+)
+LINKS = Table(
+    "schedule_links",
+    (("project_id", "uuid"), ("milestone_id", "uuid"), ("deliverable_id", "uuid")),
+    (("ordinal", "int4"),),
+)
+
+# Positions in the value lists of the tables above.
+D_PHASE, D_TITLE, D_KIND, D_STATE, D_OWNER, D_TOTAL, D_MET = range(7)
+C_DELIVERABLE, C_MET = range(2)
+M_DUE, M_BASELINE, M_STATUS, M_ACHIEVED_AT, M_ACHIEVED_BY = 2, 3, 5, 6, 7
+
+
 class ScheduleView(View):
+    """Applies a page set-based: the rows its events change are loaded once, changed in
+    Python in position order with the rules of the per-event statements they replace, and
+    written with one statement per table (see `projections.batch`)."""
+
     name = "schedule"
     tables = (
         "schedule_projects",
@@ -112,229 +172,265 @@ class ScheduleView(View):
     ddl = DDL
 
     def process_page(self, cur: Cursor, events: Sequence[tuple[ev.ProjectEvent, int]]) -> None:
-        super().process_page(cur, events)
-        # Every event moves its project's version (the schedule's ETag); one write per page.
-        last = last_event_by_project(events)
-        cur.execute(
-            "UPDATE schedule_projects p SET version = t.version, last_position = t.position"
-            " FROM unnest(%s::uuid[], %s::int[], %s::bigint[]) AS t(project_id, version, position)"
-            " WHERE p.project_id = t.project_id",
-            (
-                list(last),
-                [event.originator_version for event, _ in last.values()],
-                [position for _, position in last.values()],
-            ),
-        )
+        if not events:
+            return
+        page = _SchedulePage()
+        page.load(cur, events)
+        for event, position in events:
+            handler = _handler(type(event))
+            if handler is not None:
+                handler(page, event, position)
+        page.write(cur, last_event_by_project(events))
 
-    @functools.singledispatchmethod
-    def apply(self, event: ev.ProjectEvent, cur: Cursor, position: int) -> None:
-        """Other events (a new description, members) do not show on the schedule."""
 
-    @apply.register
-    def _project_created(self, event: ev.ProjectCreated, cur: Cursor, position: int) -> None:
-        cur.execute(
-            "INSERT INTO schedule_projects"
-            " (project_id, name, timezone, risk_window_days, version, last_position)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (
-                event.originator_id,
-                event.name,
-                event.timezone,
-                event.risk_window_days,
-                event.originator_version,
-                position,
-            ),
-        )
+def _uuid(value: object) -> UUID:
+    return value if isinstance(value, UUID) else UUID(str(value))
 
-    @apply.register
-    def _phase_added(self, event: ev.PhaseAdded, cur: Cursor, position: int) -> None:
-        # Phases are never removed or reordered: the n-th phase added is the n-th phase.
-        cur.execute(
-            "INSERT INTO schedule_phases (project_id, phase_id, name, ordinal)"
-            " SELECT %(p)s, %(ph)s, %(name)s, coalesce(max(ordinal), 0) + 1"
-            " FROM schedule_phases WHERE project_id = %(p)s",
-            {"p": event.originator_id, "ph": event.phase_id, "name": event.name},
-        )
 
-    # --- deliverables ----------------------------------------------------------------------
+def _date(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
-    @apply.register
-    def _deliverable_defined(
-        self, event: ev.DeliverableDefined, cur: Cursor, position: int
-    ) -> None:
-        cur.execute(
-            "INSERT INTO schedule_deliverables"
-            " (project_id, deliverable_id, phase_id, title, kind, state, owner)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            (
-                event.originator_id,
-                event.deliverable_id,
+
+class _SchedulePage:
+    def __init__(self) -> None:
+        self.projects: dict[UUID, list[Any]] = {}  # created in this page
+        self.phases: list[tuple[UUID, UUID, str, int]] = []  # (project, phase, name, nth)
+        self.phases_added: dict[UUID, int] = {}
+        self.deliverables = Rows(DELIVERABLES)
+        self.criteria = Rows(CRITERIA)
+        self.milestones = Rows(MILESTONES)
+        self.links = Rows(LINKS)
+
+    def load(self, cur: Cursor, events: Sequence[tuple[ev.ProjectEvent, int]]) -> None:
+        """Read the rows the page changes but does not create."""
+        created: dict[str, set[tuple[UUID, UUID]]] = {"d": set(), "c": set(), "m": set()}
+        changed: dict[str, set[tuple[UUID, UUID]]] = {"d": set(), "c": set(), "m": set()}
+        linked: set[tuple[UUID, UUID]] = set()
+        for event, _ in events:
+            p = event.originator_id
+            if isinstance(event, ev.DeliverableDefined):
+                created["d"].add((p, event.deliverable_id))
+            elif isinstance(event, ev.CriterionAdded):
+                created["c"].add((p, event.criterion_id))
+                changed["d"].add((p, event.deliverable_id))
+            elif isinstance(event, ev.EvidenceRecorded):
+                changed["c"].add((p, event.criterion_id))
+                changed["d"].add((p, event.deliverable_id))
+            elif isinstance(event, ev.DeliverableEvent):
+                changed["d"].add((p, event.deliverable_id))
+            elif isinstance(event, ev.MilestoneDefined):
+                created["m"].add((p, event.milestone_id))
+            elif isinstance(event, ev.DeliverableLinked | ev.DeliverableUnlinked):
+                linked.add((p, event.milestone_id))
+            elif isinstance(event, ev.MilestoneEvent):
+                changed["m"].add((p, event.milestone_id))
+            elif isinstance(event, ev.ProjectRebaselined):
+                changed["m"].update((p, _uuid(m)) for m in event.baselines)
+        self.criteria.load(cur, changed["c"] - created["c"])
+        # Evidence counts on the deliverable its criterion belongs to.
+        for key, row in self.criteria.now.items():
+            if row is not None:
+                changed["d"].add((key[0], row[C_DELIVERABLE]))
+        self.deliverables.load(cur, changed["d"] - created["d"])
+        self.milestones.load(cur, changed["m"] - created["m"])
+        # A link goes after the milestone's last one: every link of those milestones.
+        self.links.load(cur, linked, prefix=2)
+
+    def write(self, cur: Cursor, last: dict[UUID, tuple[ev.ProjectEvent, int]]) -> None:
+        # Every event moves its project's version (the schedule's ETag).
+        for project_id, row in self.projects.items():
+            event, position = last[project_id]
+            row[3], row[4] = event.originator_version, position
+        if self.projects:
+            PROJECTS.copy(cur, [(p, *row) for p, row in self.projects.items()])
+        existing = [p for p in last if p not in self.projects]
+        if existing:
+            cur.execute(
+                "UPDATE schedule_projects p SET version = t.version, last_position = t.position"
+                " FROM unnest(%s::uuid[], %s::int[], %s::bigint[])"
+                " AS t(project_id, version, position)"
+                " WHERE p.project_id = t.project_id",
+                (
+                    existing,
+                    [last[p][0].originator_version for p in existing],
+                    [last[p][1] for p in existing],
+                ),
+            )
+        if self.phases:
+            # Phases are never removed or reordered: the n-th phase added is the n-th phase.
+            # The sub-select sees the table as it was before this statement.
+            cur.execute(
+                "INSERT INTO schedule_phases (project_id, phase_id, name, ordinal)"
+                " SELECT t.p, t.ph, t.name, coalesce((SELECT max(s.ordinal)"
+                "  FROM schedule_phases s WHERE s.project_id = t.p), 0) + t.n"
+                " FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::int[])"
+                " WITH ORDINALITY AS t(p, ph, name, n, i) ORDER BY t.i",
+                [list(column) for column in zip(*self.phases, strict=True)],
+            )
+        for rows in (self.deliverables, self.criteria, self.milestones, self.links):
+            rows.write(cur)
+
+    # --- one method per event class; `_HANDLERS` maps them ---------------------------------
+
+    def project_created(self, event: ev.ProjectCreated, position: int) -> None:
+        if event.originator_id in self.projects:
+            raise DuplicateRowError(f"schedule_projects: {event.originator_id} exists already")
+        self.projects[event.originator_id] = [
+            event.name,
+            event.timezone,
+            event.risk_window_days,
+            event.originator_version,
+            position,
+        ]
+
+    def phase_added(self, event: ev.PhaseAdded, position: int) -> None:
+        p = event.originator_id
+        nth = self.phases_added.get(p, 0) + 1
+        self.phases_added[p] = nth
+        self.phases.append((p, event.phase_id, event.name, nth))
+
+    def deliverable_defined(self, event: ev.DeliverableDefined, position: int) -> None:
+        self.deliverables.insert(
+            (event.originator_id, event.deliverable_id),
+            [
                 event.phase_id,
                 event.title,
                 event.kind,
                 DeliverableState.DRAFT.value,
                 event.owner,
-            ),
+                0,
+                0,
+            ],
         )
 
-    @apply.register
-    def _retitled(self, event: ev.DeliverableRetitled, cur: Cursor, position: int) -> None:
-        self._set_deliverable(cur, event, "title = %s", event.title)
+    def _set_deliverable(self, event: ev.DeliverableEvent, column: int, value: object) -> None:
+        row = self.deliverables.get((event.originator_id, event.deliverable_id))
+        if row is not None:
+            row[column] = value
 
-    @apply.register
-    def _owner_assigned(
-        self, event: ev.DeliverableOwnerAssigned, cur: Cursor, position: int
-    ) -> None:
-        self._set_deliverable(cur, event, "owner = %s", event.owner)
+    def retitled(self, event: ev.DeliverableRetitled, position: int) -> None:
+        self._set_deliverable(event, D_TITLE, event.title)
 
-    @apply.register
-    def _moved(self, event: ev.DeliverableMovedToPhase, cur: Cursor, position: int) -> None:
-        self._set_deliverable(cur, event, "phase_id = %s", event.phase_id)
+    def owner_assigned(self, event: ev.DeliverableOwnerAssigned, position: int) -> None:
+        self._set_deliverable(event, D_OWNER, event.owner)
 
-    @apply.register
-    def _kind_changed(self, event: ev.DeliverableKindChanged, cur: Cursor, position: int) -> None:
-        self._set_deliverable(cur, event, "kind = %s", event.kind)
+    def moved(self, event: ev.DeliverableMovedToPhase, position: int) -> None:
+        self._set_deliverable(event, D_PHASE, event.phase_id)
 
-    @apply.register(ev.DeliverableSubmitted)
-    @apply.register(ev.DeliverableApproved)
-    @apply.register(ev.DeliverableRejected)
-    @apply.register(ev.DeliverableReopened)
-    @apply.register(ev.DeliverableCancelled)
-    def _state_changed(self, event: ev.DeliverableEvent, cur: Cursor, position: int) -> None:
-        self._set_deliverable(cur, event, "state = %s", DELIVERABLE_STATE_AFTER[type(event)])
+    def kind_changed(self, event: ev.DeliverableKindChanged, position: int) -> None:
+        self._set_deliverable(event, D_KIND, event.kind)
 
-    @staticmethod
-    def _set_deliverable(
-        cur: Cursor, event: ev.DeliverableEvent, assignment: LiteralString, value: object
-    ) -> None:
-        cur.execute(
-            "UPDATE schedule_deliverables SET "
-            + assignment
-            + " WHERE project_id = %s AND deliverable_id = %s",
-            (value, event.originator_id, event.deliverable_id),
-        )
+    def state_changed(self, event: ev.DeliverableEvent, position: int) -> None:
+        self._set_deliverable(event, D_STATE, DELIVERABLE_STATE_AFTER[type(event)])
 
-    @apply.register
-    def _criterion_added(self, event: ev.CriterionAdded, cur: Cursor, position: int) -> None:
-        cur.execute(
-            "WITH added AS (INSERT INTO schedule_criteria (project_id, criterion_id,"
-            "  deliverable_id) VALUES (%(p)s, %(c)s, %(d)s))"
-            " UPDATE schedule_deliverables SET criteria_total = criteria_total + 1"
-            " WHERE project_id = %(p)s AND deliverable_id = %(d)s",
-            {"p": event.originator_id, "c": event.criterion_id, "d": event.deliverable_id},
-        )
+    def criterion_added(self, event: ev.CriterionAdded, position: int) -> None:
+        p = event.originator_id
+        self.criteria.insert((p, event.criterion_id), [event.deliverable_id, False])
+        row = self.deliverables.get((p, event.deliverable_id))
+        if row is not None:
+            row[D_TOTAL] += 1
 
-    @apply.register
-    def _evidence_recorded(self, event: ev.EvidenceRecorded, cur: Cursor, position: int) -> None:
+    def evidence_recorded(self, event: ev.EvidenceRecorded, position: int) -> None:
         # R6: evidence recorded again replaces the earlier one; the criterion was met already.
-        cur.execute(
-            "WITH newly_met AS ("
-            "  UPDATE schedule_criteria SET met = true"
-            "  WHERE project_id = %(p)s AND criterion_id = %(c)s AND NOT met"
-            "  RETURNING deliverable_id)"
-            " UPDATE schedule_deliverables d SET criteria_met = criteria_met + 1"
-            " FROM newly_met n"
-            " WHERE d.project_id = %(p)s AND d.deliverable_id = n.deliverable_id",
-            {"p": event.originator_id, "c": event.criterion_id},
-        )
-
-    # --- milestones ------------------------------------------------------------------------
-
-    @apply.register
-    def _milestone_defined(self, event: ev.MilestoneDefined, cur: Cursor, position: int) -> None:
-        # One statement (not two) per event keeps a page's round of statements short.
-        cur.execute(
-            "WITH linked AS (INSERT INTO schedule_links"
-            "  (project_id, milestone_id, deliverable_id, ordinal)"
-            "  SELECT %(p)s, %(m)s, d.id, d.ordinal"
-            "  FROM unnest(%(ds)s::uuid[]) WITH ORDINALITY AS d(id, ordinal))"
-            " INSERT INTO schedule_milestones (project_id, milestone_id, phase_id, name, due,"
-            " baseline_due, original_baseline_due, status, defined_at)"
-            " VALUES (%(p)s, %(m)s, %(ph)s, %(name)s, %(due)s, %(due)s, %(due)s, %(s)s, %(at)s)",
-            {
-                "p": event.originator_id,
-                "m": event.milestone_id,
-                "ds": list(event.deliverable_ids),
-                "ph": event.phase_id,
-                "name": event.name,
-                "due": event.due,
-                "s": MilestoneStatus.NOT_ACHIEVED.value,
-                "at": event.timestamp,
-            },
-        )
-
-    @apply.register
-    def _linked(self, event: ev.DeliverableLinked, cur: Cursor, position: int) -> None:
-        cur.execute(
-            "INSERT INTO schedule_links (project_id, milestone_id, deliverable_id, ordinal)"
-            " SELECT %(p)s, %(m)s, %(d)s, coalesce(max(ordinal), 0) + 1 FROM schedule_links"
-            " WHERE project_id = %(p)s AND milestone_id = %(m)s",
-            {"p": event.originator_id, "m": event.milestone_id, "d": event.deliverable_id},
-        )
-
-    @apply.register
-    def _unlinked(self, event: ev.DeliverableUnlinked, cur: Cursor, position: int) -> None:
-        cur.execute(
-            "DELETE FROM schedule_links"
-            " WHERE project_id = %s AND milestone_id = %s AND deliverable_id = %s",
-            (event.originator_id, event.milestone_id, event.deliverable_id),
-        )
-
-    @apply.register
-    def _rescheduled(self, event: ev.MilestoneRescheduled, cur: Cursor, position: int) -> None:
-        self._set_milestone(cur, event, "due = %s", event.due)
-
-    @apply.register
-    def _achieved(self, event: ev.MilestoneAchieved, cur: Cursor, position: int) -> None:
-        cur.execute(
-            "UPDATE schedule_milestones SET status = %s, achieved_at = %s, achieved_by = %s"
-            " WHERE project_id = %s AND milestone_id = %s",
-            (
-                MilestoneStatus.ACHIEVED.value,
-                event.timestamp,
-                event.actor,
-                event.originator_id,
-                event.milestone_id,
-            ),
-        )
-
-    @apply.register
-    def _reopened(self, event: ev.MilestoneReopened, cur: Cursor, position: int) -> None:
-        cur.execute(
-            "UPDATE schedule_milestones SET status = %s, achieved_at = NULL, achieved_by = NULL"
-            " WHERE project_id = %s AND milestone_id = %s",
-            (MilestoneStatus.NOT_ACHIEVED.value, event.originator_id, event.milestone_id),
-        )
-
-    @apply.register
-    def _cancelled(self, event: ev.MilestoneCancelled, cur: Cursor, position: int) -> None:
-        self._set_milestone(cur, event, "status = %s", MilestoneStatus.CANCELLED.value)
-
-    @staticmethod
-    def _set_milestone(
-        cur: Cursor, event: ev.MilestoneEvent, assignment: LiteralString, value: object
-    ) -> None:
-        cur.execute(
-            "UPDATE schedule_milestones SET "
-            + assignment
-            + " WHERE project_id = %s AND milestone_id = %s",
-            (value, event.originator_id, event.milestone_id),
-        )
-
-    @apply.register
-    def _rebaselined(self, event: ev.ProjectRebaselined, cur: Cursor, position: int) -> None:
-        if not event.baselines:
+        p = event.originator_id
+        criterion = self.criteria.get((p, event.criterion_id))
+        if criterion is None or criterion[C_MET]:
             return
-        cur.execute(
-            "UPDATE schedule_milestones m SET baseline_due = b.due"
-            " FROM unnest(%s::uuid[], %s::date[]) AS b(id, due)"
-            " WHERE m.project_id = %s AND m.milestone_id = b.id",
-            (
-                [UUID(mid) for mid in event.baselines],
-                list(event.baselines.values()),
-                event.originator_id,
-            ),
+        criterion[C_MET] = True
+        row = self.deliverables.get((p, criterion[C_DELIVERABLE]))
+        if row is not None:
+            row[D_MET] += 1
+
+    def milestone_defined(self, event: ev.MilestoneDefined, position: int) -> None:
+        p, m = event.originator_id, event.milestone_id
+        for ordinal, deliverable_id in enumerate(event.deliverable_ids, start=1):
+            self.links.insert((p, m, _uuid(deliverable_id)), [ordinal])
+        self.milestones.insert(
+            (p, m),
+            [
+                event.phase_id,
+                event.name,
+                event.due,
+                event.due,
+                event.due,
+                MilestoneStatus.NOT_ACHIEVED.value,
+                None,
+                None,
+                event.timestamp,
+            ],
         )
+
+    def linked(self, event: ev.DeliverableLinked, position: int) -> None:
+        # Every link of the milestone was loaded (`load`), or inserted by this page.
+        milestone = (event.originator_id, event.milestone_id)
+        last = max(
+            (row[0] for key, row in self.links.now.items() if row and key[:2] == milestone),
+            default=0,
+        )
+        self.links.insert((*milestone, event.deliverable_id), [last + 1])
+
+    def unlinked(self, event: ev.DeliverableUnlinked, position: int) -> None:
+        self.links.delete((event.originator_id, event.milestone_id, event.deliverable_id))
+
+    def _milestone(self, event: ev.MilestoneEvent) -> list[Any] | None:
+        return self.milestones.get((event.originator_id, event.milestone_id))
+
+    def rescheduled(self, event: ev.MilestoneRescheduled, position: int) -> None:
+        row = self._milestone(event)
+        if row is not None:
+            row[M_DUE] = event.due
+
+    def achieved(self, event: ev.MilestoneAchieved, position: int) -> None:
+        row = self._milestone(event)
+        if row is not None:
+            row[M_STATUS] = MilestoneStatus.ACHIEVED.value
+            row[M_ACHIEVED_AT] = event.timestamp
+            row[M_ACHIEVED_BY] = event.actor
+
+    def reopened(self, event: ev.MilestoneReopened, position: int) -> None:
+        row = self._milestone(event)
+        if row is not None:
+            row[M_STATUS] = MilestoneStatus.NOT_ACHIEVED.value
+            row[M_ACHIEVED_AT] = None
+            row[M_ACHIEVED_BY] = None
+
+    def cancelled(self, event: ev.MilestoneCancelled, position: int) -> None:
+        row = self._milestone(event)
+        if row is not None:
+            row[M_STATUS] = MilestoneStatus.CANCELLED.value
+
+    def rebaselined(self, event: ev.ProjectRebaselined, position: int) -> None:
+        for milestone_id, due in event.baselines.items():
+            row = self.milestones.get((event.originator_id, _uuid(milestone_id)))
+            if row is not None:
+                row[M_BASELINE] = _date(due)
+
+
+_HANDLERS: dict[type, Callable[[_SchedulePage, Any, int], None]] = {
+    ev.ProjectCreated: _SchedulePage.project_created,
+    ev.PhaseAdded: _SchedulePage.phase_added,
+    ev.DeliverableDefined: _SchedulePage.deliverable_defined,
+    ev.DeliverableRetitled: _SchedulePage.retitled,
+    ev.DeliverableOwnerAssigned: _SchedulePage.owner_assigned,
+    ev.DeliverableMovedToPhase: _SchedulePage.moved,
+    ev.DeliverableKindChanged: _SchedulePage.kind_changed,
+    ev.DeliverableSubmitted: _SchedulePage.state_changed,
+    ev.DeliverableApproved: _SchedulePage.state_changed,
+    ev.DeliverableRejected: _SchedulePage.state_changed,
+    ev.DeliverableReopened: _SchedulePage.state_changed,
+    ev.DeliverableCancelled: _SchedulePage.state_changed,
+    ev.CriterionAdded: _SchedulePage.criterion_added,
+    ev.EvidenceRecorded: _SchedulePage.evidence_recorded,
+    ev.MilestoneDefined: _SchedulePage.milestone_defined,
+    ev.DeliverableLinked: _SchedulePage.linked,
+    ev.DeliverableUnlinked: _SchedulePage.unlinked,
+    ev.MilestoneRescheduled: _SchedulePage.rescheduled,
+    ev.MilestoneAchieved: _SchedulePage.achieved,
+    ev.MilestoneReopened: _SchedulePage.reopened,
+    ev.MilestoneCancelled: _SchedulePage.cancelled,
+    ev.ProjectRebaselined: _SchedulePage.rebaselined,
+}
+_handler = dispatcher(_HANDLERS)
 
 
 DELIVERABLE_STATE_AFTER: dict[type[ev.DeliverableEvent], str] = {
