@@ -13,7 +13,7 @@ from psycopg_pool import ConnectionPool
 
 from api.embedded import EmbeddedPostgres, ensure_database
 from api.settings import Settings
-from domain.pgstore import FACTORY_TOPIC, role_option
+from domain.pgstore import FACTORY_TOPIC, RecentCheck, role_option
 
 EMBEDDED_DBNAME = "milestones"
 
@@ -95,7 +95,7 @@ def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connectio
         max_size=settings.pool_size,
         timeout=settings.pool_timeout,
         kwargs={"autocommit": False},
-        check=ConnectionPool.check_connection,
+        check=RecentCheck(),
         open=False,
         name="milestones",
     )

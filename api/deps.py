@@ -12,7 +12,8 @@ from api.principals import GlobalRole, Principal
 from api.problems import ProblemError
 
 
-def get_container(request: Request) -> Container:
+async def get_container(request: Request) -> Container:
+    # async: no I/O, so FastAPI need not hop to a worker thread for it (sync dependencies do).
     container: Container = request.app.state.container
     return container
 
@@ -53,7 +54,7 @@ def reads_everything(principal: Principal) -> bool:
 _ETAG_VERSION = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
-def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
+async def expected_version(if_match: Annotated[str | None, Header()] = None) -> int | None:
     """`If-Match: "<version>"`: the command applies only at that version, else 412."""
     if if_match is None:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -22,7 +23,12 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
-from domain.errors import PermissionDeniedError, ProjectNotFoundError, VersionMismatchError
+from domain.errors import (
+    DomainError,
+    PermissionDeniedError,
+    ProjectNotFoundError,
+    VersionMismatchError,
+)
 from domain.events import ProjectEvent
 from domain.groupcommit import GroupCommit, Pending
 from domain.pgstore import LedgerRecorder
@@ -90,6 +96,19 @@ class Ledger(Application[UUID]):
         if not read_all and project.role_of(reader) is None:
             raise ProjectNotFoundError(f"project {project_id} not found")
         return project
+
+    def peek_project(self, project_id: UUID) -> Project | None:
+        """This process's cached copy, if any: not read from the store, so possibly behind it,
+        and shared (read it, never change it). Good for letting a caller through early when the
+        command re-checks on the state it acts on; not for answering a query."""
+        cache = self.repository.cache
+        if cache is None:
+            return None
+        try:
+            project = cache.get(project_id)
+        except KeyError:
+            return None
+        return project if isinstance(project, Project) else None
 
     def project_as_of(
         self, project_id: UUID, instant: datetime, *, reader: str, read_all: bool = False
@@ -197,6 +216,29 @@ class Ledger(Application[UUID]):
             raise ProjectNotFoundError(f"project {project_id} not found") from None
         return project
 
+    def _cached(self, project_id: UUID) -> bool:
+        cache = self.repository.cache
+        return cache is not None and project_id in cache.cache
+
+    def _load_cached(self, project_id: UUID) -> Project:
+        """A private copy of the project as this process last saw it, without reading the store
+        (it may be behind another process's writes: only a save can prove it current)."""
+        with self._load_locks[hash(project_id) % LOAD_LOCK_STRIPES]:
+            cached = self.peek_project(project_id)
+            if cached is None:
+                project: Project = self.repository.get(project_id)
+                return project
+            return deepcopy(cached)
+
+    def _remember(self, project: Project) -> None:
+        """Keep a just-saved project as the cached copy (the library only fast-forwards)."""
+        cache = self.repository.cache
+        if cache is not None and not project.pending_events:
+            with self._load_locks[hash(project.id) % LOAD_LOCK_STRIPES]:
+                current = self.peek_project(project.id)
+                if current is None or current.version <= project.version:
+                    cache.put(project.id, project)
+
     # --- commands ----------------------------------------------------------------------------
 
     def create_project(
@@ -237,22 +279,40 @@ class Ledger(Application[UUID]):
         # Commands on one project take turns in this process instead of clashing and retrying;
         # the store's version check still guards against other processes.
         with self._turns[hash(project_id) % TURNS]:
-            for attempt in range(MAX_ATTEMPTS):
-                project = self._load(project_id)
-                self._check_role(project, actor, needs)
-                if expected_version is not None and project.version != expected_version:
-                    raise VersionMismatchError(expected_version, project.version)
-                ids = act(project) or {}
+            # First try on this process's cached copy without reading the store: the save's
+            # version check proves it current. Anything it would not save (a refusal, a no-op,
+            # a version mismatch) is decided again on fresh state before it is answered.
+            fresh = not self._cached(project_id)
+            attempt = 0
+            while True:
+                project = self._load(project_id) if fresh else self._load_cached(project_id)
+                try:
+                    self._check_role(project, actor, needs)
+                    if expected_version is not None and project.version != expected_version:
+                        raise VersionMismatchError(expected_version, project.version)
+                    ids = act(project) or {}
+                except DomainError:
+                    if fresh:
+                        raise
+                    fresh = True
+                    continue
                 if not project.pending_events:
+                    if not fresh:
+                        fresh = True
+                        continue
                     return CommandResult(project.id, project.version, None, ids, changed=False)
                 try:
-                    return self._save(project, ids, receipt)
+                    result = self._save(project, ids, receipt)
                 except IntegrityError:
-                    if expected_version is not None:
+                    if expected_version is not None and fresh:
                         raise VersionMismatchError(expected_version, expected_version + 1) from None
-                    if attempt == MAX_ATTEMPTS - 1:
+                    attempt += 1
+                    if attempt == MAX_ATTEMPTS:
                         raise
-        raise AssertionError("unreachable")  # pragma: no cover
+                    fresh = True
+                    continue
+                self._remember(project)
+                return result
 
     def _save(
         self,

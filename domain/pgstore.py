@@ -27,6 +27,7 @@ import inspect
 import json
 import re
 import time
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ from psycopg import Cursor
 from psycopg import errors as psycopg_errors
 from psycopg.rows import DictRow, args_row
 from psycopg.sql import SQL, Identifier
+from psycopg_pool import ConnectionPool
 
 from domain.chain import StoredRow
 from domain.pgintegrity import lock_function
@@ -341,6 +343,27 @@ def role_option(role: str) -> str:
     return f"-c role={role}"
 
 
+class RecentCheck:
+    """A pool `check` that pings a connection only when it has not been handed out lately.
+
+    A ping on every checkout is a round trip per checkout (two per command). A connection
+    handed out within the last `idle` seconds was in use then, so a server restart since then
+    is what the ping would catch; that window is short, and a connection that fails anyway is
+    discarded by the pool and the request answers 503 (clients retry on Retry-After).
+    """
+
+    def __init__(self, idle: float = 1.0) -> None:
+        self._idle = idle
+        self._handed_out: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def __call__(self, conn: Any) -> None:
+        now = time.monotonic()
+        last = self._handed_out.get(conn)
+        if last is None or now - last > self._idle:
+            ConnectionPool.check_connection(conn)
+        self._handed_out[conn] = now
+
+
 class LedgerFactory(PostgresFactory):
     """The library's PostgreSQL factory; with POSTGRES_ROLE every pooled connection acts as
     that role, set in the startup packet so no statement ever runs with the login's rights."""
@@ -349,6 +372,8 @@ class LedgerFactory(PostgresFactory):
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
+        if self.datastore.pool._check is not None:
+            self.datastore.pool._check = RecentCheck()
         role = self.env.get(self.POSTGRES_ROLE)
         kwargs = self.datastore.pool.kwargs
         if role and isinstance(kwargs, dict):

@@ -1,0 +1,161 @@
+"""Commands first run on the process's cached copy: another process's writes never lead astray.
+
+`Ledger.execute` tries a command on the copy this process cached, without reading the store;
+the save's version check proves that copy current. Two ledgers on one database stand for two
+processes: `here` caches a project, `there` changes it, then `here` runs commands whose answer
+depends on what `there` did. Each must be decided on the fresh state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from uuid import UUID
+
+import pytest
+
+from api.database import eventsourcing_env
+from api.settings import Settings
+from domain.errors import ProjectNotFoundError, VersionMismatchError
+from domain.ledger import Ledger
+from domain.project import Project
+from domain.roles import ProjectRole
+
+MANAGER, BOB = "stale-alice", "stale-bob"
+
+
+@pytest.fixture(scope="module")
+def there(database_url: str, ledger: Ledger) -> Iterator[Ledger]:
+    env = eventsourcing_env(database_url, Settings(pool_size=2, pool_max_overflow=2))
+    built = Ledger(env=env)
+    try:
+        yield built
+    finally:
+        built.close()
+
+
+@pytest.fixture
+def here(ledger: Ledger) -> Ledger:
+    return ledger
+
+
+def _cached_project(here: Ledger) -> UUID:
+    """A project `here` created and has just written to, so it holds it in its cache."""
+    pid = here.create_project(name="Stale", actor=MANAGER).project_id
+    here.execute(
+        pid,
+        lambda p: {"phase": p.add_phase("Build", actor=MANAGER)},
+        actor=MANAGER,
+        needs=ProjectRole.MANAGER,
+    )
+    assert here.peek_project(pid) is not None
+    return pid
+
+
+def _phase(project: Project) -> UUID:
+    return next(iter(project.phases.values())).id
+
+
+def _define(name: str, actor: str = MANAGER) -> Callable[[Project], dict[str, UUID]]:
+    def act(project: Project) -> dict[str, UUID]:
+        did = project.define_deliverable(title=name, phase_id=_phase(project), actor=actor)
+        return {"deliverable_id": did}
+
+    return act
+
+
+def test_a_command_after_another_process_wrote_lands_on_top_of_it(
+    here: Ledger, there: Ledger
+) -> None:
+    pid = _cached_project(here)
+    cached_version = here.peek_project(pid).version  # type: ignore[union-attr]
+    there.execute(pid, _define("from there"), actor=MANAGER, needs=ProjectRole.MANAGER)
+
+    result = here.execute(pid, _define("from here"), actor=MANAGER, needs=ProjectRole.MANAGER)
+
+    assert result.version == cached_version + 2
+    titles = {d.title for d in here.get_project(pid, reader=MANAGER).deliverables.values()}
+    assert titles == {"from there", "from here"}
+
+
+def test_a_role_granted_by_another_process_lets_the_caller_in(here: Ledger, there: Ledger) -> None:
+    pid = _cached_project(here)
+    there.execute(
+        pid,
+        lambda p: p.set_member(BOB, ProjectRole.MANAGER, actor=MANAGER),
+        actor=MANAGER,
+        needs=ProjectRole.MANAGER,
+    )
+
+    result = here.execute(pid, _define("by bob", BOB), actor=BOB, needs=ProjectRole.MANAGER)
+
+    assert result.position is not None
+
+
+def test_a_role_removed_by_another_process_keeps_the_caller_out(
+    here: Ledger, there: Ledger
+) -> None:
+    pid = _cached_project(here)
+    here.execute(
+        pid,
+        lambda p: p.set_member(BOB, ProjectRole.MANAGER, actor=MANAGER),
+        actor=MANAGER,
+        needs=ProjectRole.MANAGER,
+    )
+    there.execute(
+        pid, lambda p: p.remove_member(BOB, actor=MANAGER), actor=MANAGER, needs=ProjectRole.MANAGER
+    )
+    version = there.get_project(pid, reader=MANAGER).version
+
+    with pytest.raises(ProjectNotFoundError):
+        here.execute(pid, _define("by bob", BOB), actor=BOB, needs=ProjectRole.MANAGER)
+    assert there.get_project(pid, reader=MANAGER).version == version
+
+
+def test_if_match_is_judged_against_the_stored_version(here: Ledger, there: Ledger) -> None:
+    pid = _cached_project(here)
+    stale = here.peek_project(pid).version  # type: ignore[union-attr]
+    there.execute(pid, _define("from there"), actor=MANAGER, needs=ProjectRole.MANAGER)
+
+    with pytest.raises(VersionMismatchError):
+        here.execute(
+            pid,
+            _define("late"),
+            actor=MANAGER,
+            needs=ProjectRole.MANAGER,
+            expected_version=stale,
+        )
+    result = here.execute(
+        pid,
+        _define("current"),
+        actor=MANAGER,
+        needs=ProjectRole.MANAGER,
+        expected_version=stale + 1,
+    )
+    assert result.version == stale + 2
+
+
+def test_a_no_op_on_the_cached_copy_is_checked_on_fresh_state(here: Ledger, there: Ledger) -> None:
+    pid = _cached_project(here)
+    here.execute(
+        pid,
+        lambda p: p.set_member(BOB, ProjectRole.MANAGER, actor=MANAGER),
+        actor=MANAGER,
+        needs=ProjectRole.MANAGER,
+    )
+    there.execute(
+        pid,
+        lambda p: p.set_member(BOB, ProjectRole.VIEWER, actor=MANAGER),
+        actor=MANAGER,
+        needs=ProjectRole.MANAGER,
+    )
+
+    # On the cached copy BOB is already a manager (nothing to do); in the store he is a viewer.
+    result = here.execute(
+        pid,
+        lambda p: p.set_member(BOB, ProjectRole.MANAGER, actor=MANAGER),
+        actor=MANAGER,
+        needs=ProjectRole.MANAGER,
+    )
+
+    assert result.changed
+    assert there.get_project(pid, reader=MANAGER).role_of(BOB) is ProjectRole.MANAGER
