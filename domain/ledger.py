@@ -7,6 +7,7 @@ the event-sourced Project, never from a read model.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from copy import deepcopy
 from dataclasses import dataclass, field, replace
@@ -45,6 +46,10 @@ MAX_ATTEMPTS = 10
 TURNS = 256
 # How many events a read of a project's history fetches at a time.
 HISTORY_PAGE = 1000
+# After a command on a cached copy clashes with another process's write, commands on that
+# project read it fresh for this long; at most this many projects are remembered.
+CONTENDED_SECONDS = 10.0
+CLASHES_KEPT = 10_000
 # Locks that serialize cached loads of one project (see `_load`); striped, so memory is bounded.
 LOAD_LOCK_STRIPES = 64
 
@@ -77,6 +82,9 @@ class Ledger(Application[UUID]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._load_locks = [threading.Lock() for _ in range(LOAD_LOCK_STRIPES)]
+        # Projects another process wrote to lately (see `_clashed`).
+        self._recent_clashes: dict[UUID, float] = {}
+        self._contention_lock = threading.Lock()
         # Concurrent commands' events share one transaction (see domain.groupcommit).
         self._commits = GroupCommit(self._record_batch)
         # Re-entrant: a command may run another on the same project (it then clashes, as before).
@@ -230,6 +238,18 @@ class Ledger(Application[UUID]):
                 return project
             return deepcopy(cached)
 
+    def _clashed(self, project_id: UUID) -> None:
+        """Another process wrote the project since this one cached it: for a while, read it
+        fresh (a fast-forward read) rather than fail a save (a whole group commit) again."""
+        with self._contention_lock:
+            if len(self._recent_clashes) >= CLASHES_KEPT:
+                self._recent_clashes.clear()
+            self._recent_clashes[project_id] = time.monotonic()
+
+    def _contended(self, project_id: UUID) -> bool:
+        clashed = self._recent_clashes.get(project_id)
+        return clashed is not None and time.monotonic() - clashed < CONTENDED_SECONDS
+
     def _remember(self, project: Project) -> None:
         """Keep a just-saved project as the cached copy (the library only fast-forwards)."""
         cache = self.repository.cache
@@ -282,7 +302,7 @@ class Ledger(Application[UUID]):
             # First try on this process's cached copy without reading the store: the save's
             # version check proves it current. Anything it would not save (a refusal, a no-op,
             # a version mismatch) is decided again on fresh state before it is answered.
-            fresh = not self._cached(project_id)
+            fresh = not self._cached(project_id) or self._contended(project_id)
             attempt = 0
             while True:
                 project = self._load(project_id) if fresh else self._load_cached(project_id)
@@ -309,6 +329,8 @@ class Ledger(Application[UUID]):
                     attempt += 1
                     if attempt == MAX_ATTEMPTS:
                         raise
+                    if not fresh:
+                        self._clashed(project_id)
                     fresh = True
                     continue
                 self._remember(project)
