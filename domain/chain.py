@@ -43,18 +43,22 @@ def _field(value: bytes | None) -> bytes:
 def link(
     previous: bytes,
     position: int,
-    stream_id: UUID,
+    stream_id: UUID | bytes,
     version: int,
-    topic: str | None,
+    topic: str | bytes | None,
     state: bytes | None,
 ) -> bytes:
-    """The chain hash of one stored event, given the hash of the event before it."""
+    """The chain hash of one stored event, given the hash of the event before it.
+
+    `stream_id` may be given as its 16 bytes and `topic` as its UTF-8 bytes, as the verifier
+    reads them (no UUID or str is built per row).
+    """
     return hashlib.sha256(
         previous
         + _INT8.pack(position)
-        + stream_id.bytes
+        + (stream_id if isinstance(stream_id, bytes) else stream_id.bytes)
         + _INT8.pack(version)
-        + _field(None if topic is None else topic.encode())
+        + _field(topic.encode() if isinstance(topic, str) else topic)
         + _field(state)
     ).digest()
 
@@ -63,9 +67,9 @@ class StoredRow(NamedTuple):
     """One row of the event table, exactly as stored."""
 
     position: int
-    stream_id: UUID
+    stream_id: UUID | bytes  # its 16 bytes, as the verifier reads it
     version: int
-    topic: str | None
+    topic: str | bytes | None  # its UTF-8 bytes, as the verifier reads it
     state: bytes | None
     chain_hash: bytes | None
 

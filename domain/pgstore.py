@@ -39,8 +39,10 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment, EnvType
-from psycopg import Cursor
+from psycopg import Cursor, pq
 from psycopg import errors as psycopg_errors
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
 from psycopg.rows import DictRow, args_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
@@ -312,9 +314,21 @@ class LedgerRecorder(PostgresApplicationRecorder):
             conn.transaction(),
             conn.cursor(name="stored_rows", row_factory=args_row(StoredRow), binary=True) as cursor,
         ):
+            # The chain hashes bytes: the ids and topics stay bytes (no UUID or str per row).
+            cursor.adapters.register_loader("uuid", _RawBinaryLoader)
+            cursor.adapters.register_loader("text", _RawBinaryLoader)
             cursor.itersize = batch
             cursor.execute(self._select_stored_rows)
             yield from cursor
+
+
+class _RawBinaryLoader(Loader):
+    """A column's binary wire bytes as they are (a uuid's 16 bytes, a text's UTF-8)."""
+
+    format = pq.Format.BINARY
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
 
 
 @dataclass(frozen=True)
