@@ -16,7 +16,7 @@ import pytest
 from api.database import eventsourcing_env
 from api.settings import Settings
 from domain.errors import ProjectNotFoundError, VersionMismatchError
-from domain.ledger import Ledger
+from domain.ledger import CommandResult, Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 
@@ -41,14 +41,31 @@ def here(ledger: Ledger) -> Ledger:
 def _cached_project(here: Ledger) -> UUID:
     """A project `here` created and has just written to, so it holds it in its cache."""
     pid = here.create_project(name="Stale", actor=MANAGER).project_id
-    here.execute(
-        pid,
-        lambda p: {"phase": p.add_phase("Build", actor=MANAGER)},
-        actor=MANAGER,
-        needs=ProjectRole.MANAGER,
-    )
+    _run(here, pid, lambda p: p.add_phase("Build", actor=MANAGER))
     assert here.peek_project(pid) is not None
     return pid
+
+
+def _run(
+    ledger: Ledger,
+    pid: UUID,
+    act: Callable[[Project], object],
+    actor: str = MANAGER,
+    expected_version: int | None = None,
+) -> CommandResult:
+    """Run `act` as `actor`, a command that needs the manager role."""
+
+    def command(project: Project) -> dict[str, UUID] | None:
+        ids = act(project)
+        return ids if isinstance(ids, dict) else None
+
+    return ledger.execute(
+        pid, command, actor=actor, needs=ProjectRole.MANAGER, expected_version=expected_version
+    )
+
+
+def _role(principal: str, role: ProjectRole) -> Callable[[Project], None]:
+    return lambda project: project.set_member(principal, role, actor=MANAGER)
 
 
 def _phase(project: Project) -> UUID:
@@ -68,9 +85,9 @@ def test_a_command_after_another_process_wrote_lands_on_top_of_it(
 ) -> None:
     pid = _cached_project(here)
     cached_version = here.peek_project(pid).version  # type: ignore[union-attr]
-    there.execute(pid, _define("from there"), actor=MANAGER, needs=ProjectRole.MANAGER)
+    _run(there, pid, _define("from there"))
 
-    result = here.execute(pid, _define("from here"), actor=MANAGER, needs=ProjectRole.MANAGER)
+    result = _run(here, pid, _define("from here"))
 
     assert result.version == cached_version + 2
     titles = {d.title for d in here.get_project(pid, reader=MANAGER).deliverables.values()}
@@ -79,14 +96,9 @@ def test_a_command_after_another_process_wrote_lands_on_top_of_it(
 
 def test_a_role_granted_by_another_process_lets_the_caller_in(here: Ledger, there: Ledger) -> None:
     pid = _cached_project(here)
-    there.execute(
-        pid,
-        lambda p: p.set_member(BOB, ProjectRole.MANAGER, actor=MANAGER),
-        actor=MANAGER,
-        needs=ProjectRole.MANAGER,
-    )
+    _run(there, pid, _role(BOB, ProjectRole.MANAGER))
 
-    result = here.execute(pid, _define("by bob", BOB), actor=BOB, needs=ProjectRole.MANAGER)
+    result = _run(here, pid, _define("by bob", BOB), BOB)
 
     assert result.position is not None
 
@@ -95,67 +107,33 @@ def test_a_role_removed_by_another_process_keeps_the_caller_out(
     here: Ledger, there: Ledger
 ) -> None:
     pid = _cached_project(here)
-    here.execute(
-        pid,
-        lambda p: p.set_member(BOB, ProjectRole.MANAGER, actor=MANAGER),
-        actor=MANAGER,
-        needs=ProjectRole.MANAGER,
-    )
-    there.execute(
-        pid, lambda p: p.remove_member(BOB, actor=MANAGER), actor=MANAGER, needs=ProjectRole.MANAGER
-    )
+    _run(here, pid, _role(BOB, ProjectRole.MANAGER))
+    _run(there, pid, lambda p: p.remove_member(BOB, actor=MANAGER))
     version = there.get_project(pid, reader=MANAGER).version
 
     with pytest.raises(ProjectNotFoundError):
-        here.execute(pid, _define("by bob", BOB), actor=BOB, needs=ProjectRole.MANAGER)
+        _run(here, pid, _define("by bob", BOB), BOB)
     assert there.get_project(pid, reader=MANAGER).version == version
 
 
 def test_if_match_is_judged_against_the_stored_version(here: Ledger, there: Ledger) -> None:
     pid = _cached_project(here)
     stale = here.peek_project(pid).version  # type: ignore[union-attr]
-    there.execute(pid, _define("from there"), actor=MANAGER, needs=ProjectRole.MANAGER)
+    _run(there, pid, _define("from there"))
 
     with pytest.raises(VersionMismatchError):
-        here.execute(
-            pid,
-            _define("late"),
-            actor=MANAGER,
-            needs=ProjectRole.MANAGER,
-            expected_version=stale,
-        )
-    result = here.execute(
-        pid,
-        _define("current"),
-        actor=MANAGER,
-        needs=ProjectRole.MANAGER,
-        expected_version=stale + 1,
-    )
+        _run(here, pid, _define("late"), expected_version=stale)
+    result = _run(here, pid, _define("current"), expected_version=stale + 1)
     assert result.version == stale + 2
 
 
 def test_a_no_op_on_the_cached_copy_is_checked_on_fresh_state(here: Ledger, there: Ledger) -> None:
     pid = _cached_project(here)
-    here.execute(
-        pid,
-        lambda p: p.set_member(BOB, ProjectRole.MANAGER, actor=MANAGER),
-        actor=MANAGER,
-        needs=ProjectRole.MANAGER,
-    )
-    there.execute(
-        pid,
-        lambda p: p.set_member(BOB, ProjectRole.VIEWER, actor=MANAGER),
-        actor=MANAGER,
-        needs=ProjectRole.MANAGER,
-    )
+    _run(here, pid, _role(BOB, ProjectRole.MANAGER))
+    _run(there, pid, _role(BOB, ProjectRole.VIEWER))
 
     # On the cached copy BOB is already a manager (nothing to do); in the store he is a viewer.
-    result = here.execute(
-        pid,
-        lambda p: p.set_member(BOB, ProjectRole.MANAGER, actor=MANAGER),
-        actor=MANAGER,
-        needs=ProjectRole.MANAGER,
-    )
+    result = _run(here, pid, _role(BOB, ProjectRole.MANAGER))
 
     assert result.changed
     assert there.get_project(pid, reader=MANAGER).role_of(BOB) is ProjectRole.MANAGER
