@@ -35,15 +35,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from eventsourcing.persistence import Notification, StoredEvent
 from eventsourcing.persistence import OperationalError as StoreOperationalError
-from eventsourcing.persistence import StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore, PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg import Cursor, pq
 from psycopg import errors as psycopg_errors
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
-from psycopg.rows import DictRow, args_row
+from psycopg.rows import DictRow, args_row, tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
@@ -131,6 +131,11 @@ class LedgerRecorder(PostgresApplicationRecorder):
             "WHERE project_id = %s AND occurred_at <= %s"
         ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.timeline_table))
 
+        self._select_page = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {schema}.{table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(schema=Identifier(self.datastore.schema), table=Identifier(self.events_table_name))
+
         # History (read side): the primary key (originator_id, originator_version) serves it.
         self._select_project_events = SQL(
             "SELECT originator_id, originator_version, topic, state, notification_id "
@@ -161,6 +166,26 @@ class LedgerRecorder(PostgresApplicationRecorder):
                 ([t[0] for t in timeline], [t[1] for t in timeline], [t[2] for t in timeline]),
                 prepare=False,
             )
+
+    def read_page(self, after: int, limit: int) -> list[Notification]:
+        """The notifications after position `after`, in order, at most `limit`: what
+        `select_notifications` answers, read in binary with only the columns it needs (about
+        half its cost per event, which a rebuild pays for the whole log)."""
+        with (
+            self.datastore.get_connection() as conn,
+            conn.cursor(row_factory=tuple_row, binary=True) as curs,
+        ):
+            curs.execute(self._select_page, (after, limit))
+            return [
+                Notification(
+                    id=row[0],
+                    originator_id=row[1],
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=bytes(row[4]),
+                )
+                for row in curs.fetchall()
+            ]
 
     def select_project_events(
         self, project_id: UUID, *, after_version: int = 0, limit: int = 1000

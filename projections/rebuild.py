@@ -29,6 +29,7 @@ from psycopg_pool import ConnectionPool
 
 from domain.events import ProjectEvent
 from domain.ledger import Ledger
+from domain.pgstore import LedgerRecorder
 from projections import claims, tracking
 from projections.base import View
 
@@ -104,11 +105,7 @@ class Rebuild:
                     locked.append(view.name)
                 for view in self._views:
                     self._create_shadow(view)
-                position = 0
-                while True:
-                    position, count = self._shadow_page(position)
-                    if count < self._page_size:
-                        break
+                position = self._fill_shadows()
                 for view in self._views:
                     self._create_indexes(view)
                     self._swap(view, position)
@@ -137,16 +134,28 @@ class Rebuild:
 
     def _read(self, after: int) -> tuple[list[tuple[ProjectEvent, int]], int, int]:
         """The next page after `after`: its events, its last position and its notifications."""
-        notifications = self._ledger.recorder.select_notifications(
-            start=after + 1, limit=self._page_size
-        )
+        recorder = self._ledger.recorder
+        if isinstance(recorder, LedgerRecorder):
+            notifications: Sequence[Any] = recorder.read_page(after, self._page_size)
+        else:
+            notifications = recorder.select_notifications(start=after + 1, limit=self._page_size)
         if not notifications:
             return [], after, 0
         self.read += len(notifications)
         return decode(self._ledger, notifications), int(notifications[-1].id), len(notifications)
 
-    def _shadow_page(self, after: int) -> tuple[int, int]:
-        events, position, count = self._read(after)
+    def _fill_shadows(self) -> int:
+        """Apply the whole log to the shadows, page by page; the position reached."""
+        position = 0
+        while True:
+            events, position, count = self._read(position)
+            self._shadow_page(events, position, count)
+            if count < self._page_size:
+                return position
+
+    def _shadow_page(
+        self, events: list[tuple[ProjectEvent, int]], position: int, count: int
+    ) -> None:
         if count:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 for view in self._views:
@@ -155,7 +164,6 @@ class Rebuild:
                         view.process_page(cur, events)
                     tracking.write_position(cur, view.name, position)
         self._report(position)
-        return position, count
 
     def _report(self, position: int) -> None:
         if self._progress is not None:
