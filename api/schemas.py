@@ -16,7 +16,13 @@ from domain.validation import EVIDENCE_MAX, NAME_MAX, RISK_WINDOW_MAX, TEXT_MAX
 
 def iso_utc(value: datetime) -> str:
     """Timestamps leave as ISO 8601 UTC with microseconds: 2026-11-26T09:30:00.123456Z."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    if value.year < 1000:  # strftime's %Y does not pad years below 1000 to four digits
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # The same text as the strftime above, for a third less: a large project's answer holds
+    # thousands of timestamps. isoformat ends in "+00:00" here (tzinfo is UTC).
+    return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str)]
