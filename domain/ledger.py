@@ -105,6 +105,18 @@ class Ledger(Application[UUID]):
             raise ProjectNotFoundError(f"project {project_id} not found")
         return project
 
+    def _require_reader(self, project_id: UUID, reader: str, read_all: bool) -> None:
+        """`get_project`'s check without its copy (the project is only looked at, under the
+        load lock): a read of the past checks the reader's role now, on current state."""
+        with self._load_locks[hash(project_id) % LOAD_LOCK_STRIPES]:
+            try:
+                project: Project = self.repository.get(project_id, deepcopy_from_cache=False)
+            except AggregateNotFoundError:
+                raise ProjectNotFoundError(f"project {project_id} not found") from None
+            has_role = project.role_of(reader) is not None
+        if not read_all and not has_role:
+            raise ProjectNotFoundError(f"project {project_id} not found")
+
     def peek_project(self, project_id: UUID) -> Project | None:
         """This process's cached copy, if any: not read from the store, so possibly behind it,
         and shared (read it, never change it). Good for letting a caller through early when the
@@ -126,7 +138,7 @@ class Ledger(Application[UUID]):
         The reader needs a role on the project now (or `read_all`): a former member does not
         keep reading a project it was removed from. Before the project existed: not found.
         """
-        self.get_project(project_id, reader=reader, read_all=read_all)
+        self._require_reader(project_id, reader, read_all)
         version = self._version_at(project_id, instant)
         if version is None:
             raise ProjectNotFoundError(
@@ -148,14 +160,14 @@ class Ledger(Application[UUID]):
         Access is checked now, not when the iterator is first read; events are read a page
         at a time, so an export of a long history never holds it all in memory.
         """
-        self.get_project(project_id, reader=reader, read_all=read_all)
+        self._require_reader(project_id, reader, read_all)
         return self._project_events(project_id, after_version, limit)
 
     def project_retrospective(
         self, project_id: UUID, *, reader: str, read_all: bool = False
     ) -> Retrospective:
         """Slips, reschedules and review rounds, replayed from every event of the project."""
-        self.get_project(project_id, reader=reader, read_all=read_all)
+        self._require_reader(project_id, reader, read_all)
         return retrospective(e for e, _ in self._project_events(project_id, 0, None))
 
     def feed(self, after: int, limit: int) -> list[tuple[ProjectEvent, int]]:
