@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import problems
+from api import openapi, problems
 from api.bootstrap import Container
 from api.checkpoints import CheckpointTimer
 from api.limits import BodyLimit
@@ -56,6 +56,7 @@ def create_app(
     )
     app.state.container = container
     problems.install(app)
+    openapi.install(app)
     # Inside the request middleware, so a refused body is still logged and counted.
     app.add_middleware(BodyLimit)
     app.add_middleware(RequestMiddleware, metrics=container.metrics)

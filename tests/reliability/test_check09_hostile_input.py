@@ -59,7 +59,6 @@ class Fuzzed:
     statuses: dict[int, int] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)  # one example per kind of failure
     lagging: int = 0  # 503 view-lagging answers to a min_position beyond the head (SPEC §3)
-    known: dict[str, int] = field(default_factory=dict)  # failures the xfails below pin
 
     def called(self, case: Any, response: Any) -> None:
         status = response.status_code
@@ -84,24 +83,8 @@ class Fuzzed:
         except FailureGroup as group:
             for failure in group.exceptions:
                 kind = f"{case.operation.label}: {type(failure).__name__}"
-                gap = known_gap(type(failure).__name__, response, lagging)
-                if gap is not None:
-                    self.known[gap] = self.known.get(gap, 0) + 1
-                    continue
                 example = f"{status} {failure} <- {case.as_curl_command()}"
                 self.failures.setdefault(kind, f"{example[:400]} -> {body[:300]}")
-
-
-def known_gap(failure: str, response: Any, lagging: bool) -> str | None:
-    """A failure already pinned by a strict xfail below (reported, not yet fixed)."""
-    content_type = response.headers.get("content-type", "")
-    if isinstance(content_type, list):
-        content_type = content_type[0]
-    if failure == "UndefinedContentType" and content_type.startswith(PROBLEM_JSON):
-        return "problem+json not declared"
-    if failure == "UndefinedStatusCode" and lagging:
-        return "503 not declared"
-    return None
 
 
 @pytest.fixture
@@ -191,7 +174,7 @@ def test_fuzzing_every_operation_alone_and_chained_gives_no_5xx_and_no_schema_vi
         f"(≤{sizes.examples_per_operation} examples each) + {stateful_calls} chained; "
         f"statuses {dict(sorted(fuzzed.statuses.items()))} ({fuzzed.lagging} of the 503s the "
         f"documented view-lagging answer to a min_position past the head); other 5xx "
-        f"{server_errors}; known gaps (xfail) {fuzzed.known}; {len(fuzzed.failures)} other "
+        f"{server_errors}; {len(fuzzed.failures)} other "
         f"kinds of failure: {list(fuzzed.failures.items())}"
     )
 
@@ -206,13 +189,6 @@ def _openapi(fuzzed: Fuzzed) -> dict[str, Any]:
 
 
 @pytest.mark.check(9)
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by check 9: the query routes (api/routes/queries.py, history.py) declare "
-    "FastAPI's default 422 as application/json (or no content), while every error is answered "
-    "as application/problem+json; the command routes declare it right. Left to the History "
-    "engineer, who is editing those files.",
-)
 def test_every_declared_error_answer_is_problem_json(fuzzed: Fuzzed) -> None:
     wrong = [
         f"{method.upper()} {path} {status}: {sorted(answer.get('content', {}))}"
@@ -226,11 +202,6 @@ def test_every_declared_error_answer_is_problem_json(fuzzed: Fuzzed) -> None:
 
 
 @pytest.mark.check(9)
-@pytest.mark.xfail(
-    strict=True,
-    reason="found by check 9: GET /v1/audit takes ?min_position and answers 503 view-lagging "
-    "(SPEC §3) but its OpenAPI does not list 503 (api/routes/history.py, being edited).",
-)
 def test_every_read_that_takes_min_position_declares_its_503(fuzzed: Fuzzed) -> None:
     undeclared = [
         f"GET {path}"

@@ -1,0 +1,67 @@
+"""The OpenAPI document says what the service answers: every error is problem JSON.
+
+FastAPI documents its own 422 (request validation) as `application/json` with its
+`HTTPValidationError` schema, and a route lists only the errors it names. Every error this
+service sends is `application/problem+json` (`api.problems`), and every read that takes
+`?min_position` may answer 503 while the views catch up (SPEC §3). Rather than repeat that on
+each route, the document is corrected here once, when it is first built.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api.problems import PROBLEM_JSON
+from api.schemas import Problem
+
+_PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_LAGGING = (
+    "the views have not reached `min_position` within the wait (`view-lagging`); "
+    "retry after Retry-After"
+)
+# FastAPI's own validation-error schemas, unused once its 422s are described as problems.
+_FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")
+
+
+def install(app: FastAPI) -> None:
+    """Make `app.openapi()` describe every 4xx/5xx answer as problem JSON."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            app.openapi_schema = describe_problems(document)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` with every error answer as problem JSON and the 503 of `min_position` reads."""
+    for operations in document.get("paths", {}).values():
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            if method == "get" and any(
+                parameter.get("name") == "min_position"
+                for parameter in operation.get("parameters", [])
+            ):
+                responses.setdefault("503", {"description": _LAGGING})
+            for status, answer in responses.items():
+                if status.startswith(("4", "5")):
+                    answer["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    text = repr(document["paths"])
+    for name in _FASTAPI_ERRORS:
+        if f"#/components/schemas/{name}'" not in text:
+            schemas.pop(name, None)
+    return document
