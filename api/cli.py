@@ -6,9 +6,11 @@ import argparse
 import logging
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -24,6 +26,9 @@ from api.principals import GlobalRole, PrincipalError
 from api.settings import Settings, SettingsError
 
 log = logging.getLogger("milestones")
+
+# Set by `serve` in the environment of the projection worker it starts: its own process id.
+PARENT_ENV = "MILESTONES_SERVE_PID"
 
 
 @contextmanager
@@ -68,9 +73,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         database = "embedded" if container.embedded else "DATABASE_URL"
         log.info("serving on http://%s:%s, %d API process(es), %s", host, port, workers, database)
         if workers == 1:
-            # API and projection runner in one process: reads with ?min_position wait on the
-            # runner's commits rather than polling.
-            uvicorn.run(create_app(container), **server_options)
+            # The API in this process, the projection runner in a child process: in one process
+            # they would share one GIL, and each round trip of a page would queue behind the
+            # requests. Reads with ?min_position hear of the runner's commits by NOTIFY.
+            with RunnerProcess(container.database_url, settings.shutdown_timeout):
+                uvicorn.run(create_app(container, run_projections=False), **server_options)
             return 0
         # N API processes spawned by uvicorn's supervisor (this process), each building its
         # own container; the projection runner runs here, once, not in every API process.
@@ -88,7 +95,94 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class RunnerProcess:
+    """`milestones worker` as a child of `serve`: restarted when it dies, stopped (SIGTERM, then
+    SIGKILL) when `serve` is done, and SIGTERMed by Linux if `serve` dies first.
+
+    It runs in a session of its own, so a Ctrl-C meant for `serve` does not stop the views
+    while the API drains its last requests (which may wait for them).
+    """
+
+    RESTART_FIRST = 0.5
+    RESTART_MAX = 10.0
+
+    def __init__(self, database_url: str, stop_timeout: float) -> None:
+        self._env = {**os.environ, "DATABASE_URL": database_url, PARENT_ENV: str(os.getpid())}
+        self._stop_timeout = stop_timeout
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._child: subprocess.Popen[bytes] | None = None
+        self._thread = threading.Thread(target=self._supervise, name="runner-process")
+
+    def __enter__(self) -> RunnerProcess:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        with self._lock:
+            child = self._child
+            if child is not None and child.poll() is None:
+                child.terminate()
+        self._thread.join()
+
+    def _spawn(self) -> subprocess.Popen[bytes] | None:
+        with self._lock:
+            if self._stop.is_set():
+                return None
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "api.cli", "worker"],
+                env=self._env,
+                start_new_session=True,
+            )
+            return self._child
+
+    def _supervise(self) -> None:
+        # The thread that forks is the "parent" PR_SET_PDEATHSIG watches: it lives until the
+        # child is gone.
+        backoff = self.RESTART_FIRST
+        while (child := self._spawn()) is not None:
+            started = time.monotonic()
+            while child.poll() is None and not self._stop.wait(0.2):
+                pass
+            if self._stop.is_set():
+                try:
+                    child.wait(self._stop_timeout)
+                except subprocess.TimeoutExpired:
+                    child.kill()
+                    child.wait()
+                return
+            if time.monotonic() - started > self.RESTART_MAX * 3:
+                backoff = self.RESTART_FIRST  # it had been running fine
+            log.warning(
+                "projection worker exited with code %s; restarting in %.1fs",
+                child.returncode,
+                backoff,
+            )
+            if self._stop.wait(backoff):
+                return
+            backoff = min(backoff * 2, self.RESTART_MAX)
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM this process when the thread that started it ends (as `api.asgi`
+    does for API workers, without importing the app)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        log.debug("prctl(PR_SET_PDEATHSIG) is not available", exc_info=True)
+
+
 def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
+    if parent := os.environ.get(PARENT_ENV):
+        # Started by `serve`: end with it, even when it is SIGKILLed.
+        _die_with_parent()
+        if os.getppid() != int(parent):
+            return 0  # it died before we asked
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

@@ -2,6 +2,9 @@
 table with one statement (COPY for new rows, `UPDATE … FROM unnest` for changed ones, `DELETE …
 USING unnest` for removed ones) instead of one statement per event.
 
+COPY cannot run in a pipeline: on a connection in pipeline mode (the runner's small live pages)
+new rows go as one pipelined INSERT per row instead, which costs no round trip.
+
 A view first loads, in one query per table, the rows the page's events change but do not create
 (`Rows.load`), then replays the events in position order on those rows (`Rows.get`, `insert`,
 `delete`), with the same rules its per-event SQL had: an update of a row that does not exist
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, LiteralString, TypeVar
 
 import psycopg
-from psycopg import sql
+from psycopg import pq, sql
 from psycopg.types.json import Jsonb
 
 Cursor = psycopg.Cursor[Any]
@@ -89,7 +92,11 @@ class Table:
         return cur.fetchall()
 
     def copy(self, cur: Cursor, rows: Iterable[Sequence[Any]]) -> None:
-        """Append rows (every column, in order) with binary COPY."""
+        """Append rows (every column, in order) with binary COPY, or in pipeline mode (where
+        COPY is refused) with pipelined INSERTs: the same rows, in the same order."""
+        if cur.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
+            cur.executemany(self._insert, [self._adapt(row) for row in rows])
+            return
         statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
             sql.Identifier(self.name),
             sql.SQL(", ").join(sql.Identifier(name) for name, _ in self.columns),
@@ -98,6 +105,14 @@ class Table:
             copy.set_types([kind for _, kind in self.columns])
             for row in rows:
                 copy.write_row(self._adapt(row))
+
+    @functools.cached_property
+    def _insert(self) -> sql.Composed:
+        return sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+            sql.Identifier(self.name),
+            sql.SQL(", ").join(sql.Identifier(name) for name, _ in self.columns),
+            sql.SQL(", ").join(sql.SQL("%s::" + kind) for _, kind in self.columns),
+        )
 
     def update(self, cur: Cursor, rows: Sequence[Sequence[Any]]) -> None:
         """Set every value column of existing rows (keys then values) in one statement."""

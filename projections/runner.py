@@ -18,8 +18,8 @@ from psycopg_pool import ConnectionPool
 
 from domain.events import ProjectEvent
 from domain.ledger import Ledger
-from projections import claims, tracking
-from projections.base import View
+from projections import claims, tracking, watcher
+from projections.base import View, pipelined_transaction
 from projections.rebuild import PAGE_SIZE as REBUILD_PAGE_SIZE
 from projections.rebuild import Rebuild
 
@@ -29,10 +29,18 @@ log = logging.getLogger(__name__)
 # tracking table (which the failed transaction left untouched).
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 2.0
-# How often `wait_for` reads the tracking table when no runner works in this process.
+# How often `wait_for` reads the tracking table when no runner works in this process and the
+# watcher is not listening; while it listens, NOTIFYs wake the readers, and they read the table
+# only this often in case one was lost.
 POLL_TRACKING_EVERY = 0.02
+FALLBACK_POLL = 0.25
 # The longest the thread waits for a NOTIFY before it checks whether it should stop.
 STOP_SLICE = 0.1
+# A page of at most this many notifications (the live tail) is written in pipeline mode: BEGIN
+# goes with the locking of the positions, the statements that read wait for their answer, and
+# the writes, the positions, the NOTIFY and the COMMIT go together in one round trip. A bigger
+# page (catch-up, a backlog) uses COPY, which a pipeline refuses.
+PIPELINE_PAGE_MAX = 64
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
 
@@ -61,6 +69,7 @@ class ProjectionRunner:
         rebuild_page_size: int = REBUILD_PAGE_SIZE,
         poll_interval: float = 0.5,
         holder: str | None = None,
+        pipeline_page_max: int = PIPELINE_PAGE_MAX,
     ) -> None:
         names = [view.name for view in views]
         if len(set(names)) != len(names):
@@ -72,6 +81,7 @@ class ProjectionRunner:
         self._page_size = page_size
         self._rebuild_page_size = rebuild_page_size
         self._poll_interval = poll_interval
+        self._pipeline_page_max = pipeline_page_max
         # Positions known to be committed, by view; waiters are woken after each commit.
         self._positions: dict[str, int] | None = None
         self._committed = threading.Condition()
@@ -83,6 +93,8 @@ class ProjectionRunner:
         self._held: frozenset[str] = frozenset()
         self.holder = holder or claims.worker_id()
         self.last_error: BaseException | None = None
+        # Hears of the commits of runners in other processes (and of this one's).
+        self._watcher = watcher.PositionWatcher(self._conninfo, self._read_schema_positions)
         channel: str | None = getattr(ledger.recorder, "channel_name", None)
         self._channel = channel  # None with a store that does not NOTIFY: poll only
 
@@ -106,6 +118,7 @@ class ProjectionRunner:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join(timeout)
+        self._watcher.stop(timeout)
         with self._committed:
             self._committed.notify_all()
 
@@ -122,12 +135,18 @@ class ProjectionRunner:
     def _run(self) -> None:
         backoff = BACKOFF_FIRST
         session: psycopg.Connection[Any] | None = None
+        claimed = 0.0
         while not self._stop.is_set():
             try:
                 if session is None:
                     # LISTEN before reading, so nothing committed after the read goes unheard.
                     session = claims.connect(self._conninfo(), self.holder, self._channel)
-                self._claim(session)
+                # Claiming costs a round trip: on every wake-up only while a view is missing,
+                # else once a poll interval (which also proves the session alive).
+                now = time.monotonic()
+                if len(self._held) < len(self._names) or now - claimed >= self._poll_interval:
+                    self._claim(session)
+                    claimed = now
                 held = [view for view in self._views if view.name in self._held]
                 if held:
                     self._drain(held)
@@ -239,16 +258,28 @@ class ProjectionRunner:
             if not notifications:
                 return 0
             last = notifications[-1].id
-            with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
-                # The tracking table, locked, has the final word: another process may be ahead.
-                locked = tracking.lock_positions(cur, names)
-                # A view behind `after` (our cached position was stale) would miss events in
-                # this page; it waits for a page that starts where it stands.
-                due = [v for v in views if after <= locked[v.name] < last]
-                if due:
-                    self._apply(cur, notifications, due, locked)
-                    for view in due:
-                        tracking.write_position(cur, view.name, last)
+            with self._pool.connection() as conn:
+                pipelined = len(notifications) <= self._pipeline_page_max
+                with (
+                    pipelined_transaction(conn) if pipelined else conn.transaction(),
+                    conn.cursor() as cur,
+                ):
+                    # The tracking table, locked, has the final word: another process may be
+                    # ahead.
+                    locked = tracking.lock_positions(cur, names)
+                    # A view behind `after` (our cached position was stale) would miss events
+                    # in this page; it waits for a page that starts where it stands.
+                    due = [v for v in views if after <= locked[v.name] < last]
+                    if due:
+                        self._apply(cur, notifications, due, locked)
+                        for view in due:
+                            tracking.write_position(cur, view.name, last)
+                        # Delivered at commit: readers in every process wake up.
+                        watcher.notify(cur, last, [view.name for view in due])
+                    if threading.current_thread() is self._thread:
+                        # Recovered, said before the COMMIT wakes any reader (a failed
+                        # COMMIT raises, and `_run` records that error).
+                        self.last_error = None
             committed = {
                 name: last if after <= position < last else position
                 for name, position in locked.items()
@@ -274,8 +305,8 @@ class ProjectionRunner:
             event = self._ledger.mapper.to_domain_event(notification)
             if isinstance(event, ProjectEvent):  # others are not ours to show
                 events.append((event, notification.id))
-        # Each view writes a page with a few set-based statements (COPY among them, which a
-        # pipeline would refuse), so the page needs no pipeline.
+        # Each view writes a page with a few set-based statements; in pipeline mode only its
+        # reads wait for an answer (`batch.Table.copy` then INSERTs instead of COPY).
         for view in views:
             behind = [(e, p) for e, p in events if p > positions[view.name]]
             if behind:
@@ -304,8 +335,9 @@ class ProjectionRunner:
         """True once every named view (all by default) has applied `position`.
 
         While this runner's thread holds every named view, waits on its commits; otherwise
-        (another process holds one) polls the tracking table every 20 ms. False when
-        `timeout` seconds pass first.
+        (another process holds one) on the NOTIFYs of the views' commits, which the watcher's
+        thread hears, reading the tracking table every `FALLBACK_POLL` s in case one was lost
+        (every 20 ms while the watcher is not listening). False when `timeout` s pass first.
         """
         names = self._names if views is None else [self._view(name).name for name in views]
         deadline = time.monotonic() + timeout
@@ -328,17 +360,49 @@ class ProjectionRunner:
                         return True
                     if holds_all():
                         return False  # timed out while holding the views
-                continue  # lost a view meanwhile: read the tracking table instead
-            current = self._read_positions()
-            if all(current[name] >= position for name in names):
+                continue  # lost a view meanwhile: hear of the commits instead
+            if self._wait_elsewhere(names, position, deadline):
                 return True
+            if not holds_all():
+                return False
+
+    def _wait_elsewhere(self, names: Sequence[str], position: int, deadline: float) -> bool:
+        """Wait for commits made by whichever runner holds the views; False at the deadline
+        or as soon as this runner's thread holds them all (the caller then waits on it).
+
+        While the watcher listens, what it has heard is complete (it read the table once its
+        LISTEN was in place, and every later commit NOTIFYs it), so the table is read only in
+        case a NOTIFY was lost (`FALLBACK_POLL`); otherwise every `POLL_TRACKING_EVERY`.
+        """
+        heard = self._watcher
+        heard.start()
+        read_at = time.monotonic() + FALLBACK_POLL if heard.listening else 0.0
+        while True:
+            if heard.reached(names, position):
+                return True
+            now = time.monotonic()
+            if now >= read_at:
+                heard.note(self._read_positions())
+                if heard.reached(names, position):
+                    return True
+                now = time.monotonic()
+                read_at = now + (FALLBACK_POLL if heard.listening else POLL_TRACKING_EVERY)
+            remaining = deadline - now
             if remaining <= 0:
                 return False
-            time.sleep(min(POLL_TRACKING_EVERY, remaining))
+            if heard.wait(names, position, min(read_at - now, remaining)):
+                return True
+            if self.running and self._held.issuperset(names):
+                return False
 
     def _read_positions(self) -> dict[str, int]:
         with self._pool.connection() as conn:
             return tracking.read_positions(conn, self._names)
+
+    def _read_schema_positions(self) -> tuple[str, dict[str, int]]:
+        with self._pool.connection() as conn:
+            row = conn.execute("SELECT current_schema()").fetchone()
+            return str(row[0] if row else ""), tracking.read_positions(conn, self._names)
 
     def _view(self, name: str) -> View:
         for view in self._views:
