@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import as_of, audit, lag, rebuild, verify, workload, write
+from bench.chart import CHART
 from bench.context import SIZES, Context, context, machine
 from bench.report import LATEST, RESULTS, Metric, table
 from bench.report import write as write_json
@@ -59,6 +60,9 @@ def main(argv: list[str] | None = None) -> int:
     metrics: dict[str, Metric] = {}
     with context(sizes, workers=args.workers, keep=args.keep) as ctx:
         ctx.notes["machine"] = where
+        # The chart of a run written elsewhere (--out, --smoke) goes beside its JSON, so only
+        # a full or quick run's own results replace the chart the README shows.
+        ctx.notes["chart_path"] = CHART if out == LATEST else out.with_suffix(".svg")
         _run(ctx, wanted, metrics)
     document: dict[str, Any] = {
         "quick": sizes.quick,

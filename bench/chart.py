@@ -14,8 +14,10 @@ WIDTH, HEIGHT = 640, 380
 LEFT, RIGHT, TOP, BOTTOM = 70, 20, 40, 60
 
 
-def write_latency(steps: list[dict[str, Any]], max_rate: float, machine: str) -> str:
-    """Plot p50 and p99 latency (log scale) against offered commands/s; the file's path."""
+def write_latency(
+    steps: list[dict[str, Any]], max_rate: float, machine: str, path: Path = CHART
+) -> str:
+    """Plot p50 and p99 latency (log scale) against offered commands/s into `path`; its name."""
     xs = [s["offered"] for s in steps]
     series = {"p50": "#1f77b4", "p99": "#d62728"}
     # NaN (a step that completed no command) is not equal to itself: leave it out of the scale.
@@ -91,6 +93,7 @@ def write_latency(steps: list[dict[str, Any]], max_rate: float, machine: str) ->
         f'<text x="{WIDTH / 2}" y="{HEIGHT - 8}" text-anchor="middle" fill="#555" '
         f'font-size="10">{escape(machine)}</text></svg>'
     )
-    CHART.parent.mkdir(parents=True, exist_ok=True)
-    CHART.write_text("\n".join(parts) + "\n")
-    return str(Path(CHART).relative_to(RESULTS.parent.parent))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(parts) + "\n")
+    repo = RESULTS.parent.parent
+    return str(path.relative_to(repo) if path.is_relative_to(repo) else path)

@@ -2,6 +2,11 @@
 in the schedule view (`GET .../schedule?min_position=<position>`), at half the maximum rate.
 
 Goal: ≤ 25 ms. Baseline (for scale only): the raw p99 latency of one INSERT + COMMIT.
+
+Every fourth command of each client is probed. Probing every command adds a schedule read per
+command, which at half the maximum write rate saturates the service (the reads cost more than
+the commands), and the figure then measures the reads' queueing rather than how soon a write
+becomes visible; one probe in four keeps the load near what the metric names.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from bench.context import Context
 from bench.report import Metric, measured, missing
 
 GOAL_MS = 25.0
+PROBE_EVERY = 4
 
 
 def measure(ctx: Context) -> Metric:
@@ -20,7 +26,7 @@ def measure(ctx: Context) -> Metric:
         return missing(unit="ms", goal=goal, reason="needs the write metric's maximum rate")
     projects = load.make_projects(ctx)
     offered = max_rate / 2
-    outcome = load.run(ctx, projects, ctx.sizes.lag_seconds, rate=offered, probe=True)
+    outcome = load.run(ctx, projects, ctx.sizes.lag_seconds, rate=offered, probe_every=PROBE_EVERY)
     p99 = load.percentile(outcome.lags, 99) * 1000
     raw = ctx.notes.get("raw_commit_p99_ms")
     return measured(
@@ -33,6 +39,7 @@ def measure(ctx: Context) -> Metric:
         offered_rate=round(offered, 1),
         achieved_rate=round(outcome.rate, 1),
         reads=len(outcome.lags),
+        probed=f"every {PROBE_EVERY}th command of each client",
         failures=outcome.failures,
         baseline_what="raw psycopg: p99 ms of one INSERT + COMMIT",
     )

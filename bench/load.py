@@ -113,7 +113,7 @@ def _client(
     clock: _Clock,
     outcome: Outcome,
     interval: float | None,
-    probe: bool,
+    probe_every: int,
 ) -> None:
     headers = {False: ctx.headers(MANAGER), True: ctx.headers(REVIEWER)}
     rng = random.Random(seed)
@@ -121,6 +121,7 @@ def _client(
     command = next(script)
     latencies: list[float] = []
     lags: list[float] = []
+    sent = 0
     client = _Http(ctx.serve().url)
     # Every client is set up before the clock starts: setting up is not the service's time.
     clock.ready.wait()
@@ -144,7 +145,8 @@ def _client(
             answered = time.perf_counter()
             if 0 < status < 300:
                 latencies.append(answered - start)
-                if probe and answer.get("position") is not None:
+                sent += 1
+                if probe_every and sent % probe_every == 0 and answer.get("position") is not None:
                     lags.append(_read_own_write(client, project[0], answer["position"], headers))
                 command = script.send(answer)
             else:
@@ -196,17 +198,21 @@ def run(
     seconds: float,
     *,
     rate: float | None = None,
-    probe: bool = False,
+    probe_every: int = 0,
     clients: int = CLIENTS,
 ) -> Outcome:
-    """Run `clients` threads over `projects` for `seconds`: closed loop, or at `rate` commands/s."""
+    """Run `clients` threads over `projects` for `seconds`: closed loop, or at `rate` commands/s.
+
+    With `probe_every` = n, every n-th successful command of each client is followed by a read
+    of the schedule view at the command's position, timed into `Outcome.lags`.
+    """
     outcome = Outcome()
     interval = None if rate is None else clients / rate
     clock = _Clock(seconds)
     threads = [
         threading.Thread(
             target=_client,
-            args=(ctx, projects[i % len(projects)], i, clock, outcome, interval, probe),
+            args=(ctx, projects[i % len(projects)], i, clock, outcome, interval, probe_every),
             daemon=True,
         )
         for i in range(clients)

@@ -27,7 +27,9 @@ def measure(ctx: Context) -> Metric:
     p99 = load.percentile(outcome.latencies, 99) * 1000
     ctx.notes["max_rate"] = rate
     sweep = _sweep(ctx, projects, rate)
-    ctx.notes["chart"] = chart.write_latency(sweep, rate, ctx.notes.get("machine", ""))
+    ctx.notes["chart"] = chart.write_latency(
+        sweep, rate, ctx.notes.get("machine", ""), ctx.notes.get("chart_path", chart.CHART)
+    )
     return measured(
         rate,
         raw_rate,
