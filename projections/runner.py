@@ -109,6 +109,7 @@ class ProjectionRunner:
         if self.running:
             return
         self._stop.clear()
+        self._watcher.reopen()
         self._thread = threading.Thread(target=self._run, name="projection-runner", daemon=True)
         self._thread.start()
 

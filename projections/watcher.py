@@ -75,6 +75,7 @@ class PositionWatcher:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._start_lock = threading.Lock()
+        self._closed = False  # stopped by its owner: not restarted by a waiting reader
 
     @property
     def listening(self) -> bool:
@@ -82,21 +83,27 @@ class PositionWatcher:
         return self._listening
 
     def start(self) -> None:
-        """Start the thread unless it runs (idempotent, cheap: call it before each wait)."""
-        if self._thread is not None and self._thread.is_alive():
+        """Start the thread unless it runs or was stopped (idempotent, cheap: call it before
+        each wait). Once stopped, readers poll the table: the process is shutting down."""
+        if self._closed or (self._thread is not None and self._thread.is_alive()):
             return
         with self._start_lock:
-            if self._thread is not None and self._thread.is_alive():
+            if self._closed or (self._thread is not None and self._thread.is_alive()):
                 return
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="view-watcher", daemon=True)
             self._thread.start()
 
     def stop(self, timeout: float | None = None) -> None:
+        self._closed = True
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+
+    def reopen(self) -> None:
+        """Allow `start` again after a `stop` (the owner started again)."""
+        self._closed = False
 
     def note(self, positions: Mapping[str, int]) -> None:
         """Record positions known to be committed (heard of, or read from the table)."""
