@@ -16,11 +16,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, LiteralString, TypeVar
+from typing import Any, LiteralString, Protocol, TypeVar
+from uuid import UUID
 
 import psycopg
 from psycopg import pq, sql
 from psycopg.types.json import Jsonb
+
+from domain.events import ProjectEvent
+from projections.base import last_event_by_project
 
 Cursor = psycopg.Cursor[Any]
 Key = tuple[Any, ...]
@@ -218,3 +222,34 @@ def dispatcher(
         return None
 
     return find
+
+
+class Page(Protocol):
+    """A view's working copy of the rows one page of events changes."""
+
+    def load(self, cur: psycopg.Cursor[Any], events: Sequence[tuple[ProjectEvent, int]]) -> None:
+        """Read every row the events may change, in as few statements as it can."""
+
+    def write(self, cur: psycopg.Cursor[Any], last: dict[UUID, tuple[ProjectEvent, int]]) -> None:
+        """Write what changed; `last` is each project's last event in the page."""
+
+
+P = TypeVar("P", bound=Page)
+
+
+def apply_page(
+    cur: psycopg.Cursor[Any],
+    events: Sequence[tuple[ProjectEvent, int]],
+    page: P,
+    handler: Callable[[type], Callable[[P, Any, int], None] | None],
+) -> None:
+    """Load the rows the events change, replay the events on them in position order with each
+    event class's handler, then write the differences."""
+    if not events:
+        return
+    page.load(cur, events)
+    for event, position in events:
+        handle = handler(type(event))
+        if handle is not None:
+            handle(page, event, position)
+    page.write(cur, last_event_by_project(events))

@@ -13,8 +13,8 @@ from psycopg.rows import dict_row
 from domain import events as ev
 from domain.entities import DeliverableState, MilestoneStatus
 from domain.roles import ProjectRole
-from projections.base import View, last_event_by_project, snapshot
-from projections.batch import DuplicateRowError, Rows, Table, dispatcher
+from projections.base import View, snapshot
+from projections.batch import DuplicateRowError, Rows, Table, apply_page, dispatcher
 
 DDL: tuple[LiteralString, ...] = (
     """
@@ -106,15 +106,7 @@ class ProjectsView(View):
     ddl = DDL
 
     def process_page(self, cur: Cursor, events: Sequence[tuple[ev.ProjectEvent, int]]) -> None:
-        if not events:
-            return
-        page = _ProjectsPage()
-        page.load(cur, events)
-        for event, position in events:
-            handler = _handler(type(event))
-            if handler is not None:
-                handler(page, event, position)
-        page.write(cur, last_event_by_project(events))
+        apply_page(cur, events, _ProjectsPage(), _handler)
 
 
 def _zero_counts(states: type[DeliverableState] | type[MilestoneStatus]) -> dict[str, int]:
