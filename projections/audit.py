@@ -45,6 +45,10 @@ DDL: tuple[LiteralString, ...] = (
     # One index per filter of GET /v1/audit, each ending in position so that "newest first,
     # before the cursor" is a backward range scan that stops after `limit` rows.
     "CREATE INDEX IF NOT EXISTS audit_trail_by_project ON audit_trail (project_id, position)",
+    # A project's events of one type: without it the planner ANDs the project's and the type's
+    # bitmaps (24 ms at 1M events instead of 0.2 ms).
+    "CREATE INDEX IF NOT EXISTS audit_trail_by_project_type"
+    " ON audit_trail (project_id, event_type, position)",
     "CREATE INDEX IF NOT EXISTS audit_trail_by_actor ON audit_trail (actor, position)",
     "CREATE INDEX IF NOT EXISTS audit_trail_by_type ON audit_trail (event_type, position)",
     "CREATE INDEX IF NOT EXISTS audit_trail_by_time ON audit_trail (occurred_at, position)",
@@ -347,8 +351,17 @@ def _query(
     add("a.position < %(before)s", "before", before)
     add("a.project_id = %(project_id)s", "project_id", where.project_id)
     add("a.entity_ids @> ARRAY[%(entity_id)s::text]", "entity_id", where.entity_id)
-    add("a.actor = %(actor)s", "actor", where.actor)
-    add("a.event_type = %(type)s", "type", where.type)
+    # The column whose index orders the answer (see `_index_column`) is compared as a range
+    # of one value, which the planner does not fold into a constant.
+    lead = _index_column(where) if read_all else None
+    if lead == "a.actor":
+        add("a.actor >= %(actor)s AND a.actor <= %(actor)s", "actor", where.actor)
+    else:
+        add("a.actor = %(actor)s", "actor", where.actor)
+    if lead == "a.event_type":
+        add("a.event_type >= %(type)s AND a.event_type <= %(type)s", "type", where.type)
+    else:
+        add("a.event_type = %(type)s", "type", where.type)
     add("a.occurred_at >= %(since)s", "since", where.since)
     add("a.occurred_at < %(until)s", "until", where.until)
     page = sql.SQL(" LIMIT %(limit)s") if limit is not None else sql.SQL("")
@@ -359,7 +372,8 @@ def _query(
             [
                 sql.SQL("SELECT {} FROM audit_trail a").format(_COLUMNS),
                 filtered or sql.SQL(""),
-                sql.SQL(" ORDER BY a.position DESC"),
+                sql.SQL(" ORDER BY "),
+                sql.SQL(f"{lead} DESC, a.position DESC" if lead else "a.position DESC"),
                 page,
             ]
         ), params
@@ -390,6 +404,26 @@ def _query(
             sql.SQL(" WHERE m.principal = %(reader)s ORDER BY a.position DESC LIMIT %(limit)s"),
         ]
     ), params
+
+
+def _index_column(where: AuditFilter) -> LiteralString | None:
+    """The filtered column whose own index should give the newest rows first, if any.
+
+    Filtered by a principal (or only by a type), the planner walked the primary key backwards
+    and filtered, betting that the principal's rows are spread evenly through the log. They
+    come in runs (a principal works on a few projects at a time): one principal's newest 100
+    rows took 15 ms at 1M events. Ordered by that column too (it is fixed by the filter, so the
+    answer is the same) and compared as a range the planner does not fold into a constant, the
+    query reads the `(actor, position)` index backwards: 0.2 ms. A project's filters already
+    get their indexes.
+    """
+    if where.project_id is not None:
+        return None
+    if where.actor is not None:
+        return "a.actor"
+    if where.type is not None:
+        return "a.event_type"
+    return None
 
 
 def audit_page(
