@@ -253,14 +253,17 @@ def cmd_projections_rebuild(args: argparse.Namespace, settings: Settings) -> int
                 file=sys.stderr,
             )
             return 2
-        for name in names:
-            bar = ProgressBar(name)
-            try:
-                read = container.runner.rebuild(name, progress=bar)
-            except RebuildError as error:
-                print(f"milestones: {error}", file=sys.stderr)
-                return 1
-            bar.finish(read)
+        # --all reads the log once for every view (each swapped in once all have caught up).
+        bar = ProgressBar("every view" if args.all else args.name)
+        try:
+            if args.all:
+                read = container.runner.rebuild_all(progress=bar)
+            else:
+                read = container.runner.rebuild(args.name, progress=bar)
+        except RebuildError as error:
+            print(f"milestones: {error}", file=sys.stderr)
+            return 1
+        bar.finish(read)
         print(f"rebuilt {', '.join(names)}")
     return 0
 
