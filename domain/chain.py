@@ -74,6 +74,10 @@ class StoredRow(NamedTuple):
     chain_hash: bytes | None
 
 
+# A stored row as the verifier reads it: StoredRow's fields, in its order (a StoredRow is one).
+RawRow = tuple[int, UUID | bytes, int, str | bytes | None, bytes | None, bytes | None]
+
+
 @dataclass(frozen=True)
 class Checkpoint:
     """The chain's head at a position, as signed: `count` events up to and including it."""
@@ -112,7 +116,7 @@ Progress = Callable[[int, int], None]  # (events checked, last position checked)
 
 
 def verify(
-    rows: Iterable[StoredRow],
+    rows: Iterable[RawRow],
     checkpoints: Sequence[Checkpoint] = (),
     *,
     progress: Progress | None = None,
@@ -150,35 +154,35 @@ def verify(
             f"removed (the log has {count} events up to there)",
         )
 
-    for row in rows:
-        if next_checkpoint < len(pending) and pending[next_checkpoint].position < row.position:
+    for position, stream_id, version, topic, state, chain_hash in rows:
+        if next_checkpoint < len(pending) and pending[next_checkpoint].position < position:
             return skipped_checkpoint(pending[next_checkpoint])
-        if previous_position is not None and row.position <= previous_position:
-            return broken(row.position, f"position {row.position} is out of order")
-        expected = link(previous, row.position, row.stream_id, row.version, row.topic, row.state)
-        if row.chain_hash != expected:
+        if previous_position is not None and position <= previous_position:
+            return broken(position, f"position {position} is out of order")
+        expected = link(previous, position, stream_id, version, topic, state)
+        if chain_hash != expected:
             gap = "the start of the log" if previous_position is None else str(previous_position)
             return broken(
-                row.position,
-                f"the chain hash of the event at position {row.position} does not match: that "
+                position,
+                f"the chain hash of the event at position {position} does not match: that "
                 f"event's stored bytes or fields were changed, or an event between {gap} and "
                 f"it was removed, inserted or moved",
             )
-        previous, previous_position = expected, row.position
+        previous, previous_position = expected, position
         count += 1
-        if next_checkpoint < len(pending) and pending[next_checkpoint].position == row.position:
+        if next_checkpoint < len(pending) and pending[next_checkpoint].position == position:
             checkpoint = pending[next_checkpoint]
             if checkpoint.head != previous or checkpoint.count != count:
                 return broken(
-                    row.position,
-                    f"the log up to position {row.position} differs from the checkpoint taken "
+                    position,
+                    f"the log up to position {position} differs from the checkpoint taken "
                     f"there (head {checkpoint.head.hex()[:16]}…, {checkpoint.count} events; the "
                     f"log has {previous.hex()[:16]}…, {count} events): it was rewritten and "
                     "re-chained",
                 )
             next_checkpoint += 1
         if progress is not None and count % progress_every == 0:
-            progress(count, row.position)
+            progress(count, position)
     if next_checkpoint < len(pending):
         return skipped_checkpoint(pending[next_checkpoint])
     if progress is not None and count % progress_every:

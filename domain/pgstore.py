@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from eventsourcing.persistence import Notification, StoredEvent
@@ -43,11 +43,11 @@ from psycopg import Cursor, pq
 from psycopg import errors as psycopg_errors
 from psycopg.abc import Buffer
 from psycopg.adapt import Loader
-from psycopg.rows import DictRow, args_row, tuple_row
+from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
-from domain.chain import StoredRow
+from domain.chain import RawRow
 from domain.pgintegrity import lock_function
 
 # The topic the event store's factory resolves to build this recorder.
@@ -331,20 +331,21 @@ class LedgerRecorder(PostgresApplicationRecorder):
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
 
-    def stored_rows(self, *, batch: int = 10_000) -> Iterator[StoredRow]:
+    def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         """Every stored event as raw columns, in position order, through a server-side cursor
-        (constant memory), binary so the stored bytes arrive undecoded."""
+        (constant memory), binary so the stored bytes arrive undecoded; plain tuples in
+        `StoredRow`'s field order (a named tuple per row cost ~10 % of a verification)."""
         with (
             self.datastore.get_connection() as conn,
             conn.transaction(),
-            conn.cursor(name="stored_rows", row_factory=args_row(StoredRow), binary=True) as cursor,
+            conn.cursor(name="stored_rows", row_factory=tuple_row, binary=True) as cursor,
         ):
             # The chain hashes bytes: the ids and topics stay bytes (no UUID or str per row).
             cursor.adapters.register_loader("uuid", _RawBinaryLoader)
             cursor.adapters.register_loader("text", _RawBinaryLoader)
             cursor.itersize = batch
             cursor.execute(self._select_stored_rows)
-            yield from cursor
+            yield from cast(Iterator[RawRow], cursor)
 
 
 class _RawBinaryLoader(Loader):
