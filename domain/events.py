@@ -312,7 +312,12 @@ class ProjectRebaselined(ProjectEvent):
             aggregate.milestones[milestone_id].baseline_due = baseline
 
 
+# What every event carries besides its own fields.
+ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
+)
+
+
 def event_data(event: ProjectEvent) -> dict[str, Any]:
     """The event's own fields, without the envelope (id, version, timestamp, topic, actor)."""
-    envelope = {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
-    return {k: v for k, v in vars(event).items() if k not in envelope}
+    return {k: v for k, v in vars(event).items() if k not in ENVELOPE}

@@ -236,10 +236,6 @@ class Ledger(Application[UUID]):
             raise ProjectNotFoundError(f"project {project_id} not found") from None
         return project
 
-    def _cached(self, project_id: UUID) -> bool:
-        cache = self.repository.cache
-        return cache is not None and project_id in cache.cache
-
     def _load_cached(self, project_id: UUID) -> Project:
         """A private copy of the project as this process last saw it, without reading the store
         (it may be behind another process's writes: only a save can prove it current)."""
@@ -314,7 +310,7 @@ class Ledger(Application[UUID]):
             # First try on this process's cached copy without reading the store: the save's
             # version check proves it current. Anything it would not save (a refusal, a no-op,
             # a version mismatch) is decided again on fresh state before it is answered.
-            fresh = not self._cached(project_id) or self._contended(project_id)
+            fresh = self.peek_project(project_id) is None or self._contended(project_id)
             attempt = 0
             while True:
                 project = self._load(project_id) if fresh else self._load_cached(project_id)

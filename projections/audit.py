@@ -8,11 +8,10 @@ retitle does not rewrite what an earlier line said. Visibility follows the proje
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, LiteralString
 from uuid import UUID
 
@@ -22,7 +21,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from domain import events as ev
-from domain.history import entity_of
+from domain.history import entity_of, json_text
 from projections.base import View
 from projections.batch import Table
 
@@ -137,7 +136,7 @@ class AuditView(View):
                     event.actor,
                     event.timestamp,
                     _format(cur, template, args),
-                    Jsonb(event, dumps=_data_json),
+                    Jsonb(event, dumps=json_text),
                 )
             )
             if given is not None:
@@ -152,28 +151,6 @@ class AuditView(View):
                     list(changed.values()),
                 ),
             )
-
-
-_ENVELOPE = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
-)
-
-
-def _leaf(value: object) -> str:
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-_ENCODE = json.JSONEncoder(default=_leaf).encode
-
-
-def _data_json(event: ev.ProjectEvent) -> str:
-    """`json.dumps(json_data(event))` in one pass: the event's own fields (`event_data`) with
-    ids, dates and instants as strings (the stored events' dicts have string keys)."""
-    return _ENCODE({k: v for k, v in vars(event).items() if k not in _ENVELOPE})
 
 
 # A summary template holds literal text with '%' doubled and a '%s' slot per name.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar, LiteralString
@@ -17,35 +16,25 @@ from domain.events import ProjectEvent
 class View:
     """A read model of the event log.
 
-    A subclass names itself, lists its tables and their idempotent DDL, and defines its own
-    `@singledispatchmethod apply` (one registry per view) with one handler per event class it
-    cares about; every other event changes nothing. The runner calls `process_page` with a
-    page of events inside the transaction that also moves the view's tracking position, so the
-    view applies each event exactly once. The views of this package override `process_page`
-    to write a page set-based, a few statements per page (see `projections.batch`). A small
-    page (the live tail) runs in pipeline mode: a view may read (a fetch waits for its answer)
-    but must not COPY itself (`batch.Table.copy` switches to INSERTs) nor rely on `rowcount`.
+    A subclass names itself, lists its tables and their idempotent DDL, and writes a page of
+    events in `process_page`. The runner calls it inside the transaction that also moves the
+    view's tracking position, so the view applies each event exactly once. The views of this
+    package write a page set-based, a few statements per page (see `projections.batch`). A
+    small page (the live tail) runs in pipeline mode: a view may read (a fetch waits for its
+    answer) but must not COPY itself (`batch.Table.copy` switches to INSERTs) nor rely on
+    `rowcount`.
     """
 
     name: ClassVar[str]
     tables: ClassVar[tuple[LiteralString, ...]]
     ddl: ClassVar[tuple[LiteralString, ...]]
 
-    def process_event(self, cur: psycopg.Cursor[Any], event: ProjectEvent, position: int) -> None:
-        self.process_page(cur, [(event, position)])
-
     def process_page(
         self, cur: psycopg.Cursor[Any], events: Sequence[tuple[ProjectEvent, int]]
     ) -> None:
-        """Apply the events, in position order; a subclass may add writes made once per page."""
-        apply = self.apply  # singledispatchmethod builds a wrapper on each attribute access
-        for event, position in events:
-            apply(event, cur, position)
-
-    # singledispatch picks the handler by the type of the first argument, so the event leads.
-    @functools.singledispatchmethod
-    def apply(self, event: ProjectEvent, cur: psycopg.Cursor[Any], position: int) -> None:
-        """An event this view does not handle changes nothing."""
+        """Apply the events, in position order; an event the view does not show changes
+        nothing."""
+        raise NotImplementedError
 
 
 def last_event_by_project(

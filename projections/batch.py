@@ -227,10 +227,10 @@ def dispatcher(
 class Page(Protocol):
     """A view's working copy of the rows one page of events changes."""
 
-    def load(self, cur: psycopg.Cursor[Any], events: Sequence[tuple[ProjectEvent, int]]) -> None:
+    def load(self, cur: Cursor, events: Sequence[tuple[ProjectEvent, int]]) -> None:
         """Read every row the events may change, in as few statements as it can."""
 
-    def write(self, cur: psycopg.Cursor[Any], last: dict[UUID, tuple[ProjectEvent, int]]) -> None:
+    def write(self, cur: Cursor, last: dict[UUID, tuple[ProjectEvent, int]]) -> None:
         """Write what changed; `last` is each project's last event in the page."""
 
 
@@ -238,7 +238,7 @@ P = TypeVar("P", bound=Page)
 
 
 def apply_page(
-    cur: psycopg.Cursor[Any],
+    cur: Cursor,
     events: Sequence[tuple[ProjectEvent, int]],
     page: P,
     handler: Callable[[type], Callable[[P, Any, int], None] | None],

@@ -68,6 +68,15 @@ def decode(ledger: Ledger, notifications: Sequence[Any]) -> list[tuple[ProjectEv
     return events
 
 
+def read_page(ledger: Ledger, after: int, limit: int) -> Sequence[Any]:
+    """The notifications after position `after`, at most `limit`: from our event store by its
+    narrow binary read (`LedgerRecorder.read_page`), from any other by the library's."""
+    recorder = ledger.recorder
+    if isinstance(recorder, LedgerRecorder):
+        return recorder.read_page(after, limit)
+    return recorder.select_notifications(start=after + 1, limit=limit)
+
+
 def _is_index(statement: str) -> bool:
     return statement.lstrip().upper().startswith(("CREATE INDEX", "CREATE UNIQUE INDEX"))
 
@@ -139,11 +148,7 @@ class Rebuild:
 
     def _read(self, after: int) -> tuple[list[tuple[ProjectEvent, int]], int, int]:
         """The next page after `after`: its events, its last position and its notifications."""
-        recorder = self._ledger.recorder
-        if isinstance(recorder, LedgerRecorder):
-            notifications: Sequence[Any] = recorder.read_page(after, self._page_size)
-        else:
-            notifications = recorder.select_notifications(start=after + 1, limit=self._page_size)
+        notifications = read_page(self._ledger, after, self._page_size)
         if not notifications:
             return [], after, 0
         self.read += len(notifications)

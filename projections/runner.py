@@ -21,7 +21,7 @@ from domain.ledger import Ledger
 from projections import claims, tracking, watcher
 from projections.base import View, pipelined_transaction
 from projections.rebuild import PAGE_SIZE as REBUILD_PAGE_SIZE
-from projections.rebuild import Rebuild
+from projections.rebuild import Rebuild, read_page
 
 log = logging.getLogger(__name__)
 
@@ -253,9 +253,7 @@ class ProjectionRunner:
         with self._page_lock:
             known = self._known_positions()
             after = min(known[name] for name in names)
-            notifications = self._ledger.recorder.select_notifications(
-                start=after + 1, limit=self._page_size
-            )
+            notifications = read_page(self._ledger, after, self._page_size)
             if not notifications:
                 return 0
             last = notifications[-1].id
