@@ -9,6 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 COPY pyproject.toml README.md* ./
 COPY domain ./domain
+COPY application ./application
+COPY adapters ./adapters
 COPY projections ./projections
 COPY api ./api
 RUN pip install . && rm -rf /app/build

@@ -14,14 +14,14 @@ from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from api.database import eventsourcing_env, open_pool, with_role
-from api.embedded import EmbeddedPostgres
+from adapters.postgres.database import eventsourcing_env, open_pool, with_role
+from adapters.postgres.embedded import EmbeddedPostgres
+from adapters.postgres.recorder import RECORDER_TOPIC
 from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
 from api.principals import Principals
 from api.settings import Settings
-from domain.ledger import Ledger
-from domain.pgstore import RECORDER_TOPIC
+from application.ledger import Ledger
 from projections import all_views
 from projections.runner import ProjectionRunner
 
@@ -86,7 +86,7 @@ def bootstrap(
     """Wires one process of the service; the caller starts the runner when it wants views.
 
     Refuses to start on a database that is not durable (unless allowed); every connection it
-    opens acts as the application role (see `api.dbroles`).
+    opens acts as the application role (see `adapters.postgres.dbroles`).
     """
     database_url = with_role(database_url, preflight(database_url, settings))
     pool = open_pool(database_url, settings)

@@ -32,9 +32,9 @@ from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.recorder import LedgerRecorder
+from application.ledger import Ledger
 from domain.chain import Checkpoint, Progress, Verification, verify
-from domain.ledger import Ledger
-from domain.pgstore import LedgerRecorder
 
 if TYPE_CHECKING:
     from api.bootstrap import Container

@@ -15,10 +15,10 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from adapters.postgres.database import resolve_database_url
 from api import cli_trust
 from api.bootstrap import Container, bootstrap, upgrade
 from api.checkpoints import CheckpointTimer
-from api.database import resolve_database_url
 from api.logs import configure_logging
 from api.metrics import MULTIPROC_ENV
 from api.preflight import StartupError

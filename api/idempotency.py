@@ -7,8 +7,8 @@ With a key, a command runs at most once per principal and key:
 3. a response kept for the key is replayed if the request is the same (method, path, body) and
    refused with 422 otherwise; this happens before If-Match is looked at;
 4. otherwise the command runs; a command that writes events keeps its response in the events'
-   own transaction (`domain.pgstore`), so the response exists exactly when the events do; any
-   other response below 500 (a refusal, a no-op) is kept right after.
+   own transaction (`adapters.postgres.recorder`), so the response exists exactly when the
+   events do; any other response below 500 (a refusal, a no-op) is kept right after.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
+from adapters.postgres.recorder import IdempotencyRecord, LedgerRecorder
 from api import problems
 from api.deps import authenticate
-from domain.ledger import CommandResult, Receipt
-from domain.pgstore import IdempotencyRecord, LedgerRecorder
+from application.ledger import CommandResult, Receipt
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

@@ -26,7 +26,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
-from domain.ledger import Ledger
+from application.ledger import Ledger
 from projections.status import view_statuses
 
 log = logging.getLogger(__name__)

@@ -1,9 +1,9 @@
 """`milestones db upgrade`: every table, role, trigger and grant, created or brought up to date.
 
 Runs as the given login (a superuser, or a role with CREATEROLE that is a member of both roles
-of `api.dbroles`). The record's tables are created as `milestones_owner`, the views' as
-`milestones_app`; then the integrity triggers go on and the grants are set. Idempotent, and
-safe on a live database: each step only adds what is missing.
+of `adapters.postgres.dbroles`). The record's tables are created as `milestones_owner`, the
+views' as `milestones_app`; then the integrity triggers go on and the grants are set.
+Idempotent, and safe on a live database: each step only adds what is missing.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ import logging
 import psycopg
 from eventsourcing.postgres import PostgresAggregateRecorder
 
-from api import checkpoints, dbroles
+from adapters.postgres import dbroles
+from adapters.postgres.database import open_pool, with_role
+from adapters.postgres.integrity import append_only_statements, chain_statements, lock_function
+from adapters.postgres.recorder import LedgerRecorder
+from api import checkpoints
 from api.bootstrap import build_ledger
-from api.database import open_pool, with_role
 from api.principals import Principals
 from api.settings import Settings
-from domain.pgintegrity import append_only_statements, chain_statements, lock_function
-from domain.pgstore import LedgerRecorder
 from projections import all_ddl, all_views, tracking
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from typing import Any
 
 import psycopg
 
-from api.dbroles import RoleError, session_role
+from adapters.postgres.dbroles import RoleError, session_role
 from api.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -31,10 +31,10 @@ from uuid import UUID
 
 import httpx
 
+from application.ledger import Ledger
 from bench import workload
 from bench.context import Context
 from bench.report import Metric, measured, missing
-from domain.ledger import Ledger
 from domain.project import Project
 
 GOAL = 1.5

@@ -20,9 +20,9 @@ from uuid import uuid4
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from adapters.postgres.embedded import drop_database, ensure_database
 from api.bootstrap import bootstrap, upgrade
 from api.checkpoints import Checkpoints
-from api.embedded import drop_database, ensure_database
 from api.settings import Settings
 
 STATE = b'{"actor": "bench", "name": "' + b"x" * 200 + b'"}'  # about the size of a real event

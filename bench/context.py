@@ -1,7 +1,8 @@
 """What every metric runs against: a fresh database, an in-process container, the real service.
 
 The database is created for this run and dropped after it: on the server of DATABASE_URL when
-it is set, otherwise on the embedded server (`api.embedded`) in `.milestones/bench-pg`. The HTTP
+it is set, otherwise on the embedded server (`adapters.postgres.embedded`) in
+`.milestones/bench-pg`. The HTTP
 metrics talk to `milestones serve` started in a subprocess on 127.0.0.1 and a spare port.
 """
 
@@ -22,8 +23,8 @@ from typing import Any
 
 import httpx
 
+from adapters.postgres.embedded import EmbeddedPostgres, drop_database, ensure_database
 from api.bootstrap import Container, bootstrap, upgrade
-from api.embedded import EmbeddedPostgres, drop_database, ensure_database
 from api.principals import GlobalRole
 from api.settings import Settings
 from bench import workload

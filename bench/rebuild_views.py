@@ -18,8 +18,8 @@ import time
 from contextlib import nullcontext
 from typing import Any
 
+from adapters.postgres.embedded import drop_database, ensure_database
 from api.bootstrap import bootstrap, upgrade
-from api.embedded import drop_database, ensure_database
 from api.settings import Settings
 from bench import workload
 

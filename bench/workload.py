@@ -18,9 +18,9 @@ from uuid import UUID, uuid4
 import psycopg
 from psycopg import sql
 
+from adapters.postgres.recorder import LedgerRecorder
+from application.ledger import Ledger
 from domain.entities import DeliverableKind
-from domain.ledger import Ledger
-from domain.pgstore import LedgerRecorder
 from domain.project import Project
 from domain.roles import ProjectRole
 

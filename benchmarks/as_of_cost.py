@@ -21,7 +21,7 @@ from uuid import UUID
 
 from api.bootstrap import bootstrap, upgrade
 from api.settings import Settings
-from domain.ledger import Ledger
+from application.ledger import Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 

@@ -27,9 +27,9 @@ import psycopg
 from psycopg import errors, sql
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.recorder import LedgerRecorder
+from application.ledger import Ledger
 from domain.events import ProjectEvent
-from domain.ledger import Ledger
-from domain.pgstore import LedgerRecorder
 from projections import claims, tracking
 from projections.base import View
 
@@ -286,7 +286,8 @@ def _copy_access(cur: psycopg.Cursor[Any], schema: str, table: str) -> None:
     """Give the new live table the old one's owner and grants.
 
     The owner matters when the rebuild ran as another login (a superuser, say): the service's
-    role must keep owning, or at least reaching, the tables it writes (see `api.dbroles`).
+    role must keep owning, or at least reaching, the tables it writes (see
+    `adapters.postgres.dbroles`).
     """
     cur.execute(
         "SELECT pg_get_userbyid(c.relowner), c.relowner <> (SELECT oid FROM pg_roles"

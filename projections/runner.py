@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from application.ledger import Ledger
 from domain.events import ProjectEvent
-from domain.ledger import Ledger
 from projections import claims, tracking, watcher
 from projections.base import View, pipelined_transaction
 from projections.rebuild import PAGE_SIZE as REBUILD_PAGE_SIZE

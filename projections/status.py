@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from domain.ledger import Ledger
+from application.ledger import Ledger
 from projections import claims, tracking
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from api.embedded import EmbeddedPostgres, drop_database, ensure_database
+from adapters.postgres.embedded import EmbeddedPostgres, drop_database, ensure_database
 
 REPO = Path(__file__).resolve().parents[1]
 INTEGRATION_DIR = REPO / "tests" / "integration"

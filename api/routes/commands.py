@@ -29,8 +29,8 @@ from api.schemas import (
     Submission,
     WithReason,
 )
+from application.ledger import CommandResult
 from domain.errors import InvalidValueError
-from domain.ledger import CommandResult
 from domain.project import UNSET, Project
 
 router = APIRouter(prefix="/v1/projects", tags=["commands"], route_class=IdempotentRoute)

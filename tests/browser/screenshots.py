@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import FloatRect, Page, expect, sync_playwright
 
+from adapters.postgres.embedded import EmbeddedPostgres, drop_database, ensure_database
 from api.bootstrap import bootstrap, upgrade
-from api.embedded import EmbeddedPostgres, drop_database, ensure_database
 from api.settings import Settings
 from tests.browser.service import CHROMIUM, CHROMIUM_ARGS, Demo, demo, serve
 

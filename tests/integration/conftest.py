@@ -12,12 +12,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.postgres.database import eventsourcing_env
 from api.app import create_app
 from api.bootstrap import Container, bootstrap, upgrade
-from api.database import eventsourcing_env
 from api.principals import GlobalRole
 from api.settings import Settings
-from domain.ledger import Ledger
+from application.ledger import Ledger
 
 
 class SettableClock:

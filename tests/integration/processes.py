@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TypeVar
 from uuid import uuid4
 
-from api.embedded import drop_database, ensure_database, uri_with_dbname
+from adapters.postgres.embedded import drop_database, ensure_database, uri_with_dbname
 
 REPO = Path(__file__).resolve().parents[2]
 MILESTONES = [sys.executable, "-m", "api.cli"]

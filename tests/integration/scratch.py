@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from uuid import uuid4
 
-from api.embedded import drop_database, ensure_database
+from adapters.postgres.embedded import drop_database, ensure_database
 
 
 @contextmanager

@@ -18,8 +18,8 @@ import pytest
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 
-from api.database import eventsourcing_env, resolve_database_url
-from api.embedded import PIDS_FILE, EmbeddedPostgres, drop_database, ensure_database
+from adapters.postgres.database import eventsourcing_env, resolve_database_url
+from adapters.postgres.embedded import PIDS_FILE, EmbeddedPostgres, drop_database, ensure_database
 from api.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[2]
 HOLDER = """
 import sys
 from pathlib import Path
-from api.embedded import EmbeddedPostgres
+from adapters.postgres.embedded import EmbeddedPostgres
 server = EmbeddedPostgres(Path(sys.argv[1]))
 print(server.start(), flush=True)
 sys.stdin.read()

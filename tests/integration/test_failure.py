@@ -19,10 +19,10 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from adapters.postgres.database import open_pool
+from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
 from api.app import create_app
 from api.bootstrap import bootstrap, build_ledger, upgrade
-from api.database import open_pool
-from api.embedded import EmbeddedPostgres, ensure_database
 from api.principals import GlobalRole, Principals
 from api.problems import PROBLEM_JSON
 from api.settings import Settings

@@ -18,12 +18,12 @@ import uvicorn
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from adapters.postgres.recorder import LedgerRecorder
 from api.app import create_app
 from api.bootstrap import Container, bootstrap
 from api.principals import GlobalRole
 from api.settings import Settings
-from domain.ledger import Ledger
-from domain.pgstore import LedgerRecorder
+from application.ledger import Ledger
 from domain.roles import ProjectRole
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import ok

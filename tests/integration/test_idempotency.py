@@ -8,8 +8,8 @@ from uuid import uuid4
 import httpx
 from fastapi.testclient import TestClient
 
+from adapters.postgres.recorder import LedgerRecorder
 from api.bootstrap import Container
-from domain.pgstore import LedgerRecorder
 from tests.integration.conftest import User, Users
 
 

@@ -9,10 +9,10 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
+from adapters.postgres.dbroles import APP_ROLE, OWNER_ROLE
+from adapters.postgres.recorder import IdempotencyRecord, LedgerRecorder
 from api.bootstrap import Container
 from api.checkpoints import Checkpoints
-from api.dbroles import APP_ROLE, OWNER_ROLE
-from domain.pgstore import IdempotencyRecord, LedgerRecorder
 from domain.project import Project
 from domain.roles import ProjectRole
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
+from adapters.postgres.recorder import IdempotencyRecord, LedgerRecorder
 from api.bootstrap import Container
-from domain.ledger import CommandResult, Ledger
-from domain.pgstore import IdempotencyRecord, LedgerRecorder
+from application.ledger import CommandResult, Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 

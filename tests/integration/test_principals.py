@@ -12,7 +12,7 @@ from psycopg.conninfo import make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from api.database import open_pool
+from adapters.postgres.database import open_pool
 from api.principals import (
     GlobalRole,
     InvalidPrincipalNameError,

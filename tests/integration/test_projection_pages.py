@@ -19,9 +19,9 @@ import pytest
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from application.ledger import Ledger
 from domain.entities import DeliverableKind
 from domain.events import ProjectEvent
-from domain.ledger import Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 from projections import all_ddl, all_views, tracking

@@ -11,8 +11,8 @@ import pytest
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
+from application.ledger import CommandResult, Ledger
 from domain.entities import DeliverableKind
-from domain.ledger import CommandResult, Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 from projections import all_ddl, all_views

@@ -17,7 +17,7 @@ from psycopg import sql
 
 from api.bootstrap import Container, build_ledger, upgrade
 from api.settings import Settings
-from domain.ledger import Ledger
+from application.ledger import Ledger
 from domain.roles import ProjectRole
 from projections import all_views, claims, tracking
 from tests.integration.processes import (

@@ -13,10 +13,10 @@ from uuid import UUID
 
 import pytest
 
-from api.database import eventsourcing_env
+from adapters.postgres.database import eventsourcing_env
 from api.settings import Settings
+from application.ledger import CommandResult, Ledger
 from domain.errors import ProjectNotFoundError, VersionMismatchError
-from domain.ledger import CommandResult, Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 

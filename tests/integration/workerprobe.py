@@ -15,8 +15,8 @@ from typing import Any
 
 import psycopg
 
+from adapters.postgres.database import open_pool
 from api.bootstrap import build_ledger
-from api.database import open_pool
 from api.settings import Settings
 from domain.events import ProjectEvent
 from projections import claims

@@ -20,8 +20,8 @@ from typing import cast
 
 import pytest
 
+from adapters.postgres.embedded import EmbeddedPostgres
 from api.bootstrap import upgrade
-from api.embedded import EmbeddedPostgres
 from api.principals import GlobalRole
 from api.settings import Settings
 from tests.integration.processes import fresh_database

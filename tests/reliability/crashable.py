@@ -1,6 +1,7 @@
 """A PostgreSQL server of the check's own that it can crash: `pg_ctl stop -m immediate`.
 
-It is the embedded server (`api.embedded`) in a data dir of its own under .milestones/, driven
+It is the embedded server (`adapters.postgres.embedded`) in a data dir of its own under
+.milestones/, driven
 with the wheel's own pg_ctl (the server is PostgreSQL 18; Debian's client tools are 15). Never
 the machine's shared server.
 """
@@ -13,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from api.embedded import EmbeddedPostgres
+from adapters.postgres.embedded import EmbeddedPostgres
 
 
 class CrashablePostgres:

@@ -19,7 +19,7 @@ from uuid import UUID
 import httpx
 import psycopg
 
-from api.database import open_pool
+from adapters.postgres.database import open_pool
 from api.principals import GlobalRole, Principals
 from api.settings import Settings
 from projections import all_views

@@ -13,10 +13,10 @@ from typing import Any, ClassVar
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
-from api.database import eventsourcing_env
+from adapters.postgres.database import eventsourcing_env
+from adapters.postgres.recorder import LedgerRecorder
 from api.settings import Settings
-from domain.ledger import Ledger
-from domain.pgstore import LedgerRecorder
+from application.ledger import Ledger
 
 TOPIC = "tests.reliability.holding:HoldingRecorder"
 

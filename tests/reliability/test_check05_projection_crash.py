@@ -16,7 +16,7 @@ import pytest
 
 from api.bootstrap import build_ledger, upgrade
 from api.settings import Settings
-from domain.ledger import Ledger
+from application.ledger import Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 from tests.integration.processes import wait_until

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.embedded import ensure_database
+from adapters.postgres.embedded import ensure_database
 from tests.integration.processes import REPO, wait_until
 from tests.reliability.conftest import Figure, Served, serve
 from tests.reliability.crashable import CrashablePostgres

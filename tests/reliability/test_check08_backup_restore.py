@@ -11,7 +11,7 @@ from uuid import uuid4
 import psycopg
 import pytest
 
-from api.embedded import drop_database, ensure_database, uri_with_dbname
+from adapters.postgres.embedded import drop_database, ensure_database, uri_with_dbname
 from tests.reliability.conftest import Figure, Served
 from tests.reliability.harness import (
     client,

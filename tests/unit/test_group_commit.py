@@ -11,7 +11,7 @@ from uuid import uuid4
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from domain.groupcommit import GroupCommit, Pending
+from application.groupcommit import GroupCommit, Pending
 
 
 class FakeStore:

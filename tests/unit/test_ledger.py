@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.application import Repository
 
+from application.ledger import CommandResult, Ledger
 from domain.entities import DeliverableKind, DeliverableState, MilestoneStatus
 from domain.errors import (
     InvalidValueError,
@@ -17,7 +18,6 @@ from domain.errors import (
     RuleViolationError,
     VersionMismatchError,
 )
-from domain.ledger import CommandResult, Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 

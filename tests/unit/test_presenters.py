@@ -15,8 +15,8 @@ from pydantic_core import to_json
 
 from api.presenters import _timestamp, project_json, project_public
 from api.schemas import iso_utc
+from application.ledger import Ledger
 from domain.entities import DeliverableKind
-from domain.ledger import Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
 

@@ -24,6 +24,8 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
+from adapters.postgres.recorder import LedgerRecorder
+from application.groupcommit import GroupCommit, Pending
 from domain.errors import (
     DomainError,
     PermissionDeniedError,
@@ -31,8 +33,6 @@ from domain.errors import (
     VersionMismatchError,
 )
 from domain.events import ProjectEvent
-from domain.groupcommit import GroupCommit, Pending
-from domain.pgstore import LedgerRecorder
 from domain.project import Project
 from domain.retrospective import Retrospective, retrospective
 from domain.roles import ProjectRole
@@ -66,7 +66,7 @@ class CommandResult:
 
 
 # Builds the record kept in the events' own transaction for a command's result (the
-# response an Idempotency-Key replays); see domain.pgstore.
+# response an Idempotency-Key replays); see adapters.postgres.recorder.
 Receipt = Callable[[CommandResult], Any]
 
 
@@ -85,7 +85,7 @@ class Ledger(Application[UUID]):
         # Projects another process wrote to lately (see `_clashed`).
         self._recent_clashes: dict[UUID, float] = {}
         self._contention_lock = threading.Lock()
-        # Concurrent commands' events share one transaction (see domain.groupcommit).
+        # Concurrent commands' events share one transaction (see application.groupcommit).
         self._commits = GroupCommit(self._record_batch)
         # Re-entrant: a command may run another on the same project (it then clashes, as before).
         self._turns = [threading.RLock() for _ in range(TURNS)]
@@ -351,7 +351,7 @@ class Ledger(Application[UUID]):
         receipt: Receipt | None = None,
         **kwargs: Any,
     ) -> CommandResult:
-        # The as-of index rides in the events' transaction (see domain.pgstore).
+        # The as-of index rides in the events' transaction (see adapters.postgres.recorder).
         timeline = [
             (e.originator_id, e.originator_version, e.timestamp) for e in project.pending_events
         ]

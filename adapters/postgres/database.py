@@ -11,9 +11,9 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from api.embedded import EmbeddedPostgres, ensure_database
+from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
+from adapters.postgres.recorder import FACTORY_TOPIC, RecentCheck, role_option
 from api.settings import Settings
-from domain.pgstore import FACTORY_TOPIC, RecentCheck, role_option
 
 EMBEDDED_DBNAME = "milestones"
 

@@ -10,7 +10,7 @@ Same-transaction records (each owned by one concern; keep them all in this modul
 - idempotency records (trust): principal, key, request hash and the response, written once the
   events' positions are known (`_fetch_ids_after_insert_events`), so a retried command replays.
 
-The chain hash that seals each event is set by a trigger (`domain.pgintegrity`); the
+The chain hash that seals each event is set by a trigger (`adapters.postgres.integrity`); the
 application role may not take the ordering lock itself, so `_lock_table` calls the owner's
 SECURITY DEFINER function that does. `LedgerFactory` makes every connection of the library's
 pool act as a role (`SET ROLE` through libpq's startup options).
@@ -47,11 +47,11 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Identifier
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.integrity import lock_function
 from domain.chain import RawRow
-from domain.pgintegrity import lock_function
 
 # The topic the event store's factory resolves to build this recorder.
-RECORDER_TOPIC = "domain.pgstore:LedgerRecorder"
+RECORDER_TOPIC = "adapters.postgres.recorder:LedgerRecorder"
 
 # (project id, version, occurred_at) of each event being saved.
 TimelineEntry = tuple[UUID, int, datetime]
@@ -269,7 +269,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             record = seal(ids[-1])
             with curs.connection.cursor() as extra:
                 self._write_idempotency(extra, record)
-        # A group commit (domain.groupcommit): several commands' events, contiguous, in order;
+        # A group commit (application.groupcommit): several commands' events, contiguous, in order;
         # each command's receipt (if any) names the position of its own last event.
         batch: Sequence[tuple[int, Callable[[int], IdempotencyRecord] | None]]
         batch = kwargs.get("idempotency_batch", ())
@@ -373,7 +373,7 @@ class IdempotencyRecord:
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 # The topic of the factory below, for the event store's PERSISTENCE_MODULE.
-FACTORY_TOPIC = "domain.pgstore:LedgerFactory"
+FACTORY_TOPIC = "adapters.postgres.recorder:LedgerFactory"
 
 
 def role_option(role: str) -> str:

@@ -1,0 +1,1 @@
+"""Adapters of the application's ports: the event store and every table beside it."""

@@ -1,0 +1,1 @@
+"""PostgreSQL: the event store's recorder, same-transaction records, roles, pools, migrations."""
