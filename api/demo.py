@@ -10,9 +10,9 @@ from uuid import UUID
 from api.bootstrap import Container
 from api.principals import GlobalRole, PrincipalExistsError
 from domain.entities import DeliverableKind
-from domain.health import today_in
 from domain.project import Project
 from domain.roles import ProjectRole
+from domain.rules import today_in
 
 TIMEZONE = "Europe/Berlin"
 PEOPLE = {

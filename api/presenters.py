@@ -20,9 +20,9 @@ from api.schemas import (
     iso_utc,
 )
 from domain.entities import Deliverable, Evidence, Milestone
-from domain.health import today_in
 from domain.project import Project
 from domain.roles import ProjectRole
+from domain.rules import today_in
 
 
 def project_public(project: Project, now: datetime, as_of: datetime | None = None) -> ProjectPublic:

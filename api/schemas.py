@@ -9,8 +9,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints
 
 from domain.entities import DeliverableKind, DeliverableState, MilestoneStatus
-from domain.health import Health
 from domain.roles import ProjectRole
+from domain.rules import Health
 from domain.validation import EVIDENCE_MAX, NAME_MAX, RISK_WINDOW_MAX, TEXT_MAX
 
 

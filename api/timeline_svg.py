@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from api.schemas import MilestonePublic, ProjectPublic
 from domain.entities import MilestoneStatus
-from domain.health import Health
+from domain.rules import Health
 
 SVG_NS = "http://www.w3.org/2000/svg"
 

@@ -11,6 +11,10 @@ from enum import StrEnum
 from typing import TypeVar
 from uuid import UUID
 
+from domain import rules
+from domain.states import DeliverableState as DeliverableState
+from domain.states import MilestoneStatus as MilestoneStatus
+
 
 class DeliverableKind(StrEnum):
     DOCUMENT = "document"
@@ -21,17 +25,13 @@ class DeliverableKind(StrEnum):
     OTHER = "other"
 
 
-class DeliverableState(StrEnum):
-    DRAFT = "draft"
-    IN_REVIEW = "in_review"
-    APPROVED = "approved"
-    CANCELLED = "cancelled"
+class SignatureMeaning(StrEnum):
+    """What a person's signature on a record means (21 CFR Part 11 §11.50)."""
 
-
-class MilestoneStatus(StrEnum):
-    NOT_ACHIEVED = "not_achieved"
-    ACHIEVED = "achieved"
-    CANCELLED = "cancelled"
+    REVIEW = "review"
+    APPROVAL = "approval"
+    RESPONSIBILITY = "responsibility"
+    AUTHORSHIP = "authorship"
 
 
 @dataclass
@@ -73,7 +73,7 @@ class Deliverable:
     kind: DeliverableKind
     phase_id: UUID
     owner: str | None
-    state: DeliverableState = DeliverableState.DRAFT
+    state: DeliverableState = rules.DELIVERABLE_START
     criteria: dict[str, Criterion] = field(default_factory=dict)
     submitted_by: str | None = None
     review_rounds: int = 0
@@ -105,7 +105,7 @@ class Milestone:
     due: date
     baseline_due: date
     original_baseline_due: date
-    status: MilestoneStatus = MilestoneStatus.NOT_ACHIEVED
+    status: MilestoneStatus = rules.MILESTONE_START
     deliverable_ids: list[UUID] = field(default_factory=list)
     achieved_at: datetime | None = None
     achieved_by: str | None = None
@@ -130,7 +130,7 @@ class Milestone:
     @property
     def slip_days(self) -> int:
         """R7: current due minus current baseline, in days."""
-        return (self.due - self.baseline_due).days
+        return rules.slip_days(self.due, self.baseline_due)
 
 
 E = TypeVar("E")

@@ -10,22 +10,23 @@ Every class states `class_version = 1`: a later change to its fields adds an
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import AggregateCreated, AggregateEvent
 
+from domain import rules
 from domain.entities import (
     Criterion,
     Deliverable,
     DeliverableKind,
-    DeliverableState,
     Evidence,
     Milestone,
-    MilestoneStatus,
     Phase,
+    SignatureMeaning,
 )
 from domain.roles import ProjectRole
+from domain.states import DeliverableState, MilestoneStatus
 
 if TYPE_CHECKING:
     from domain.project import Project
@@ -122,6 +123,15 @@ class DeliverableEvent(ProjectEvent):
         return aggregate.deliverables[str(self.deliverable_id)]
 
 
+class DeliverableMoved(DeliverableEvent):
+    """A step of the deliverable's lifecycle: it ends in `transition.target` (`domain.rules`)."""
+
+    transition: ClassVar[rules.Transition[DeliverableState]]
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).state = self.transition.target
+
+
 class DeliverableRetitled(DeliverableEvent):
     title: str
 
@@ -181,42 +191,44 @@ class EvidenceRecorded(DeliverableEvent):
         )
 
 
-class DeliverableSubmitted(DeliverableEvent):
+class DeliverableSubmitted(DeliverableMoved):
+    transition = rules.SUBMIT
     note: str | None
 
     def apply(self, aggregate: Project) -> None:
+        super().apply(aggregate)
         deliverable = self.deliverable(aggregate)
-        deliverable.state = DeliverableState.IN_REVIEW
         deliverable.submitted_by = self.actor
         deliverable.review_rounds += 1
 
 
-class DeliverableApproved(DeliverableEvent):
+class DeliverableApproved(DeliverableMoved):
+    """Version 2 records what the approver's signature means (`SignatureMeaning`); an approval
+    stored as version 1 had no other meaning than `approval`, and reads as one."""
+
+    class_version = 2
+    transition = rules.APPROVE
     comment: str | None
+    meaning: str
 
-    def apply(self, aggregate: Project) -> None:
-        self.deliverable(aggregate).state = DeliverableState.APPROVED
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["meaning"] = SignatureMeaning.APPROVAL.value
 
 
-class DeliverableRejected(DeliverableEvent):
+class DeliverableRejected(DeliverableMoved):
+    transition = rules.REJECT
     reason: str
 
-    def apply(self, aggregate: Project) -> None:
-        self.deliverable(aggregate).state = DeliverableState.DRAFT
 
-
-class DeliverableReopened(DeliverableEvent):
+class DeliverableReopened(DeliverableMoved):
+    transition = rules.REOPEN_DELIVERABLE
     reason: str
 
-    def apply(self, aggregate: Project) -> None:
-        self.deliverable(aggregate).state = DeliverableState.DRAFT
 
-
-class DeliverableCancelled(DeliverableEvent):
+class DeliverableCancelled(DeliverableMoved):
+    transition = rules.CANCEL_DELIVERABLE
     reason: str
-
-    def apply(self, aggregate: Project) -> None:
-        self.deliverable(aggregate).state = DeliverableState.CANCELLED
 
 
 # --- milestones ----------------------------------------------------------------------------
@@ -250,6 +262,15 @@ class MilestoneEvent(ProjectEvent):
         return aggregate.milestones[str(self.milestone_id)]
 
 
+class MilestoneMoved(MilestoneEvent):
+    """A change of the milestone's status: it ends in `transition.target` (`domain.rules`)."""
+
+    transition: ClassVar[rules.Transition[MilestoneStatus]]
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).status = self.transition.target
+
+
 class DeliverableLinked(MilestoneEvent):
     deliverable_id: UUID
 
@@ -273,31 +294,31 @@ class MilestoneRescheduled(MilestoneEvent):
         self.milestone(aggregate).due = self.due
 
 
-class MilestoneAchieved(MilestoneEvent):
+class MilestoneAchieved(MilestoneMoved):
+    transition = rules.ACHIEVE
     note: str | None
 
     def apply(self, aggregate: Project) -> None:
+        super().apply(aggregate)
         milestone = self.milestone(aggregate)
-        milestone.status = MilestoneStatus.ACHIEVED
         milestone.achieved_at = self.timestamp
         milestone.achieved_by = self.actor
 
 
-class MilestoneReopened(MilestoneEvent):
+class MilestoneReopened(MilestoneMoved):
+    transition = rules.REOPEN_MILESTONE
     reason: str
 
     def apply(self, aggregate: Project) -> None:
+        super().apply(aggregate)
         milestone = self.milestone(aggregate)
-        milestone.status = MilestoneStatus.NOT_ACHIEVED
         milestone.achieved_at = None
         milestone.achieved_by = None
 
 
-class MilestoneCancelled(MilestoneEvent):
+class MilestoneCancelled(MilestoneMoved):
+    transition = rules.CANCEL_MILESTONE
     reason: str
-
-    def apply(self, aggregate: Project) -> None:
-        self.milestone(aggregate).status = MilestoneStatus.CANCELLED
 
 
 class ProjectRebaselined(ProjectEvent):

@@ -3,7 +3,8 @@
 A pure function of the events (no clock, no SQL), so it is the same for any past project whenever
 it is asked. Slip follows R7: current due − current baseline; the original baseline (the first
 due date) gives `slip_days_from_original`. A milestone is on time when it was achieved on or
-before its final due date, in the project's time zone (as R12).
+before its final due date, in the project's time zone (as R12). Every rule comes from
+`domain.rules`, as the aggregate's and the views' do.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from uuid import UUID
 
 from domain import events as ev
 from domain.entities import DeliverableState, MilestoneStatus
-from domain.health import today_in
+from domain.rules import achieved_on_time, slip_days
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,11 @@ class MilestoneRetrospective:
 
     @property
     def slip_days(self) -> int:
-        return (self.due - self.baseline_due).days
+        return slip_days(self.due, self.baseline_due)
 
     @property
     def slip_days_from_original(self) -> int:
-        return (self.due - self.original_baseline_due).days
+        return slip_days(self.due, self.original_baseline_due)
 
 
 @dataclass(frozen=True)
@@ -179,28 +180,26 @@ class _Replay:
             d.title = event.title
         elif isinstance(event, ev.EvidenceRecorded):
             d.last_evidence_at = event.timestamp
-        elif isinstance(event, ev.DeliverableSubmitted):
-            d.state = DeliverableState.IN_REVIEW
+        if isinstance(event, ev.DeliverableMoved):
+            d.state = event.transition.target
+        if isinstance(event, ev.DeliverableSubmitted):
             d.review_rounds += 1
         elif isinstance(event, ev.DeliverableRejected):
-            d.state = DeliverableState.DRAFT
             d.rejections.append(
                 Rejection(event.timestamp, event.actor, d.review_rounds, event.reason)
             )
         elif isinstance(event, ev.DeliverableApproved):
-            d.state = DeliverableState.APPROVED
             d.approved_at, d.approved_by = event.timestamp, event.actor
             d.days_from_last_evidence_to_approval = (
                 None if d.last_evidence_at is None else _days(d.last_evidence_at, event.timestamp)
             )
         elif isinstance(event, ev.DeliverableReopened):
-            d.state = DeliverableState.DRAFT
             d.reopenings.append(Reopening(event.timestamp, event.actor, event.reason))
             d.approved_at = d.approved_by = d.days_from_last_evidence_to_approval = None
-        elif isinstance(event, ev.DeliverableCancelled):
-            d.state = DeliverableState.CANCELLED
 
     def _milestone(self, event: ev.MilestoneEvent, m: MilestoneRetrospective) -> None:
+        if isinstance(event, ev.MilestoneMoved):
+            m.status = event.transition.target
         if isinstance(event, ev.DeliverableLinked):
             m.deliverable_ids.append(event.deliverable_id)
         elif isinstance(event, ev.DeliverableUnlinked):
@@ -213,14 +212,10 @@ class _Replay:
             )
             m.due = event.due
         elif isinstance(event, ev.MilestoneAchieved):
-            m.status = MilestoneStatus.ACHIEVED
             m.achieved_at, m.achieved_by = event.timestamp, event.actor
         elif isinstance(event, ev.MilestoneReopened):
-            m.status = MilestoneStatus.NOT_ACHIEVED
             m.achieved_at = m.achieved_by = None
             m.reopenings.append(Reopening(event.timestamp, event.actor, event.reason))
-        elif isinstance(event, ev.MilestoneCancelled):
-            m.status = MilestoneStatus.CANCELLED
 
     def result(self) -> Retrospective:
         if self.project_id is None:
@@ -261,7 +256,7 @@ class _Replay:
             return "cancelled"
         if m.achieved_at is None:
             return "open"
-        return "on_time" if today_in(self.timezone, m.achieved_at) <= m.due else "late"
+        return "on_time" if achieved_on_time(m.achieved_at, m.due, self.timezone) else "late"
 
 
 def _days(start: datetime, end: datetime) -> float:

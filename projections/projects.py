@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from domain import events as ev
+from domain import rules
 from domain.entities import DeliverableState, MilestoneStatus
 from domain.roles import ProjectRole
 from projections.base import View, snapshot
@@ -54,21 +55,6 @@ DDL: tuple[LiteralString, ...] = (
 )
 
 Cursor = psycopg.Cursor[Any]
-
-DELIVERABLE_STATE_AFTER: dict[type[ev.DeliverableEvent], DeliverableState] = {
-    ev.DeliverableSubmitted: DeliverableState.IN_REVIEW,
-    ev.DeliverableApproved: DeliverableState.APPROVED,
-    ev.DeliverableRejected: DeliverableState.DRAFT,
-    ev.DeliverableReopened: DeliverableState.DRAFT,
-    ev.DeliverableCancelled: DeliverableState.CANCELLED,
-}
-
-MILESTONE_STATUS_AFTER: dict[type[ev.MilestoneEvent], MilestoneStatus] = {
-    ev.MilestoneAchieved: MilestoneStatus.ACHIEVED,
-    ev.MilestoneReopened: MilestoneStatus.NOT_ACHIEVED,
-    ev.MilestoneCancelled: MilestoneStatus.CANCELLED,
-}
-
 
 PROJECTS = Table(
     "projects",
@@ -137,12 +123,10 @@ class _ProjectsPage:
             elif isinstance(event, ev.MilestoneDefined):
                 created_items.add((p, event.milestone_id))
                 counted.add(p)
-            elif type(event) in DELIVERABLE_STATE_AFTER:
-                assert isinstance(event, ev.DeliverableEvent)
+            elif isinstance(event, ev.DeliverableMoved):
                 moved_items.add((p, event.deliverable_id))
                 counted.add(p)
-            elif type(event) in MILESTONE_STATUS_AFTER:
-                assert isinstance(event, ev.MilestoneEvent)
+            elif isinstance(event, ev.MilestoneMoved):
                 moved_items.add((p, event.milestone_id))
                 counted.add(p)
         self.items.load(cur, moved_items - created_items)
@@ -252,17 +236,17 @@ class _ProjectsPage:
             project[counts] = _counted(project[counts], previous, state)
 
     def deliverable_defined(self, event: ev.DeliverableDefined, position: int) -> None:
-        self._add_item(event, event.deliverable_id, DELIVERABLE_COUNTS, "draft")
+        self._add_item(event, event.deliverable_id, DELIVERABLE_COUNTS, rules.DELIVERABLE_START)
 
     def milestone_defined(self, event: ev.MilestoneDefined, position: int) -> None:
-        self._add_item(event, event.milestone_id, MILESTONE_COUNTS, "not_achieved")
+        self._add_item(event, event.milestone_id, MILESTONE_COUNTS, rules.MILESTONE_START)
 
-    def deliverable_state_changed(self, event: ev.DeliverableEvent, position: int) -> None:
-        state = DELIVERABLE_STATE_AFTER[type(event)]
+    def deliverable_state_changed(self, event: ev.DeliverableMoved, position: int) -> None:
+        state = event.transition.target
         self._move_item(event, event.deliverable_id, DELIVERABLE_COUNTS, state.value)
 
-    def milestone_status_changed(self, event: ev.MilestoneEvent, position: int) -> None:
-        status = MILESTONE_STATUS_AFTER[type(event)]
+    def milestone_status_changed(self, event: ev.MilestoneMoved, position: int) -> None:
+        status = event.transition.target
         self._move_item(event, event.milestone_id, MILESTONE_COUNTS, status.value)
 
 
@@ -286,14 +270,8 @@ _HANDLERS: dict[type, Callable[[_ProjectsPage, Any, int], None]] = {
     ev.MemberRemoved: _ProjectsPage.member_removed,
     ev.DeliverableDefined: _ProjectsPage.deliverable_defined,
     ev.MilestoneDefined: _ProjectsPage.milestone_defined,
-    ev.DeliverableSubmitted: _ProjectsPage.deliverable_state_changed,
-    ev.DeliverableApproved: _ProjectsPage.deliverable_state_changed,
-    ev.DeliverableRejected: _ProjectsPage.deliverable_state_changed,
-    ev.DeliverableReopened: _ProjectsPage.deliverable_state_changed,
-    ev.DeliverableCancelled: _ProjectsPage.deliverable_state_changed,
-    ev.MilestoneAchieved: _ProjectsPage.milestone_status_changed,
-    ev.MilestoneReopened: _ProjectsPage.milestone_status_changed,
-    ev.MilestoneCancelled: _ProjectsPage.milestone_status_changed,
+    ev.DeliverableMoved: _ProjectsPage.deliverable_state_changed,
+    ev.MilestoneMoved: _ProjectsPage.milestone_status_changed,
 }
 _handler = dispatcher(_HANDLERS)
 

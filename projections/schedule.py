@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, LiteralString
+from typing import Any, LiteralString, NamedTuple
 from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
 
 from domain import events as ev
+from domain import rules
 from domain.entities import DeliverableState, MilestoneStatus
-from domain.health import milestone_health, today_in
+from domain.rules import milestone_health, today_in
 from projections.base import View, snapshot
 from projections.batch import DuplicateRowError, Rows, Table, apply_page, dispatcher
 
@@ -288,7 +289,7 @@ class _SchedulePage:
                 event.phase_id,
                 event.title,
                 event.kind,
-                DeliverableState.DRAFT.value,
+                rules.DELIVERABLE_START.value,
                 event.owner,
                 0,
                 0,
@@ -312,8 +313,8 @@ class _SchedulePage:
     def kind_changed(self, event: ev.DeliverableKindChanged, position: int) -> None:
         self._set_deliverable(event, D_KIND, event.kind)
 
-    def state_changed(self, event: ev.DeliverableEvent, position: int) -> None:
-        self._set_deliverable(event, D_STATE, DELIVERABLE_STATE_AFTER[type(event)])
+    def state_changed(self, event: ev.DeliverableMoved, position: int) -> None:
+        self._set_deliverable(event, D_STATE, event.transition.target.value)
 
     def criterion_added(self, event: ev.CriterionAdded, position: int) -> None:
         p = event.originator_id
@@ -345,7 +346,7 @@ class _SchedulePage:
                 event.due,
                 event.due,
                 event.due,
-                MilestoneStatus.NOT_ACHIEVED.value,
+                rules.MILESTONE_START.value,
                 None,
                 None,
                 event.timestamp,
@@ -375,21 +376,21 @@ class _SchedulePage:
     def achieved(self, event: ev.MilestoneAchieved, position: int) -> None:
         row = self._milestone(event)
         if row is not None:
-            row[M_STATUS] = MilestoneStatus.ACHIEVED.value
+            row[M_STATUS] = event.transition.target.value
             row[M_ACHIEVED_AT] = event.timestamp
             row[M_ACHIEVED_BY] = event.actor
 
     def reopened(self, event: ev.MilestoneReopened, position: int) -> None:
         row = self._milestone(event)
         if row is not None:
-            row[M_STATUS] = MilestoneStatus.NOT_ACHIEVED.value
+            row[M_STATUS] = event.transition.target.value
             row[M_ACHIEVED_AT] = None
             row[M_ACHIEVED_BY] = None
 
     def cancelled(self, event: ev.MilestoneCancelled, position: int) -> None:
         row = self._milestone(event)
         if row is not None:
-            row[M_STATUS] = MilestoneStatus.CANCELLED.value
+            row[M_STATUS] = event.transition.target.value
 
     def rebaselined(self, event: ev.ProjectRebaselined, position: int) -> None:
         for milestone_id, due in event.baselines.items():
@@ -406,11 +407,7 @@ _HANDLERS: dict[type, Callable[[_SchedulePage, Any, int], None]] = {
     ev.DeliverableOwnerAssigned: _SchedulePage.owner_assigned,
     ev.DeliverableMovedToPhase: _SchedulePage.moved,
     ev.DeliverableKindChanged: _SchedulePage.kind_changed,
-    ev.DeliverableSubmitted: _SchedulePage.state_changed,
-    ev.DeliverableApproved: _SchedulePage.state_changed,
-    ev.DeliverableRejected: _SchedulePage.state_changed,
-    ev.DeliverableReopened: _SchedulePage.state_changed,
-    ev.DeliverableCancelled: _SchedulePage.state_changed,
+    ev.DeliverableMoved: _SchedulePage.state_changed,
     ev.CriterionAdded: _SchedulePage.criterion_added,
     ev.EvidenceRecorded: _SchedulePage.evidence_recorded,
     ev.MilestoneDefined: _SchedulePage.milestone_defined,
@@ -423,15 +420,6 @@ _HANDLERS: dict[type, Callable[[_SchedulePage, Any, int], None]] = {
     ev.ProjectRebaselined: _SchedulePage.rebaselined,
 }
 _handler = dispatcher(_HANDLERS)
-
-
-DELIVERABLE_STATE_AFTER: dict[type[ev.DeliverableEvent], str] = {
-    ev.DeliverableSubmitted: DeliverableState.IN_REVIEW.value,
-    ev.DeliverableApproved: DeliverableState.APPROVED.value,
-    ev.DeliverableRejected: DeliverableState.DRAFT.value,
-    ev.DeliverableReopened: DeliverableState.DRAFT.value,
-    ev.DeliverableCancelled: DeliverableState.CANCELLED.value,
-}
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -496,7 +484,11 @@ def get_schedule(
             today=today,
             timezone=timezone,
             risk_window_days=project["risk_window_days"],
-            achievable_now=_achievable_now(deliverables),
+            achievable_now=not rules.achievement_blockers(
+                m["milestone_id"],
+                m["name"],
+                [_Linked(d["id"], d["title"], d["state"]) for d in deliverables],
+            ),
         )
         by_phase.setdefault(m["phase_id"], []).append(
             {
@@ -505,7 +497,7 @@ def get_schedule(
                 "due": due,
                 "baseline_due": m["baseline_due"],
                 "original_baseline_due": m["original_baseline_due"],
-                "slip_days": (due - m["baseline_due"]).days,
+                "slip_days": rules.slip_days(due, m["baseline_due"]),
                 "achieved": status is MilestoneStatus.ACHIEVED,
                 "status": status.value,
                 "achieved_at": achieved_at,
@@ -528,10 +520,12 @@ def get_schedule(
     }
 
 
-def _achievable_now(deliverables: list[dict[str, Any]]) -> bool:
-    """R3 from the view: a live linked deliverable, and every live one approved."""
-    live = [d for d in deliverables if d["state"] != DeliverableState.CANCELLED]
-    return bool(live) and all(d["state"] == DeliverableState.APPROVED for d in live)
+class _Linked(NamedTuple):
+    """A linked deliverable as R3 (`domain.rules`) reads it."""
+
+    id: UUID
+    title: str
+    state: DeliverableState
 
 
 def _utc(moment: datetime | None) -> datetime | None:

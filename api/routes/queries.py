@@ -20,7 +20,7 @@ from api.schemas import (
     ProjectSummary,
     Schedule,
 )
-from domain.health import today_in
+from domain.rules import today_in
 from projections.alignment import get_alignment
 from projections.projects import list_projects
 from projections.schedule import get_schedule

@@ -12,7 +12,7 @@ from api.deps import ContainerDep
 from api.presenters import project_public
 from api.schemas import AS_OF_EARLIEST, AS_OF_LATEST
 from api.timeline_svg import render_timeline
-from domain.health import today_in
+from domain.rules import today_in
 
 router = APIRouter(tags=["queries"])
 

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from api.bootstrap import Container, upgrade
 from api.demo import load_demo
 from api.settings import Settings
-from domain.health import Health
+from domain.rules import Health
 from tests.integration.conftest import User
 
 

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from api.bootstrap import Container
 from api.principals import GlobalRole
 from api.timeline_svg import HEALTH_COLOURS
-from domain.health import Health
+from domain.rules import Health
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import ok
 

@@ -8,8 +8,8 @@ import pytest
 
 from domain import events as ev
 from domain.entities import MilestoneStatus
-from domain.health import Health, milestone_health, today_in
 from domain.project import Project
+from domain.rules import Health, milestone_health, today_in
 
 from .helpers import (
     ALICE,

@@ -145,7 +145,9 @@ def test_review_rounds_count_submissions_and_rejections_keep_their_reasons() -> 
     given.add(ev.DeliverableRejected, 3, "carol", deliverable_id=did, reason="no methodology")
     given.evidence(did, 4)
     given.add(ev.DeliverableSubmitted, 4.5, "bob", deliverable_id=did, note=None)
-    given.add(ev.DeliverableApproved, 6, "carol", deliverable_id=did, comment=None)
+    given.add(
+        ev.DeliverableApproved, 6, "carol", deliverable_id=did, comment=None, meaning="approval"
+    )
 
     [review] = retrospective(given.events).deliverables
 
@@ -160,7 +162,9 @@ def test_a_reopened_approval_no_longer_counts_until_approved_again() -> None:
     did = given.deliverable("Manual")
     given.evidence(did, 1)
     given.add(ev.DeliverableSubmitted, 1, "bob", deliverable_id=did, note=None)
-    given.add(ev.DeliverableApproved, 2, "carol", deliverable_id=did, comment=None)
+    given.add(
+        ev.DeliverableApproved, 2, "carol", deliverable_id=did, comment=None, meaning="approval"
+    )
     given.add(ev.DeliverableReopened, 3, "alice", deliverable_id=did, reason="wrong version")
 
     [review] = retrospective(given.events).deliverables

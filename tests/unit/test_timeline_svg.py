@@ -9,7 +9,7 @@ from uuid import uuid4
 from api.schemas import MilestonePublic, PhasePublic, ProjectPublic
 from api.timeline_svg import render_timeline
 from domain.entities import MilestoneStatus
-from domain.health import Health
+from domain.rules import Health
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 CREATED = datetime(2026, 1, 5, tzinfo=UTC)

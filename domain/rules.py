@@ -1,0 +1,176 @@
+"""The rules that more than one part of the product applies, each written once.
+
+The aggregate (`domain.project`) decides with them, the views (`projections/`) show what they
+decide, and the retrospective (`domain.retrospective`) replays with them, so a change to a rule is
+one edit here. Rules only the aggregate enforces (R4's submission gate, R5's separation of duties,
+R9's links, the last manager) stay beside its command methods as named `_check_*` guards; R14's
+bounds are in `domain.validation`. `docs/architecture.md` lists the home of every rule.
+
+- lifecycles (SPEC §1, R5, R6, R8, R10): which state each transition starts from and leads to;
+  every event that moves a deliverable or a milestone names its transition (`Event.transition`);
+- R3: the evidence gate of an achievement, with every blocking reason;
+- R7: slip, in days;
+- R12: on time or late, and a milestone's health.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Generic, Protocol, TypeVar
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from domain.errors import Violation
+from domain.states import DeliverableState, MilestoneStatus
+
+S = TypeVar("S", DeliverableState, MilestoneStatus)
+
+
+@dataclass(frozen=True)
+class Transition(Generic[S]):
+    """One step of a lifecycle: the states it may start from, and the state it leads to."""
+
+    name: str
+    sources: frozenset[S]
+    target: S
+
+    def allows(self, state: S) -> bool:
+        return state in self.sources
+
+
+_D = DeliverableState
+_M = MilestoneStatus
+
+# A deliverable: draft → in_review (submitted) → approved; a rejection returns it to draft; a
+# reopen returns an in_review or approved one to draft (R6); cancelled is terminal (R10).
+SUBMIT = Transition("submit", frozenset({_D.DRAFT}), _D.IN_REVIEW)
+APPROVE = Transition("approve", frozenset({_D.IN_REVIEW}), _D.APPROVED)
+REJECT = Transition("reject", frozenset({_D.IN_REVIEW}), _D.DRAFT)
+REOPEN_DELIVERABLE = Transition("reopen", frozenset({_D.IN_REVIEW, _D.APPROVED}), _D.DRAFT)
+CANCEL_DELIVERABLE = Transition(
+    "cancel", frozenset({_D.DRAFT, _D.IN_REVIEW, _D.APPROVED}), _D.CANCELLED
+)
+# The state of a deliverable just defined.
+DELIVERABLE_START = _D.DRAFT
+
+# A milestone is achieved or not (R2); cancelled is terminal and only reachable from not
+# achieved (R10); an achieved one is reopened back to not achieved (R8).
+ACHIEVE = Transition("achieve", frozenset({_M.NOT_ACHIEVED}), _M.ACHIEVED)
+REOPEN_MILESTONE = Transition("reopen", frozenset({_M.ACHIEVED}), _M.NOT_ACHIEVED)
+CANCEL_MILESTONE = Transition("cancel", frozenset({_M.NOT_ACHIEVED}), _M.CANCELLED)
+# The status of a milestone just defined.
+MILESTONE_START = _M.NOT_ACHIEVED
+
+
+def evidence_frozen(state: DeliverableState) -> bool:
+    """R6: criteria and evidence change only on a draft deliverable."""
+    return state is not _D.DRAFT
+
+
+def schedule_may_change(status: MilestoneStatus) -> bool:
+    """R7, R9: a milestone's due date and links change only while it is not achieved (and not
+    cancelled)."""
+    return status is _M.NOT_ACHIEVED
+
+
+# --- R3: the evidence gate ---------------------------------------------------------------------
+
+
+class LinkedDeliverable(Protocol):
+    """What R3 looks at in a deliverable a milestone links."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def state(self) -> DeliverableState: ...
+
+
+def achievement_blockers(
+    milestone_id: UUID, milestone_name: str, linked: Iterable[LinkedDeliverable]
+) -> list[Violation]:
+    """R3: every reason the milestone cannot be achieved now; empty when it can.
+
+    It needs at least one linked deliverable that is not cancelled, and every linked deliverable
+    that is not cancelled approved.
+    """
+    live = [d for d in linked if DeliverableState(d.state) is not _D.CANCELLED]
+    if not live:
+        return [
+            Violation(
+                "R3",
+                f"milestone '{milestone_name}' has no linked deliverable that is not cancelled",
+                {"milestone_id": str(milestone_id)},
+            )
+        ]
+    return [
+        Violation(
+            "R3",
+            f"deliverable '{d.title}' is {DeliverableState(d.state).value}, not approved",
+            {"deliverable_id": str(d.id), "state": DeliverableState(d.state).value},
+        )
+        for d in live
+        if DeliverableState(d.state) is not _D.APPROVED
+    ]
+
+
+# --- R7: slip ----------------------------------------------------------------------------------
+
+
+def slip_days(due: date, baseline: date) -> int:
+    """R7: the current due date minus the baseline, in days (positive: later than planned)."""
+    return (due - baseline).days
+
+
+# --- R12: on time, and health ------------------------------------------------------------------
+
+
+class Health(StrEnum):
+    CANCELLED = "cancelled"
+    ACHIEVED_ON_TIME = "achieved_on_time"
+    ACHIEVED_LATE = "achieved_late"
+    OVERDUE = "overdue"
+    AT_RISK = "at_risk"
+    ON_TRACK = "on_track"
+
+
+def today_in(timezone: str, now: datetime) -> date:
+    """The project's calendar day at the instant `now`."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
+def achieved_on_time(achieved_at: datetime, due: date, timezone: str) -> bool:
+    """R12: achieved on or before its due date, counted in the project's time zone."""
+    return today_in(timezone, achieved_at) <= due
+
+
+def milestone_health(
+    *,
+    status: MilestoneStatus,
+    due: date,
+    achieved_at: datetime | None,
+    today: date,
+    timezone: str,
+    risk_window_days: int,
+    achievable_now: bool,
+) -> Health:
+    """R12, derived at read time and never stored; `achievable_now` is whether R3 would allow
+    achieving the milestone today."""
+    if status is _M.CANCELLED:
+        return Health.CANCELLED
+    if status is _M.ACHIEVED:
+        assert achieved_at is not None
+        if achieved_on_time(achieved_at, due, timezone):
+            return Health.ACHIEVED_ON_TIME
+        return Health.ACHIEVED_LATE
+    if today > due:
+        return Health.OVERDUE
+    if (due - today).days <= risk_window_days and not achievable_now:
+        return Health.AT_RISK
+    return Health.ON_TRACK

@@ -1,0 +1,142 @@
+"""Events stored by an earlier version of an event class still load: the upcasting path.
+
+The stored events below are byte for byte what the code before `DeliverableApproved` version 2
+wrote (an approval then had no `meaning`). They must decode, replay into the same project, and
+read as approvals with the meaning `approval`. (The stored bytes never change, so the hash chain
+over them is untouched: tests/integration/test_migrations.py verifies it on a database written
+by the earlier code.)
+"""
+
+from __future__ import annotations
+
+import json
+from uuid import UUID
+
+import pytest
+from eventsourcing.persistence import StoredEvent
+
+from application.ledger import Ledger
+from domain import events as ev
+from domain.entities import SignatureMeaning
+from domain.project import Project
+from domain.states import DeliverableState
+
+PROJECT = UUID("5d0c5a53-2c77-4a8e-9d3c-0f6f4bf7a101")
+DELIVERABLE = UUID("e2694296-976c-4f31-96d7-51900314303c")
+
+# (topic, state) of each event, as stored by the code before version 2 of DeliverableApproved.
+STORED_BEFORE_V2: list[tuple[str, bytes]] = [
+    (
+        "domain.events:ProjectCreated",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097545+00:00"},'
+        b'"originator_topic":"domain.project:Project","actor":"alice","name":"Apollo",'
+        b'"description":"","timezone":"UTC","risk_window_days":7}',
+    ),
+    (
+        "domain.events:PhaseAdded",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097680+00:00"},'
+        b'"actor":"alice","phase_id":{"_type_":"uuid_hex",'
+        b'"_data_":"c3b52f46fbbc491fbf3dd669824cac14"},"name":"Design"}',
+    ),
+    (
+        "domain.events:MemberAdded",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097711+00:00"},'
+        b'"actor":"alice","principal":"bob","role":"contributor"}',
+    ),
+    (
+        "domain.events:MemberAdded",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097727+00:00"},'
+        b'"actor":"alice","principal":"carol","role":"reviewer"}',
+    ),
+    (
+        "domain.events:DeliverableDefined",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097751+00:00"},'
+        b'"actor":"bob","deliverable_id":{"_type_":"uuid_hex",'
+        b'"_data_":"e2694296976c4f3196d751900314303c"},"title":"Spec","description":"",'
+        b'"kind":"other","phase_id":{"_type_":"uuid_hex",'
+        b'"_data_":"c3b52f46fbbc491fbf3dd669824cac14"},"owner":null}',
+    ),
+    (
+        "domain.events:CriterionAdded",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097792+00:00"},'
+        b'"actor":"bob","deliverable_id":{"_type_":"uuid_hex",'
+        b'"_data_":"e2694296976c4f3196d751900314303c"},"criterion_id":{"_type_":"uuid_hex",'
+        b'"_data_":"1c5f7ac968644e6faae81df091a62b14"},"text":"has a summary"}',
+    ),
+    (
+        "domain.events:EvidenceRecorded",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097820+00:00"},'
+        b'"actor":"bob","deliverable_id":{"_type_":"uuid_hex",'
+        b'"_data_":"e2694296976c4f3196d751900314303c"},"criterion_id":{"_type_":"uuid_hex",'
+        b'"_data_":"1c5f7ac968644e6faae81df091a62b14"},"evidence":"https://example.org/spec.pdf",'
+        b'"sha256":null}',
+    ),
+    (
+        "domain.events:DeliverableSubmitted",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097847+00:00"},'
+        b'"actor":"bob","deliverable_id":{"_type_":"uuid_hex",'
+        b'"_data_":"e2694296976c4f3196d751900314303c"},"note":null}',
+    ),
+    (
+        "domain.events:DeliverableApproved",
+        b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:41.097869+00:00"},'
+        b'"actor":"carol","deliverable_id":{"_type_":"uuid_hex",'
+        b'"_data_":"e2694296976c4f3196d751900314303c"},"comment":"looks right"}',
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def ledger() -> Ledger:
+    return Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+
+
+def _decode(ledger: Ledger) -> list[ev.ProjectEvent]:
+    events = []
+    for version, (topic, state) in enumerate(STORED_BEFORE_V2, start=1):
+        stored = StoredEvent(
+            originator_id=PROJECT, originator_version=version, topic=topic, state=state
+        )
+        event = ledger.mapper.to_domain_event(stored)
+        assert isinstance(event, ev.ProjectEvent)
+        events.append(event)
+    return events
+
+
+def test_an_approval_stored_as_version_1_reads_as_an_approval_with_its_meaning(
+    ledger: Ledger,
+) -> None:
+    approval = _decode(ledger)[-1]
+
+    assert isinstance(approval, ev.DeliverableApproved)
+    assert approval.meaning == SignatureMeaning.APPROVAL
+    assert approval.comment == "looks right"
+    assert approval.actor == "carol"
+
+
+def test_events_stored_before_version_2_replay_into_the_same_project(ledger: Ledger) -> None:
+    project: Project | None = None
+    for event in _decode(ledger):
+        project = event.mutate(project)
+
+    assert isinstance(project, Project)
+    assert project.version == len(STORED_BEFORE_V2)
+    assert project.deliverable(DELIVERABLE).state is DeliverableState.APPROVED
+    assert project.role_of("carol") is not None
+
+
+def test_a_new_approval_is_stored_as_version_2_with_its_meaning(ledger: Ledger) -> None:
+    project: Project | None = None
+    for event in _decode(ledger)[:-1]:
+        project = event.mutate(project)
+    assert isinstance(project, Project)
+
+    project.approve(DELIVERABLE, meaning=SignatureMeaning.REVIEW, actor="carol")
+    [approval] = project.collect_events()
+    stored = ledger.mapper.to_stored_event(approval)
+
+    state = json.loads(stored.state)
+    assert state["class_version"] == 2
+    assert state["meaning"] == "review"
+    assert ledger.mapper.to_domain_event(stored) == approval
+
