@@ -1,29 +1,29 @@
-"""Who may call what (SPEC §2), declared once per route as a dependency and checked only here.
+"""Who may call what (SPEC §2), declared once per route as a dependency.
 
 Every route of the API depends on exactly one `Requirement` (directly or through the
 `Annotated` aliases below); the authorization test reads that declaration from each route and
 derives the statuses it expects for every kind of caller, so a new route without one fails it.
+A command route's requirement is the role its application command declares
+(`application.commands.command`): the role is written once, in the application.
 
-Project roles are read from the event-sourced project, never from a view. A caller with no role
-on a project gets 404 (its existence is not revealed) unless it reads every project (auditors,
-admins): those see it, so a command they may not send is 403.
+The decision itself is the application's (`application.access.authorize`, through
+`Ledger.admit`): the route's requirement asks for it once per request, before the body is
+looked at, and hands the resulting `Admission` (the project loaded once) to the route.
 """
 
 from __future__ import annotations
 
-from contextlib import suppress
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from api.deps import Caller, ContainerDep, reads_everything
-from api.principals import GlobalRole, Principal
-from domain.errors import DomainError, PermissionDeniedError, ProjectNotFoundError
-from domain.project import Project
+from api.bootstrap import Container
+from api.deps import Caller, ContainerDep, IfMatch
+from api.idempotency import answer_key
+from application.access import Admission, Principal, require_overseer, require_writer
 from domain.roles import ProjectRole
 
 
@@ -67,8 +67,7 @@ class _NotAuditor(Requirement):
     rule = Rule.NOT_AUDITOR
 
     async def __call__(self, caller: Caller) -> Principal:
-        if caller.role == GlobalRole.AUDITOR:
-            raise PermissionDeniedError("auditors read; they write nothing")
+        require_writer(caller)
         return caller
 
 
@@ -76,91 +75,86 @@ class _ReadsEverything(Requirement):
     rule = Rule.READS_EVERYTHING
 
     async def __call__(self, caller: Caller) -> Principal:
-        if not reads_everything(caller):
-            raise PermissionDeniedError("only auditors and admins may read this")
+        require_overseer(caller)
         return caller
 
 
-@dataclass(frozen=True)
-class ProjectAccess:
-    """A caller let in to a project, with the project as it was when checked."""
-
-    principal: Principal
-    project: Project
-    needs: ProjectRole
-
-    @property
-    def project_id(self) -> UUID:
-        return self.project.id
-
-    @property
-    def actor(self) -> str:
-        return self.principal.name
-
-    @property
-    def reads_everything(self) -> bool:
-        return reads_everything(self.principal)
-
-
 class _OnProject(Requirement):
+    """A role on the project the path names: the request's one admission to it."""
+
     rule = Rule.PROJECT
 
-    def __init__(self, needs: ProjectRole, *, writes: bool) -> None:
+    def __init__(self, needs: ProjectRole, *, writes: bool, keep_state: bool = True) -> None:
         self.project_role = needs
         self.writes = writes
+        self.keep_state = keep_state
 
+    async def admit(self, container: Container, admission: Admission) -> Admission:
+        ledger = container.ledger
+        if self.writes:
+            # async, so a caller let in on this process's cached copy costs no hop to a worker
+            # thread; a read from the store runs in one.
+            cached = ledger.admit_cached(admission)
+            if cached is not None:
+                return cached
+        return await run_in_threadpool(
+            ledger.admit,
+            admission.project_id,
+            admission.principal,
+            admission.needs,
+            writes=self.writes,
+            keep_state=self.keep_state,
+            expected_version=admission.expected_version,
+            answer_key=admission.answer_key,
+        )
+
+
+class _ReadsProject(_OnProject):
     async def __call__(
         self, project_id: UUID, caller: Caller, container: ContainerDep
-    ) -> ProjectAccess:
-        # async, so a caller let in on the cached copy costs no hop to a worker thread; a read
-        # from the store runs in one.
-        sees_all = reads_everything(caller)
-        if self.writes:
-            # A command re-checks the caller's role on the state it acts on (Ledger.execute), so
-            # the copy this process already holds is enough to let the caller through here; a
-            # refusal is only answered once fresh state confirms it.
-            cached = container.ledger.peek_project(project_id)
-            if cached is not None:
-                with suppress(DomainError):
-                    return self._let_in(caller, cached, sees_all)
-        # 404 for a caller with no role, unless it reads every project.
-        project = await run_in_threadpool(
-            container.ledger.get_project, project_id, reader=caller.name, read_all=sees_all
-        )
-        return self._let_in(caller, project, sees_all)
+    ) -> Admission:
+        return await self.admit(container, Admission(caller, project_id, ProjectRole.VIEWER, False))
 
-    def _let_in(self, caller: Principal, project: Project, sees_all: bool) -> ProjectAccess:
+
+class _WritesProject(_OnProject):
+    """A command's: its `If-Match` and `Idempotency-Key` travel with the admission."""
+
+    async def __call__(
+        self,
+        request: Request,
+        project_id: UUID,
+        caller: Caller,
+        container: ContainerDep,
+        if_match: IfMatch,
+    ) -> Admission:
         needs = self.project_role or ProjectRole.VIEWER
-        if not sees_all and project.role_of(caller.name) is None:
-            raise ProjectNotFoundError(f"project {project.id} not found")
-        if self.writes and caller.role == GlobalRole.AUDITOR:
-            raise PermissionDeniedError("auditors read; they write nothing")
-        if self.writes or needs is not ProjectRole.VIEWER:
-            role = project.role_of(caller.name)
-            if role is None:
-                raise PermissionDeniedError(f"{caller.name} has no role on this project")
-            if not role.includes(needs):
-                raise PermissionDeniedError(
-                    f"{caller.name} is {role.value} on this project; this needs {needs.value}"
-                )
-        return ProjectAccess(caller, project, needs)
+        admission = Admission(
+            caller,
+            project_id,
+            needs,
+            writes=True,
+            expected_version=if_match,
+            answer_key=answer_key(request),
+        )
+        return await self.admit(container, admission)
 
 
 PUBLIC = _Public()
 AUTHENTICATED = _Authenticated()
 NOT_AUDITOR = _NotAuditor()
 READS_EVERYTHING = _ReadsEverything()
-PROJECT_READER = _OnProject(ProjectRole.VIEWER, writes=False)
-PROJECT_CONTRIBUTOR = _OnProject(ProjectRole.CONTRIBUTOR, writes=True)
-PROJECT_REVIEWER = _OnProject(ProjectRole.REVIEWER, writes=True)
-PROJECT_MANAGER = _OnProject(ProjectRole.MANAGER, writes=True)
+PROJECT_READER = _ReadsProject(ProjectRole.VIEWER, writes=False)
+# A read that replays events itself (history, the retrospective) or reads a view: the project
+# is only looked at to let the reader in, not copied.
+PROJECT_LOOKER = _ReadsProject(ProjectRole.VIEWER, writes=False, keep_state=False)
+# One per role a command may need (`application.commands.command` declares it).
+PROJECT_WRITERS = {role: _WritesProject(role, writes=True) for role in ProjectRole}
+
 
 # What routes declare (one of these per route):
 Anyone = Annotated[Principal, Depends(AUTHENTICATED)]
 Creator = Annotated[Principal, Depends(NOT_AUDITOR)]
 Overseer = Annotated[Principal, Depends(READS_EVERYTHING)]
-Reader = Annotated[ProjectAccess, Depends(PROJECT_READER)]
-Contributor = Annotated[ProjectAccess, Depends(PROJECT_CONTRIBUTOR)]
-Reviewer = Annotated[ProjectAccess, Depends(PROJECT_REVIEWER)]
-Manager = Annotated[ProjectAccess, Depends(PROJECT_MANAGER)]
+Reader = Annotated[Admission, Depends(PROJECT_READER)]
+Looker = Annotated[Admission, Depends(PROJECT_LOOKER)]
 # For a route with no caller (probes): `dependencies=[Depends(PUBLIC)]`.

@@ -6,7 +6,7 @@ Tests pass overrides (a clock, an already-resolved database) instead of monkeypa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -16,13 +16,14 @@ from psycopg_pool import ConnectionPool
 
 from adapters.postgres.database import eventsourcing_env, open_pool, with_role
 from adapters.postgres.embedded import EmbeddedPostgres
-from adapters.postgres.recorder import RECORDER_TOPIC
+from adapters.postgres.principals import Principals
 from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
-from api.principals import Principals
 from api.settings import Settings
 from application.ledger import Ledger
+from application.ports import PrincipalDirectory
 from projections import all_views
+from projections.base import View
 from projections.runner import ProjectionRunner
 
 log = logging.getLogger(__name__)
@@ -66,14 +67,15 @@ def build_ledger(
     *,
     create_table: bool = False,
     on_saved: Callable[[int], None] | None = None,
+    principals: PrincipalDirectory | None = None,
 ) -> Ledger:
-    """The ledger on the configured store; `on_saved(n)` hears of every save (for metrics)."""
+    """The ledger on the configured store; `on_saved(n)` hears of every save (for metrics);
+    `principals` are the names a command may give a new member."""
     env = eventsourcing_env(database_url, settings)
     env["CREATE_TABLE"] = "y" if create_table else "n"
-    env["APPLICATION_RECORDER_TOPIC"] = RECORDER_TOPIC
     if on_saved is not None:
-        return ObservedLedger(env=env, on_saved=on_saved)
-    return Ledger(env=env)
+        return ObservedLedger(env=env, on_saved=on_saved, principals=principals)
+    return Ledger(env=env, principals=principals)
 
 
 def bootstrap(
@@ -82,24 +84,29 @@ def bootstrap(
     *,
     clock: Clock = utc_now,
     embedded: EmbeddedPostgres | None = None,
+    views: Sequence[View] | None = None,
 ) -> Container:
     """Wires one process of the service; the caller starts the runner when it wants views.
 
     Refuses to start on a database that is not durable (unless allowed); every connection it
-    opens acts as the application role (see `adapters.postgres.dbroles`).
+    opens acts as the application role (see `adapters.postgres.dbroles`). A test may pass its
+    own clock or views instead of monkeypatching them.
     """
     database_url = with_role(database_url, preflight(database_url, settings))
     pool = open_pool(database_url, settings)
     metrics = Metrics()
-    ledger = build_ledger(database_url, settings, on_saved=metrics.events_appended)
-    views = all_views()
+    principals = Principals(pool)
+    ledger = build_ledger(
+        database_url, settings, on_saved=metrics.events_appended, principals=principals
+    )
+    views = list(all_views() if views is None else views)
     metrics.watch(ledger, pool, [view.name for view in views])
     return Container(
         settings=settings,
         database_url=database_url,
         ledger=ledger,
         pool=pool,
-        principals=Principals(pool),
+        principals=principals,
         runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
         clock=clock,
         embedded=embedded,

@@ -16,14 +16,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from adapters.postgres.database import resolve_database_url
+from adapters.postgres.principals import PrincipalError
 from api import cli_trust
 from api.bootstrap import Container, bootstrap, upgrade
 from api.checkpoints import CheckpointTimer
 from api.logs import configure_logging
 from api.metrics import MULTIPROC_ENV
 from api.preflight import StartupError
-from api.principals import GlobalRole, PrincipalError
 from api.settings import Settings, SettingsError
+from application.access import GlobalRole
 
 log = logging.getLogger("milestones")
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 from typing import TextIO
 from uuid import UUID
 
+from adapters.postgres.principals import PrincipalExistsError
 from api.bootstrap import Container
-from api.principals import GlobalRole, PrincipalExistsError
+from application.access import GlobalRole, Principal
 from domain.entities import DeliverableKind
-from domain.project import Project
 from domain.roles import ProjectRole
 from domain.rules import today_in
 
@@ -82,124 +82,90 @@ def load_demo(container: Container, *, base_url: str, out: TextIO) -> UUID:
     tokens = {name: container.principals.create_token(name) for name in PEOPLE}
 
     created = ledger.create_project(
+        Principal("alice"),
         name="Customer Portal Relaunch",
         description="Replace the 2014 customer portal with a self-service web app.",
         timezone=TIMEZONE,
-        actor="alice",
     )
     pid = created.project_id
     today = today_in(TIMEZONE, container.clock())
+    alice = ledger.admit(pid, Principal("alice"))
 
-    def as_(actor: str, needs: ProjectRole, act: object) -> dict[str, UUID]:
-        result = ledger.execute(pid, act, actor=actor, needs=needs)  # type: ignore[arg-type]
-        return result.ids
-
-    def setup(p: Project) -> None:
-        for name, (_, role, _) in PEOPLE.items():
-            if role is not None and name != "alice":
-                p.set_member(name, role, actor="alice")
-        for phase in ("Discovery", "Design", "Build", "Rollout"):
-            p.add_phase(phase, actor="alice")
-
-    as_("alice", ProjectRole.MANAGER, setup)
-    project = ledger.get_project(pid, reader="alice")
-    phases = {p.name: p.id for p in project.phases.values()}
+    for name, (_, role, _) in PEOPLE.items():
+        if role is not None and name != "alice":
+            ledger.set_member(alice, name, role)
+    phases = {
+        phase: ledger.add_phase(alice, phase).ids["phase_id"]
+        for phase in ("Discovery", "Design", "Build", "Rollout")
+    }
+    bob, carol = ledger.admit(pid, Principal("bob")), ledger.admit(pid, Principal("carol"))
 
     ids: dict[str, UUID] = {}
     criteria: dict[str, list[UUID]] = {}
+    for title, kind, phase, texts in DELIVERABLES:
+        did = ledger.define_deliverable(carol, title, phases[phase], kind, owner="carol")
+        ids[title] = did.ids["deliverable_id"]
+        criteria[title] = [
+            ledger.add_criterion(carol, ids[title], text).ids["criterion_id"]
+            for text in texts or []
+        ]
 
-    def define(p: Project) -> None:
-        for title, kind, phase, texts in DELIVERABLES:
-            did = p.define_deliverable(
-                title=title, phase_id=phases[phase], kind=kind, owner="carol", actor="carol"
-            )
-            ids[title] = did
-            criteria[title] = [p.add_criterion(did, t, actor="carol") for t in texts or []]
-
-    as_("carol", ProjectRole.CONTRIBUTOR, define)
-
-    def evidence_and_submit(p: Project, title: str) -> None:
+    def evidence_and_submit(title: str) -> None:
+        slug = title.lower().replace(" ", "-")
         for n, cid in enumerate(criteria[title], start=1):
-            slug = title.lower().replace(" ", "-")
-            p.record_evidence(
-                ids[title], cid, f"https://docs.example.com/{slug}#c{n}", actor="carol"
-            )
-        p.submit(ids[title], note="ready for review", actor="carol")
-
-    def approved(*titles: str) -> None:
-        for title in titles:
-            as_("carol", ProjectRole.CONTRIBUTOR, lambda p, t=title: evidence_and_submit(p, t))
-            as_("bob", ProjectRole.REVIEWER, lambda p, t=title: p.approve(ids[t], actor="bob"))
+            evidence = f"https://docs.example.com/{slug}#c{n}"
+            ledger.record_evidence(carol, ids[title], cid, evidence)
+        ledger.submit_deliverable(carol, ids[title], note="ready for review")
 
     # The prototype needed a second review round.
-    as_("carol", ProjectRole.CONTRIBUTOR, lambda p: evidence_and_submit(p, "UI prototype"))
-    as_(
-        "bob",
-        ProjectRole.REVIEWER,
-        lambda p: p.reject(
-            ids["UI prototype"],
-            "Usability test had only 3 users; the criterion says 5",
-            actor="bob",
-        ),
-    )
-    approved(
+    evidence_and_submit("UI prototype")
+    reason = "Usability test had only 3 users; the criterion says 5"
+    ledger.reject_deliverable(bob, ids["UI prototype"], reason)
+    for title in (
         "Stakeholder interview report",
         "Requirements specification",
         "Architecture decision record",
         "UI prototype",
+    ):
+        evidence_and_submit(title)
+        ledger.approve_deliverable(bob, ids[title])
+    evidence_and_submit("Analysis report draft")
+
+    def milestone(name: str, phase: str, days: int, *titles: str) -> UUID:
+        due = today + timedelta(days=days)
+        linked = [ids[t] for t in titles]
+        return ledger.define_milestone(alice, name, phases[phase], due, linked).ids["milestone_id"]
+
+    requirements = milestone(
+        "Requirements approved",
+        "Discovery",
+        2,
+        "Stakeholder interview report",
+        "Requirements specification",
     )
-    as_("carol", ProjectRole.CONTRIBUTOR, lambda p: evidence_and_submit(p, "Analysis report draft"))
-
-    def milestones(p: Project) -> None:
-        def m(name: str, phase: str, days: int, *titles: str) -> UUID:
-            return p.define_milestone(
-                name=name,
-                phase_id=phases[phase],
-                due=today + timedelta(days=days),
-                deliverable_ids=[ids[t] for t in titles],
-                actor="alice",
-            )
-
-        ids["Requirements approved"] = m(
-            "Requirements approved",
-            "Discovery",
-            2,
-            "Stakeholder interview report",
-            "Requirements specification",
-        )
-        ids["Design signed off"] = m(
-            "Design signed off", "Design", -10, "Architecture decision record", "UI prototype"
-        )
-        p.reschedule(
-            ids["Design signed off"],
-            today - timedelta(days=3),
-            "Prototype rework after the first usability test",
-            actor="alice",
-        )
-        m("Draft analysis submitted", "Design", -2, "Analysis report draft")
-        m("Payment module ready", "Build", 5, "Payment module")
-        m(
-            "Migration rehearsal complete",
-            "Build",
-            30,
-            "Customer data migration",
-            "Integration test report",
-        )
-        m("Steering committee review", "Build", 14)
-        m("Go-live", "Rollout", 60, "User manual", "Go-live runbook")
-        ids["Legacy shutdown"] = m("Legacy shutdown", "Rollout", 90, "Legacy decommission plan")
-        p.achieve(ids["Requirements approved"], note="Signed in steering meeting", actor="alice")
-        p.achieve(ids["Design signed off"], actor="alice")
-        p.cancel_milestone(
-            ids["Legacy shutdown"],
-            "Legacy system is kept read-only for archive access",
-            actor="alice",
-        )
-        p.cancel_deliverable(
-            ids["Legacy decommission plan"], "Superseded by the archive decision", actor="alice"
-        )
-
-    as_("alice", ProjectRole.MANAGER, milestones)
+    design = milestone(
+        "Design signed off", "Design", -10, "Architecture decision record", "UI prototype"
+    )
+    rework = "Prototype rework after the first usability test"
+    ledger.reschedule_milestone(alice, design, today - timedelta(days=3), rework)
+    milestone("Draft analysis submitted", "Design", -2, "Analysis report draft")
+    milestone("Payment module ready", "Build", 5, "Payment module")
+    milestone(
+        "Migration rehearsal complete",
+        "Build",
+        30,
+        "Customer data migration",
+        "Integration test report",
+    )
+    milestone("Steering committee review", "Build", 14)
+    milestone("Go-live", "Rollout", 60, "User manual", "Go-live runbook")
+    shutdown = milestone("Legacy shutdown", "Rollout", 90, "Legacy decommission plan")
+    ledger.achieve_milestone(alice, requirements, note="Signed in steering meeting")
+    ledger.achieve_milestone(alice, design)
+    archive = "Legacy system is kept read-only for archive access"
+    ledger.cancel_milestone(alice, shutdown, archive)
+    superseded = "Superseded by the archive decision"
+    ledger.cancel_deliverable(alice, ids["Legacy decommission plan"], superseded)
 
     out.write(f"Demo project: Customer Portal Relaunch ({pid})\n\nTokens:\n")
     for name, token in tokens.items():

@@ -6,10 +6,11 @@ import re
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 
 from api.bootstrap import Container
-from api.principals import GlobalRole, Principal
 from api.problems import ProblemError
+from application.access import Principal
 
 
 async def get_container(request: Request) -> Container:
@@ -21,12 +22,18 @@ async def get_container(request: Request) -> Container:
 ContainerDep = Annotated[Container, Depends(get_container)]
 
 
-def authenticate(
+async def authenticate(
     request: Request,
     container: ContainerDep,
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
-    """The principal behind `Authorization: Bearer <token>`; 401 when missing or unknown."""
+    """The principal behind `Authorization: Bearer <token>`; 401 when missing or unknown.
+
+    Once per request: a route that needs the caller before its dependencies run (an
+    Idempotency-Key is scoped to the principal) leaves it in `request.state.caller`."""
+    known: Principal | None = getattr(request.state, "caller", None)
+    if known is not None:
+        return known
     challenge = {"WWW-Authenticate": 'Bearer realm="milestones"'}
     if authorization is None:
         raise ProblemError(401, "Unauthorized", "a bearer token is required", headers=challenge)
@@ -36,19 +43,15 @@ def authenticate(
         raise ProblemError(
             401, "Unauthorized", "use Authorization: Bearer <token>", headers=challenge
         )
-    principal = container.principals.authenticate(token)
+    principal = await run_in_threadpool(container.principals.authenticate, token)
     if principal is None:
         raise ProblemError(401, "Unauthorized", "unknown or revoked token", headers=challenge)
+    request.state.caller = principal
     request.state.principal = principal.name  # the request's log line names it (never the token)
     return principal
 
 
 Caller = Annotated[Principal, Depends(authenticate)]
-
-
-def reads_everything(principal: Principal) -> bool:
-    """Auditors and admins read every project (SPEC §2)."""
-    return principal.role in (GlobalRole.AUDITOR, GlobalRole.ADMIN)
 
 
 _ETAG_VERSION = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')

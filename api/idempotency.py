@@ -1,14 +1,16 @@
 """`Idempotency-Key` on every command (SPEC §3), in one place: the commands router's route class.
 
 With a key, a command runs at most once per principal and key:
-1. the caller is authenticated first (a bad token is 401 and nothing is kept);
-2. the key is locked (in this process, then across processes by a PostgreSQL advisory lock), so
+1. the caller is authenticated first (a bad token is 401 and nothing is kept), once: the route's
+   own dependencies find it in `request.state`;
+2. the key is locked (in this process, then across processes by the store's `answer_lock`), so
    concurrent retries wait for the first instead of racing it;
-3. a response kept for the key is replayed if the request is the same (method, path, body) and
+3. an answer kept for the key is replayed if the request is the same (method, path, body) and
    refused with 422 otherwise; this happens before If-Match is looked at;
-4. otherwise the command runs; a command that writes events keeps its response in the events'
-   own transaction (`adapters.postgres.recorder`), so the response exists exactly when the
-   events do; any other response below 500 (a refusal, a no-op) is kept right after.
+4. otherwise the command runs with the key in its `Admission`: a command that writes events
+   keeps its plain result in the events' own transaction (`application.ports`), so the answer
+   exists exactly when the events do, and it is rendered (`api.answers`) on each replay; any
+   other answer below 500 (a refusal, a no-op) is kept as rendered, right after.
 """
 
 from __future__ import annotations
@@ -18,18 +20,17 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
-from adapters.postgres.recorder import IdempotencyRecord, LedgerRecorder
 from api import problems
+from api.answers import answer
 from api.deps import authenticate
-from application.ledger import CommandResult, Receipt
+from application.ports import LedgerStore
+from application.results import AnswerKey, KeptAnswer
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -38,45 +39,32 @@ MAX_KEY_LENGTH = 255
 _TRANSFER_HEADERS = frozenset({"content-length", "date", "server", "transfer-encoding"})
 
 
-@dataclass(frozen=True)
-class Claim:
-    """The request being run under a key."""
-
-    principal: str
-    key: str
-    request_hash: bytes
-
-    def record(self, response: Response, position: int | None) -> IdempotencyRecord:
-        headers = {
-            name: value
-            for name, value in response.headers.items()
-            if name.lower() not in _TRANSFER_HEADERS
-        }
-        return IdempotencyRecord(
-            principal=self.principal,
-            key=self.key,
-            request_hash=self.request_hash,
-            status=response.status_code,
-            headers=headers,
-            body=bytes(response.body),
-            position=position,
-        )
+def answer_key(request: Request) -> AnswerKey | None:
+    """The key the command of this request runs under, if it was sent with one."""
+    key: AnswerKey | None = getattr(request.state, "answer_key", None)
+    return key
 
 
-_current: ContextVar[Claim | None] = ContextVar("idempotency_claim", default=None)
+def _rendered(key: AnswerKey, response: Response) -> KeptAnswer:
+    headers = {
+        name: value
+        for name, value in response.headers.items()
+        if name.lower() not in _TRANSFER_HEADERS
+    }
+    return KeptAnswer(key, status=response.status_code, headers=headers, body=bytes(response.body))
 
 
-def receipt(respond: Callable[[CommandResult], Response]) -> Receipt | None:
-    """What the ledger keeps with the events for the command running under a key, if any:
-    the response `respond` builds from the command's result."""
-    claim = _current.get()
-    if claim is None:
-        return None
-
-    def keep(result: CommandResult) -> IdempotencyRecord:
-        return claim.record(respond(result), result.position)
-
-    return keep
+def _replay(kept: KeptAnswer) -> Response:
+    if kept.result is not None:
+        response = answer(kept.result)
+        response.headers[REPLAYED_HEADER] = "true"
+        return response
+    assert kept.status is not None
+    return Response(
+        content=kept.body,
+        status_code=kept.status,
+        headers={**kept.headers, REPLAYED_HEADER: "true"},
+    )
 
 
 def request_hash(method: str, path: str, query: str, body: bytes) -> bytes:
@@ -138,25 +126,22 @@ async def run_once(
         return _invalid_key(f"{HEADER} must be 1 to {MAX_KEY_LENGTH} printable ASCII characters")
     container = request.app.state.container
     try:
-        principal = await run_in_threadpool(
-            authenticate, request, container, request.headers.get("authorization")
-        )
+        principal = await authenticate(request, container, request.headers.get("authorization"))
     except problems.ProblemError as error:
         return await problems.render(request, error)
-    recorder = container.ledger.recorder
-    assert isinstance(recorder, LedgerRecorder), "idempotency needs the PostgreSQL store"
+    store: LedgerStore = container.ledger.store
     body = await request.body()
-    claim = Claim(
+    claim = AnswerKey(
         principal.name,
         key,
         request_hash(request.method, request.url.path, request.url.query, body),
     )
 
     async def locked() -> Response:
-        across_processes = recorder.idempotency_lock(claim.principal, claim.key)
+        across_processes = store.answer_lock(claim.principal, claim.key)
         await _in_thread(across_processes, entering=True)
         try:
-            return await _answer(request, recorder, claim, handler)
+            return await _answer(request, store, claim, handler)
         finally:
             await _in_thread(across_processes, entering=False)
 
@@ -165,34 +150,28 @@ async def run_once(
 
 async def _answer(
     request: Request,
-    recorder: LedgerRecorder,
-    claim: Claim,
+    store: LedgerStore,
+    claim: AnswerKey,
     handler: Callable[[Request], Awaitable[Response]],
 ) -> Response:
-    kept = await run_in_threadpool(recorder.find_response, claim.principal, claim.key)
+    kept = await run_in_threadpool(store.find_answer, claim.principal, claim.key)
     if kept is not None:
-        if kept.request_hash != claim.request_hash:
+        if kept.key.request_hash != claim.request_hash:
             return _invalid_key(
                 f"this {HEADER} was used for another request; use a new key for a new request"
             )
-        return Response(
-            content=kept.body,
-            status_code=kept.status,
-            headers={**kept.headers, REPLAYED_HEADER: "true"},
-        )
-    token = _current.set(claim)
+        return _replay(kept)
+    request.state.answer_key = claim
     try:
         response = await handler(request)
     except Exception as error:
         response = await problems.render(request, error)
-    finally:
-        _current.reset(token)
     # Kept already if the command wrote events (in their transaction); else keep it now.
     if (
         response.status_code < 500
-        and await run_in_threadpool(recorder.find_response, claim.principal, claim.key) is None
+        and await run_in_threadpool(store.find_answer, claim.principal, claim.key) is None
     ):
-        await run_in_threadpool(recorder.store_response, claim.record(response, None))
+        await run_in_threadpool(store.keep_answer, _rendered(claim, response))
     return response
 
 

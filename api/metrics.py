@@ -27,6 +27,7 @@ from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
 from application.ledger import Ledger
+from application.ports import PrincipalDirectory
 from projections.status import view_statuses
 
 log = logging.getLogger(__name__)
@@ -103,8 +104,14 @@ class ObservedLedger(Ledger):
 
     name = Ledger.name  # the library names tables after the class otherwise
 
-    def __init__(self, *, env: dict[str, str], on_saved: Callable[[int], None]) -> None:
-        super().__init__(env=env)
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        on_saved: Callable[[int], None],
+        principals: PrincipalDirectory | None = None,
+    ) -> None:
+        super().__init__(env=env, principals=principals)
         self._on_saved = on_saved
 
     def _notify(self, recordings: list[Any]) -> None:

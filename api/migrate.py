@@ -16,10 +16,10 @@ from eventsourcing.postgres import PostgresAggregateRecorder
 from adapters.postgres import dbroles
 from adapters.postgres.database import open_pool, with_role
 from adapters.postgres.integrity import append_only_statements, chain_statements, lock_function
+from adapters.postgres.principals import Principals
 from adapters.postgres.recorder import LedgerRecorder
 from api import checkpoints
 from api.bootstrap import build_ledger
-from api.principals import Principals
 from api.settings import Settings
 from projections import all_ddl, all_views, tracking
 

@@ -32,6 +32,7 @@ from uuid import UUID
 import httpx
 
 from application.ledger import Ledger
+from application.ports import AsOfEntry
 from bench import workload
 from bench.context import Context
 from bench.report import Metric, measured, missing
@@ -145,8 +146,8 @@ def _churn(project: Project, rng: random.Random) -> None:
 def _save(ledger: Ledger, project: Project) -> list[datetime]:
     """Save the project's pending events (with the as-of index); their timestamps, in order."""
     pending = list(project.pending_events)
-    timeline = [(e.originator_id, e.originator_version, e.timestamp) for e in pending]
-    ledger.save(project, timeline=timeline)
+    as_of = [AsOfEntry(e.originator_id, e.originator_version, e.timestamp) for e in pending]
+    ledger.save(project, as_of=as_of)
     return [e.timestamp for e in pending]
 
 

@@ -25,8 +25,8 @@ import httpx
 
 from adapters.postgres.embedded import EmbeddedPostgres, drop_database, ensure_database
 from api.bootstrap import Container, bootstrap, upgrade
-from api.principals import GlobalRole
 from api.settings import Settings
+from application.access import GlobalRole
 from bench import workload
 
 REPO = Path(__file__).resolve().parents[1]

@@ -20,6 +20,7 @@ from psycopg import sql
 
 from adapters.postgres.recorder import LedgerRecorder
 from application.ledger import Ledger
+from application.ports import AsOfEntry
 from domain.entities import DeliverableKind
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -109,12 +110,12 @@ def generate(
 
 def _save(ledger: Ledger, projects: list[Project]) -> int:
     count = sum(len(p.pending_events) for p in projects)
-    timeline = [
-        (e.originator_id, e.originator_version, e.timestamp)
+    as_of = [
+        AsOfEntry(e.originator_id, e.originator_version, e.timestamp)
         for p in projects
         for e in p.pending_events
     ]
-    ledger.save(*projects, timeline=timeline)
+    ledger.save(*projects, as_of=as_of)
     return count
 
 

@@ -41,3 +41,14 @@ def database_url() -> Iterator[str]:
             drop_database(server_uri, dbname)
         finally:
             server.stop()
+
+
+@pytest.fixture(scope="session")
+def upgraded_database(database_url: str) -> str:
+    """The session's database with every table, role and grant (`milestones db upgrade`)."""
+    # Imported here: unit tests that need no database need not import the service.
+    from api.bootstrap import upgrade
+    from api.settings import Settings
+
+    upgrade(database_url, Settings(pool_size=2, pool_max_overflow=2))
+    return database_url

@@ -12,7 +12,8 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
-from adapters.postgres.recorder import FACTORY_TOPIC, RecentCheck, role_option
+from adapters.postgres.factory import FACTORY_TOPIC, RecentCheck, role_option
+from adapters.postgres.recorder import RECORDER_TOPIC
 from api.settings import Settings
 
 EMBEDDED_DBNAME = "milestones"
@@ -55,6 +56,8 @@ def eventsourcing_env(database_url: str, settings: Settings) -> dict[str, str]:
     user = params.get("user") or getpass.getuser()
     env = {
         "PERSISTENCE_MODULE": FACTORY_TOPIC,
+        # The ledger's recorder: the library's, with the same-transaction records.
+        "APPLICATION_RECORDER_TOPIC": RECORDER_TOPIC,
         "POSTGRES_DBNAME": params.get("dbname") or user,
         "POSTGRES_HOST": host,
         "POSTGRES_PORT": params.get("port") or "5432",

@@ -1,18 +1,28 @@
-"""Command routes: parse the body, make one ledger call, answer ids + version + position."""
+"""Command routes, one line of `COMMANDS` each: method and path, body, the application command.
+
+Every route is the same three steps, written once in `_endpoint`: the body is parsed (FastAPI,
+from the route's schema), the request's `Admission` (the caller let in to the project for the
+role the command declares, with its If-Match and Idempotency-Key) is taken from the route's one
+access dependency, and one named command of the `Ledger` is called with the path's ids and the
+body's fields; its plain result is answered by `api.answers.answer`.
+"""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
 
-from api import idempotency
-from api.access import Contributor, Creator, Manager, ProjectAccess, Reviewer
-from api.deps import ContainerDep, IfMatch
-from api.idempotency import IdempotentRoute
+from api.access import PROJECT_WRITERS, Creator
+from api.answers import answer
+from api.bootstrap import Container
+from api.deps import ContainerDep
+from api.idempotency import IdempotentRoute, answer_key
 from api.schemas import (
     Achievement,
     Approval,
@@ -29,9 +39,10 @@ from api.schemas import (
     Submission,
     WithReason,
 )
-from application.ledger import CommandResult
-from domain.errors import InvalidValueError
-from domain.project import UNSET, Project
+from application.access import Admission
+from application.commands import role_needed
+from application.ledger import Ledger
+from application.results import CommandResult
 
 router = APIRouter(prefix="/v1/projects", tags=["commands"], route_class=IdempotentRoute)
 
@@ -47,497 +58,147 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         503: "the database is unavailable; retry after Retry-After",
     }.items()
 }
-_RESPONSES: dict[int | str, dict[str, Any]] = {200: {"model": CommandResponse}, **_ERRORS}
-_CREATED: dict[int | str, dict[str, Any]] = {201: {"model": CommandResponse}, **_ERRORS}
-
-Act = Callable[[Project], dict[str, UUID] | None]
 
 
-def answer(result: CommandResult, *, created: str | None = None) -> JSONResponse:
-    """The command's response; `created` names the id whose resource a 201 points at."""
-    body: dict[str, Any] = {
-        "project_id": str(result.project_id),
-        "version": result.version,
-        "position": result.position,
-        "changed": result.changed,
-        **{name: str(value) for name, value in result.ids.items()},
+def _fields(body: BaseModel) -> dict[str, Any]:
+    """A body's fields as the command's keyword arguments (their Python values)."""
+    return {name: getattr(body, name) for name in type(body).model_fields}
+
+
+def _changes(body: BaseModel) -> dict[str, Any]:
+    """PATCH: only the fields the body gives; null clears only the owner."""
+    return {
+        name: value
+        for name, value in _fields(body).items()
+        if name in body.model_fields_set and (value is not None or name == "owner")
     }
-    headers = {"ETag": f'"{result.version}"'}
-    if created is None:
-        return JSONResponse(body, status_code=200, headers=headers)
-    location = f"/v1/projects/{result.project_id}"
-    if created != "project_id":
-        location += f"#{created}={result.ids[created]}"
-    headers["Location"] = location
-    return JSONResponse(body, status_code=201, headers=headers)
 
 
-def run(
-    container: ContainerDep,
-    access: ProjectAccess,
-    if_match: int | None,
-    act: Act,
-    created: str | None = None,
-) -> JSONResponse:
-    """Run `act` on the project as the caller the route's access rule let in."""
-    result = container.ledger.execute(
-        access.project_id,
-        act,
-        actor=access.actor,
-        needs=access.needs,
-        expected_version=if_match,
-        receipt=idempotency.receipt(lambda r: answer(r, created=created)),
+@dataclass(frozen=True)
+class Command:
+    """One command route: `name` is the operation's (its OpenAPI operationId starts with it)."""
+
+    method: str
+    path: str
+    name: str
+    command: Callable[..., CommandResult]
+    summary: str
+    body: type[BaseModel] | None = None
+    arguments: Callable[[BaseModel], dict[str, Any]] = _fields
+    created: bool = False
+    path_ids: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ids = tuple(part[1:-1] for part in self.path.split("/") if part.startswith("{"))
+        object.__setattr__(self, "path_ids", ids)
+
+
+COMMANDS = (
+    Command("POST", "/{project_id}/members", "set_member", Ledger.set_member,
+            "Add a member or change a role", MemberSet),
+    Command("DELETE", "/{project_id}/members/{principal}", "remove_member",
+            Ledger.remove_member, "Remove a member"),
+    Command("POST", "/{project_id}/phases", "add_phase", Ledger.add_phase, "Add a phase",
+            PhaseCreate, created=True),
+    Command("POST", "/{project_id}/deliverables", "define_deliverable",
+            Ledger.define_deliverable, "Define a deliverable", DeliverableCreate, created=True),
+    Command("PATCH", "/{project_id}/deliverables/{deliverable_id}", "update_deliverable",
+            Ledger.update_deliverable,
+            "Change a deliverable's title, description, owner, phase or kind",
+            DeliverableUpdate, _changes),
+    Command("POST", "/{project_id}/deliverables/{deliverable_id}/criteria", "add_criterion",
+            Ledger.add_criterion, "Add a completion criterion", CriterionCreate, created=True),
+    Command("POST",
+            "/{project_id}/deliverables/{deliverable_id}/criteria/{criterion_id}/evidence",
+            "record_evidence", Ledger.record_evidence,
+            "Record evidence that a criterion is met", EvidenceRecord),
+    Command("POST", "/{project_id}/deliverables/{deliverable_id}/submit", "submit",
+            Ledger.submit_deliverable, "Submit for review: needs every criterion met (R4)",
+            Submission),
+    Command("POST", "/{project_id}/deliverables/{deliverable_id}/approve", "approve",
+            Ledger.approve_deliverable,
+            "Approve a deliverable in review; not by its submitter (R5)", Approval),
+    Command("POST", "/{project_id}/deliverables/{deliverable_id}/reject", "reject",
+            Ledger.reject_deliverable, "Reject a deliverable in review, with a reason (R5)",
+            WithReason),
+    Command("POST", "/{project_id}/deliverables/{deliverable_id}/reopen", "reopen_deliverable",
+            Ledger.reopen_deliverable,
+            "Reopen a deliverable in review or approved back to draft (R6)", WithReason),
+    Command("POST", "/{project_id}/deliverables/{deliverable_id}/cancel", "cancel_deliverable",
+            Ledger.cancel_deliverable, "Cancel a deliverable, with a reason (R10)", WithReason),
+    Command("POST", "/{project_id}/milestones", "define_milestone", Ledger.define_milestone,
+            "Define a milestone with its due date and proving deliverables", MilestoneCreate,
+            created=True),
+    Command("PUT", "/{project_id}/milestones/{milestone_id}/deliverables/{deliverable_id}",
+            "link", Ledger.link_deliverable, "Link a deliverable to a milestone (R9)"),
+    Command("DELETE", "/{project_id}/milestones/{milestone_id}/deliverables/{deliverable_id}",
+            "unlink", Ledger.unlink_deliverable, "Unlink a deliverable from a milestone (R9)"),
+    Command("POST", "/{project_id}/milestones/{milestone_id}/reschedule", "reschedule",
+            Ledger.reschedule_milestone, "Move a milestone's due date, with a reason (R7)",
+            Reschedule),
+    Command("POST", "/{project_id}/milestones/{milestone_id}/achieve", "achieve",
+            Ledger.achieve_milestone, "Record a milestone as achieved (R3)", Achievement),
+    Command("POST", "/{project_id}/milestones/{milestone_id}/reopen", "reopen_milestone",
+            Ledger.reopen_milestone, "Reopen an achieved milestone, with a reason (R8)",
+            WithReason),
+    Command("POST", "/{project_id}/milestones/{milestone_id}/cancel", "cancel_milestone",
+            Ledger.cancel_milestone,
+            "Cancel a milestone that is not achieved, with a reason (R10)", WithReason),
+    Command("POST", "/{project_id}/baselines", "rebaseline", Ledger.rebaseline,
+            "Re-baseline every open milestone to its current due date (R7)", WithReason),
+)  # fmt: skip
+
+
+def _endpoint(route: Command) -> Callable[..., Response]:
+    """The route's function: FastAPI reads its signature (path ids, body, the admission)."""
+
+    def call(**given: Any) -> Response:
+        container: Container = given.pop("container")
+        admitted: Admission = given.pop("admitted")
+        del given["project_id"]  # the admission's
+        body = given.pop("body", None)
+        arguments = {} if body is None else route.arguments(body)
+        return answer(route.command(container.ledger, admitted, **given, **arguments))
+
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    access = Depends(PROJECT_WRITERS[role_needed(route.command)])
+    parameters = [inspect.Parameter(n, keyword, annotation=_path_type(n)) for n in route.path_ids]
+    if route.body is not None:
+        parameters.append(inspect.Parameter("body", keyword, annotation=route.body))
+    parameters.append(inspect.Parameter("container", keyword, annotation=ContainerDep))
+    parameters.append(
+        inspect.Parameter("admitted", keyword, annotation=Annotated[Admission, access])
     )
-    return answer(result, created=created)
+    call.__name__ = call.__qualname__ = route.name
+    call.__signature__ = inspect.Signature(parameters, return_annotation=Response)  # type: ignore[attr-defined]
+    return call
 
 
-@router.post("", status_code=201, responses=_CREATED, summary="Create a project")
-def create_project(body: ProjectCreate, container: ContainerDep, caller: Creator) -> Response:
+def _path_type(name: str) -> type:
+    return str if name == "principal" else UUID
+
+
+@router.post(
+    "",
+    status_code=201,
+    responses={201: {"model": CommandResponse}, **_ERRORS},
+    summary="Create a project",
+)
+def create_project(
+    request: Request, body: ProjectCreate, container: ContainerDep, caller: Creator
+) -> Response:
     result = container.ledger.create_project(
-        name=body.name,
-        description=body.description,
-        timezone=body.timezone,
-        risk_window_days=body.risk_window_days,
-        actor=caller.name,
-        receipt=idempotency.receipt(lambda r: answer(r, created="project_id")),
+        caller, **_fields(body), answer_key=answer_key(request)
     )
-    return answer(result, created="project_id")
+    return answer(result)
 
 
-@router.post("/{project_id}/members", responses=_RESPONSES, summary="Add a member or change a role")
-def set_member(
-    project_id: UUID, body: MemberSet, container: ContainerDep, access: Manager, if_match: IfMatch
-) -> Response:
-    if container.principals.get(body.principal) is None:
-        raise InvalidValueError("principal", f"no principal named {body.principal!r}")
-    return run(
-        container,
-        access,
-        if_match,
-        lambda p: p.set_member(body.principal, body.role, actor=access.actor),
-    )
-
-
-@router.delete("/{project_id}/members/{principal}", responses=_RESPONSES, summary="Remove a member")
-def remove_member(
-    project_id: UUID, principal: str, container: ContainerDep, access: Manager, if_match: IfMatch
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        lambda p: p.remove_member(principal, actor=access.actor),
-    )
-
-
-@router.post("/{project_id}/phases", status_code=201, responses=_CREATED, summary="Add a phase")
-def add_phase(
-    project_id: UUID, body: PhaseCreate, container: ContainerDep, access: Manager, if_match: IfMatch
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        lambda p: {"phase_id": p.add_phase(body.name, actor=access.actor)},
-        created="phase_id",
-    )
-
-
-@router.post(
-    "/{project_id}/deliverables",
-    status_code=201,
-    responses=_CREATED,
-    summary="Define a deliverable",
-)
-def define_deliverable(
-    project_id: UUID,
-    body: DeliverableCreate,
-    container: ContainerDep,
-    access: Contributor,
-    if_match: IfMatch,
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        lambda p: {
-            "deliverable_id": p.define_deliverable(
-                title=body.title,
-                phase_id=body.phase_id,
-                kind=body.kind,
-                description=body.description,
-                owner=body.owner,
-                actor=access.actor,
-            )
-        },
-        created="deliverable_id",
-    )
-
-
-@router.patch(
-    "/{project_id}/deliverables/{deliverable_id}",
-    responses=_RESPONSES,
-    summary="Change a deliverable's title, description, owner, phase or kind",
-)
-def update_deliverable(
-    project_id: UUID,
-    deliverable_id: UUID,
-    body: DeliverableUpdate,
-    container: ContainerDep,
-    access: Contributor,
-    if_match: IfMatch,
-) -> Response:
-    given = body.model_fields_set
-    changes: dict[str, Any] = {
-        name: getattr(body, name) if name in given else UNSET
-        for name in ("title", "description", "owner", "phase_id", "kind")
-    }
-    for name in ("title", "description", "phase_id", "kind"):
-        if changes[name] is None:  # only owner may be cleared with null
-            changes[name] = UNSET
-    return run(
-        container,
-        access,
-        if_match,
-        lambda p: p.update_deliverable(deliverable_id, **changes, actor=access.actor),
-    )
-
-
-@router.post(
-    "/{project_id}/deliverables/{deliverable_id}/criteria",
-    status_code=201,
-    responses=_CREATED,
-    summary="Add a completion criterion",
-)
-def add_criterion(
-    project_id: UUID,
-    deliverable_id: UUID,
-    body: CriterionCreate,
-    container: ContainerDep,
-    access: Contributor,
-    if_match: IfMatch,
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        lambda p: {
-            "deliverable_id": deliverable_id,
-            "criterion_id": p.add_criterion(deliverable_id, body.text, actor=access.actor),
-        },
-        created="criterion_id",
-    )
-
-
-@router.post(
-    "/{project_id}/deliverables/{deliverable_id}/criteria/{criterion_id}/evidence",
-    responses=_RESPONSES,
-    summary="Record evidence that a criterion is met",
-)
-def record_evidence(
-    project_id: UUID,
-    deliverable_id: UUID,
-    criterion_id: UUID,
-    body: EvidenceRecord,
-    container: ContainerDep,
-    access: Contributor,
-    if_match: IfMatch,
-) -> Response:
-    def act(p: Project) -> dict[str, UUID]:
-        p.record_evidence(
-            deliverable_id, criterion_id, body.evidence, body.sha256, actor=access.actor
-        )
-        return {"deliverable_id": deliverable_id, "criterion_id": criterion_id}
-
-    return run(container, access, if_match, act)
-
-
-def _on_deliverable(deliverable_id: UUID, command: Callable[[Project], None]) -> Act:
-    def act(p: Project) -> dict[str, UUID]:
-        command(p)
-        return {"deliverable_id": deliverable_id}
-
-    return act
-
-
-@router.post(
-    "/{project_id}/deliverables/{deliverable_id}/submit",
-    responses=_RESPONSES,
-    summary="Submit for review: needs every criterion met (R4)",
-)
-def submit(
-    project_id: UUID,
-    deliverable_id: UUID,
-    body: Submission,
-    container: ContainerDep,
-    access: Contributor,
-    if_match: IfMatch,
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        _on_deliverable(
-            deliverable_id, lambda p: p.submit(deliverable_id, body.note, actor=access.actor)
-        ),
-    )
-
-
-@router.post(
-    "/{project_id}/deliverables/{deliverable_id}/approve",
-    responses=_RESPONSES,
-    summary="Approve a deliverable in review; not by its submitter (R5)",
-)
-def approve(
-    project_id: UUID,
-    deliverable_id: UUID,
-    body: Approval,
-    container: ContainerDep,
-    access: Reviewer,
-    if_match: IfMatch,
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        _on_deliverable(
-            deliverable_id, lambda p: p.approve(deliverable_id, body.comment, actor=access.actor)
-        ),
-    )
-
-
-@router.post(
-    "/{project_id}/deliverables/{deliverable_id}/reject",
-    responses=_RESPONSES,
-    summary="Reject a deliverable in review, with a reason (R5)",
-)
-def reject(
-    project_id: UUID,
-    deliverable_id: UUID,
-    body: WithReason,
-    container: ContainerDep,
-    access: Reviewer,
-    if_match: IfMatch,
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        _on_deliverable(
-            deliverable_id, lambda p: p.reject(deliverable_id, body.reason, actor=access.actor)
-        ),
-    )
-
-
-@router.post(
-    "/{project_id}/deliverables/{deliverable_id}/reopen",
-    responses=_RESPONSES,
-    summary="Reopen a deliverable in review or approved back to draft (R6)",
-)
-def reopen_deliverable(
-    project_id: UUID,
-    deliverable_id: UUID,
-    body: WithReason,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        _on_deliverable(
-            deliverable_id,
-            lambda p: p.reopen_deliverable(deliverable_id, body.reason, actor=access.actor),
-        ),
-    )
-
-
-@router.post(
-    "/{project_id}/deliverables/{deliverable_id}/cancel",
-    responses=_RESPONSES,
-    summary="Cancel a deliverable, with a reason (R10)",
-)
-def cancel_deliverable(
-    project_id: UUID,
-    deliverable_id: UUID,
-    body: WithReason,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        _on_deliverable(
-            deliverable_id,
-            lambda p: p.cancel_deliverable(deliverable_id, body.reason, actor=access.actor),
-        ),
-    )
-
-
-@router.post(
-    "/{project_id}/milestones",
-    status_code=201,
-    responses=_CREATED,
-    summary="Define a milestone with its due date and proving deliverables",
-)
-def define_milestone(
-    project_id: UUID,
-    body: MilestoneCreate,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        lambda p: {
-            "milestone_id": p.define_milestone(
-                name=body.name,
-                phase_id=body.phase_id,
-                due=body.due,
-                deliverable_ids=body.deliverable_ids,
-                actor=access.actor,
-            )
-        },
-        created="milestone_id",
-    )
-
-
-@router.put(
-    "/{project_id}/milestones/{milestone_id}/deliverables/{deliverable_id}",
-    responses=_RESPONSES,
-    summary="Link a deliverable to a milestone (R9)",
-)
-def link(
-    project_id: UUID,
-    milestone_id: UUID,
-    deliverable_id: UUID,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    def act(p: Project) -> dict[str, UUID]:
-        p.link(milestone_id, deliverable_id, actor=access.actor)
-        return {"milestone_id": milestone_id, "deliverable_id": deliverable_id}
-
-    return run(container, access, if_match, act)
-
-
-@router.delete(
-    "/{project_id}/milestones/{milestone_id}/deliverables/{deliverable_id}",
-    responses=_RESPONSES,
-    summary="Unlink a deliverable from a milestone (R9)",
-)
-def unlink(
-    project_id: UUID,
-    milestone_id: UUID,
-    deliverable_id: UUID,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    def act(p: Project) -> dict[str, UUID]:
-        p.unlink(milestone_id, deliverable_id, actor=access.actor)
-        return {"milestone_id": milestone_id, "deliverable_id": deliverable_id}
-
-    return run(container, access, if_match, act)
-
-
-@router.post(
-    "/{project_id}/milestones/{milestone_id}/reschedule",
-    responses=_RESPONSES,
-    summary="Move a milestone's due date, with a reason (R7)",
-)
-def reschedule(
-    project_id: UUID,
-    milestone_id: UUID,
-    body: Reschedule,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    def act(p: Project) -> dict[str, UUID]:
-        p.reschedule(milestone_id, body.due, body.reason, actor=access.actor)
-        return {"milestone_id": milestone_id}
-
-    return run(container, access, if_match, act)
-
-
-@router.post(
-    "/{project_id}/milestones/{milestone_id}/achieve",
-    responses=_RESPONSES,
-    summary="Record a milestone as achieved (R3)",
-)
-def achieve(
-    project_id: UUID,
-    milestone_id: UUID,
-    body: Achievement,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    def act(p: Project) -> dict[str, UUID]:
-        p.achieve(milestone_id, body.note, actor=access.actor)
-        return {"milestone_id": milestone_id}
-
-    return run(container, access, if_match, act)
-
-
-@router.post(
-    "/{project_id}/milestones/{milestone_id}/reopen",
-    responses=_RESPONSES,
-    summary="Reopen an achieved milestone, with a reason (R8)",
-)
-def reopen_milestone(
-    project_id: UUID,
-    milestone_id: UUID,
-    body: WithReason,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    def act(p: Project) -> dict[str, UUID]:
-        p.reopen_milestone(milestone_id, body.reason, actor=access.actor)
-        return {"milestone_id": milestone_id}
-
-    return run(container, access, if_match, act)
-
-
-@router.post(
-    "/{project_id}/milestones/{milestone_id}/cancel",
-    responses=_RESPONSES,
-    summary="Cancel a milestone that is not achieved, with a reason (R10)",
-)
-def cancel_milestone(
-    project_id: UUID,
-    milestone_id: UUID,
-    body: WithReason,
-    container: ContainerDep,
-    access: Manager,
-    if_match: IfMatch,
-) -> Response:
-    def act(p: Project) -> dict[str, UUID]:
-        p.cancel_milestone(milestone_id, body.reason, actor=access.actor)
-        return {"milestone_id": milestone_id}
-
-    return run(container, access, if_match, act)
-
-
-@router.post(
-    "/{project_id}/baselines",
-    responses=_RESPONSES,
-    summary="Re-baseline every open milestone to its current due date (R7)",
-)
-def rebaseline(
-    project_id: UUID, body: WithReason, container: ContainerDep, access: Manager, if_match: IfMatch
-) -> Response:
-    return run(
-        container,
-        access,
-        if_match,
-        lambda p: p.rebaseline(body.reason, actor=access.actor),
+for _route in COMMANDS:
+    router.add_api_route(
+        _route.path,
+        _endpoint(_route),
+        methods=[_route.method],
+        status_code=201 if _route.created else None,
+        responses={201 if _route.created else 200: {"model": CommandResponse}, **_ERRORS},
+        summary=_route.summary,
     )

@@ -14,8 +14,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from api import exports
-from api.access import Anyone, Overseer, Reader
-from api.deps import ContainerDep, reads_everything
+from api.access import Anyone, Looker, Overseer, Reader
+from api.deps import ContainerDep
 from api.feed import FeedNotifier
 from api.presenters_history import (
     feed_event,
@@ -79,7 +79,7 @@ def audit(
     _wait_for_view(container, "audit", min_position)
     where = AuditFilter(project_id, entity_id, actor, type, since, until)
     before = _decode_cursor(cursor)
-    reader, read_all = caller.name, reads_everything(caller)
+    reader, read_all = caller.name, caller.reads_everything
     export = exports.negotiate(accept)
     if export is not exports.Format.JSON:
 
@@ -126,7 +126,7 @@ def _decode_cursor(cursor: str | None) -> int | None:
 def history(
     project_id: UUID,
     container: ContainerDep,
-    access: Reader,
+    access: Looker,
     after_version: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=1000, description="default 100 (JSON)")] = None,
     accept: Accept = None,
@@ -138,13 +138,7 @@ def history(
     """
     export = exports.negotiate(accept)
     page = (limit or 100) if export is exports.Format.JSON else limit
-    events = container.ledger.project_events(
-        project_id,
-        reader=access.actor,
-        read_all=access.reads_everything,
-        after_version=after_version,
-        limit=page,
-    )
+    events = container.ledger.project_events(access, after_version=after_version, limit=page)
     if export is not exports.Format.JSON:
         rows = (history_event(e, position) for e, position in events)
         return exports.stream(rows, export, HISTORY_COLUMNS, f"history-{project_id}")
@@ -162,12 +156,10 @@ def history(
     response_model=RetrospectivePublic,
     responses=_ERRORS,
 )
-def retrospective(project_id: UUID, container: ContainerDep, access: Reader) -> RetrospectivePublic:
+def retrospective(project_id: UUID, container: ContainerDep, access: Looker) -> RetrospectivePublic:
     """Per milestone: baselines, final due, slips, reschedules, reopenings and the review rounds
     of its deliverables; project totals. Replayed from the events, so right for any past."""
-    retro = container.ledger.project_retrospective(
-        project_id, reader=access.actor, read_all=access.reads_everything
-    )
+    retro = container.ledger.project_retrospective(access)
     return retrospective_public(retro)
 
 
@@ -178,9 +170,8 @@ def retrospective(project_id: UUID, container: ContainerDep, access: Reader) -> 
 )
 def calendar(project_id: UUID, container: ContainerDep, access: Reader) -> Response:
     """The milestones as an iCalendar feed to subscribe to: one all-day event per milestone."""
-    project = container.ledger.get_project(
-        project_id, reader=access.actor, read_all=access.reads_everything
-    )
+    project = access.project
+    assert project is not None
     return Response(
         milestones_calendar(project, container.clock()),
         media_type="text/calendar; charset=utf-8",

@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import AwareDatetime
 
-from api.access import Anyone, Reader
-from api.deps import ContainerDep, reads_everything
+from api.access import Anyone, Looker, Reader
+from api.deps import ContainerDep
 from api.presenters import project_json
 from api.problems import ProblemError
 from api.schemas import (
@@ -73,7 +73,7 @@ def projects(
     """The projects the caller may read, with counts and the next due milestone."""
     _wait_for_view(container, "projects", min_position)
     with container.pool.connection() as conn:
-        return list_projects(conn, caller.name, reads_everything(caller))
+        return list_projects(conn, caller.name, caller.reads_everything)
 
 
 @router.get(
@@ -103,12 +103,11 @@ def project(
     With `as_of`, the state as it was recorded at that instant, rebuilt from the events up to
     it (404 before the project existed); the caller needs a role on the project now."""
     if as_of is not None:
-        past = container.ledger.project_as_of(
-            project_id, as_of, reader=access.actor, read_all=access.reads_everything
-        )
+        past = container.ledger.project_as_of(access, as_of)
         return _json(project_json(past, container.clock(), as_of=as_of))
-    # The state the access check just read from the store (with every acknowledged command).
+    # The state the admission just read from the store (with every acknowledged command).
     state = access.project
+    assert state is not None
     etag = f'"{state.version}"'
     if if_none_match == etag:
         return Response(status_code=304, headers={"ETag": etag})
@@ -123,14 +122,11 @@ def _json(body: bytes, headers: dict[str, str] | None = None) -> Response:
 def schedule(
     project_id: UUID,
     container: ContainerDep,
-    access: Reader,
+    access: Looker,
     response: Response,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Phases in order, each with its milestones: due, baseline, slip, health, deliverables."""
-    state = container.ledger.get_project(
-        project_id, reader=access.actor, read_all=access.reads_everything
-    )
     _wait_for_view(container, "schedule", min_position)
     now = container.clock()
     with container.pool.connection() as conn:
@@ -144,7 +140,7 @@ def schedule(
             headers={"Retry-After": "1"},
         )
     # Weak: health depends on the day as well as on the events.
-    response.headers["ETag"] = f'W/"{view["version"]}-{today_in(state.timezone, now)}"'
+    response.headers["ETag"] = f'W/"{view["version"]}-{view["today"]}"'
     return view
 
 
@@ -157,9 +153,8 @@ def alignment(
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """R11: milestones without deliverables, deliverables without milestones or criteria."""
-    state = container.ledger.get_project(
-        project_id, reader=access.actor, read_all=access.reads_everything
-    )
+    state = access.project
+    assert state is not None
     _wait_for_view(container, "schedule", min_position)
     with container.pool.connection() as conn:
         view = get_alignment(conn, project_id)

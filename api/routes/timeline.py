@@ -46,9 +46,8 @@ def timeline(
     now = container.clock()
     project = access.project
     if as_of is not None:
-        project = container.ledger.project_as_of(
-            access.project_id, as_of, reader=access.actor, read_all=access.reads_everything
-        )
+        project = container.ledger.project_as_of(access, as_of)
+    assert project is not None
     today = today_in(project.timezone, as_of or now)
     svg = render_timeline(project_public(project, now, as_of=as_of), today, as_of)
     # Health depends on the day as well as on the events: the tag is weak and dated.

@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from adapters.postgres.database import eventsourcing_env
 from api.app import create_app
-from api.bootstrap import Container, bootstrap, upgrade
-from api.principals import GlobalRole
+from api.bootstrap import Container, bootstrap
 from api.settings import Settings
+from application.access import GlobalRole
 from application.ledger import Ledger
 
 
@@ -42,8 +42,10 @@ def clock() -> SettableClock:
 
 
 @pytest.fixture(scope="session")
-def container(database_url: str, settings: Settings, clock: SettableClock) -> Iterator[Container]:
-    upgrade(database_url, settings)
+def container(
+    upgraded_database: str, settings: Settings, clock: SettableClock
+) -> Iterator[Container]:
+    database_url = upgraded_database
     built = bootstrap(settings, database_url, clock=clock)
     try:
         yield built
@@ -58,10 +60,10 @@ def client(container: Container) -> Iterator[TestClient]:
 
 
 @pytest.fixture(scope="module")
-def ledger(database_url: str) -> Iterator[Ledger]:
+def ledger(upgraded_database: str) -> Iterator[Ledger]:
     """A ledger of its own (small pool) for tests that drive the domain and views directly."""
-    env = eventsourcing_env(database_url, Settings(pool_size=2, pool_max_overflow=2))
-    built = Ledger(env={**env, "CREATE_TABLE": "y"})
+    env = eventsourcing_env(upgraded_database, Settings(pool_size=2, pool_max_overflow=2))
+    built = Ledger(env=env)
     try:
         yield built
     finally:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from api.principals import GlobalRole
+from application.access import GlobalRole
 from tests.integration.conftest import Users
 
 

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from api.principals import GlobalRole
+from application.access import GlobalRole
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import Scripted, ok, script
 
@@ -74,7 +74,11 @@ def test_each_row_says_who_did_what_to_which_entity_in_one_line(users: Users) ->
     assert approved["project_id"] == project.pid
     assert approved["actor"] == reviewer.name
     assert approved["occurred_at"].endswith("Z")
-    assert approved["data"] == {"deliverable_id": project.report, "comment": None}
+    assert approved["data"] == {
+        "deliverable_id": project.report,
+        "comment": None,
+        "meaning": "approval",
+    }
 
 
 def test_an_entity_filter_includes_the_events_that_name_it(users: Users) -> None:

@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 
 from api.access import Requirement, Rule
 from api.bootstrap import Container
-from api.principals import GlobalRole
+from application.access import GlobalRole
 from domain.roles import ProjectRole
 from tests.integration.conftest import User, Users
 

@@ -156,6 +156,8 @@ def test_event_store_reaches_the_embedded_database_through_its_socket_uri(
         assert env["POSTGRES_HOST"] == str(data_dir / "pg")
         assert env["POSTGRES_DBNAME"] == "milestones"
 
+        # A plain application: the library's own recorder, no ledger tables needed.
+        env.pop("APPLICATION_RECORDER_TOPIC")
         app = Application[uuid.UUID](env={**env, "CREATE_TABLE": "y"})
         try:
             aggregate = Aggregate()

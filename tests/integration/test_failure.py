@@ -21,11 +21,12 @@ from fastapi.testclient import TestClient
 
 from adapters.postgres.database import open_pool
 from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
+from adapters.postgres.principals import Principals
 from api.app import create_app
 from api.bootstrap import bootstrap, build_ledger, upgrade
-from api.principals import GlobalRole, Principals
 from api.problems import PROBLEM_JSON
 from api.settings import Settings
+from application.access import GlobalRole, Principal
 from tests.integration.processes import (
     MILESTONES,
     REPO,
@@ -149,7 +150,7 @@ def test_sigterm_lets_in_flight_requests_finish_then_stops(
             serve.send_signal(signal.SIGTERM)
             time.sleep(0.5)  # the server is draining now
             refused = _refused(f"{base}/health")
-            ledger.create_project(name="Written while draining", actor="drainer")
+            ledger.create_project(Principal("drainer"), name="Written while draining")
             waiting.join(PATIENCE)
             code = serve.wait(PATIENCE)
         finally:

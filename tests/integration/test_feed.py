@@ -6,7 +6,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -15,16 +15,18 @@ import httpx
 import psycopg
 import pytest
 import uvicorn
+from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
 from adapters.postgres.recorder import LedgerRecorder
 from api.app import create_app
 from api.bootstrap import Container, bootstrap
-from api.principals import GlobalRole
 from api.settings import Settings
+from application.access import GlobalRole
 from application.ledger import Ledger
 from domain.roles import ProjectRole
+from tests.commanding import run_as
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import ok
 
@@ -86,11 +88,15 @@ class HeldRecorder(LedgerRecorder):
 
     armed = threading.Event()
 
-    def _insert_same_transaction_records(self, curs: Cursor[DictRow], **kwargs: Any) -> None:
-        super()._insert_same_transaction_records(curs, **kwargs)
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
         if HeldRecorder.armed.is_set():
             HeldRecorder.armed.clear()
-            curs.execute("SELECT pg_sleep(%s)", (HOLD_SECONDS,), prepare=False)
+            # Another cursor: the library reads the events' positions from `curs`.
+            with curs.connection.cursor() as extra:
+                extra.execute("SELECT pg_sleep(%s)", (HOLD_SECONDS,), prepare=False)
 
 
 @pytest.fixture
@@ -123,7 +129,8 @@ def test_a_follower_misses_nothing_while_a_writer_holds_its_transaction_open(
 
     def write(ledger: Ledger, pid: UUID, name: str) -> None:
         try:
-            ledger.execute(
+            run_as(
+                ledger,
                 pid,
                 lambda p: {"phase_id": p.add_phase(name, actor=alice.name)},
                 actor=alice.name,

@@ -100,7 +100,7 @@ def test_a_revoked_token_is_401_and_writes_nothing(
 
 @pytest.mark.parametrize("path", ["/v1/events?limit=1001", "/v1/audit?limit=1001"])
 def test_page_sizes_are_capped(users: Users, path: str) -> None:
-    from api.principals import GlobalRole
+    from application.access import GlobalRole
 
     auditor = users("auditor", GlobalRole.AUDITOR)
 

@@ -8,7 +8,6 @@ from uuid import uuid4
 import httpx
 from fastapi.testclient import TestClient
 
-from adapters.postgres.recorder import LedgerRecorder
 from api.bootstrap import Container
 from tests.integration.conftest import User, Users
 
@@ -166,19 +165,21 @@ def test_twenty_concurrent_requests_with_one_key_write_one_set_of_events(
     assert head(container) == before + 1
 
 
-def test_the_kept_answer_is_written_with_the_events(users: Users, container: Container) -> None:
+def test_the_kept_answer_is_the_commands_result_written_with_its_events(
+    users: Users, container: Container
+) -> None:
     alice = users("alice")
     pid = new_project(alice)
     headers = key()
 
     answer = alice.post(f"/v1/projects/{pid}/phases", {"name": "Build"}, headers=headers)
 
-    recorder = container.ledger.recorder
-    assert isinstance(recorder, LedgerRecorder)
-    kept = recorder.find_response(alice.name, headers["Idempotency-Key"])
+    kept = container.ledger.store.find_answer(alice.name, headers["Idempotency-Key"])
     assert kept is not None
+    assert kept.result is not None
     assert kept.position == answer.json()["position"]
-    assert kept.status == 201
+    assert str(kept.result.ids["phase_id"]) == answer.json()["phase_id"]
+    assert kept.result.created == "phase_id"  # answered 201 again on a replay
 
 
 def test_a_bad_token_with_a_key_is_401_and_keeps_nothing(

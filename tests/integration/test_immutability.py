@@ -10,11 +10,14 @@ import pytest
 from psycopg import errors, sql
 
 from adapters.postgres.dbroles import APP_ROLE, OWNER_ROLE
-from adapters.postgres.recorder import IdempotencyRecord, LedgerRecorder
+from adapters.postgres.recorder import LedgerRecorder
 from api.bootstrap import Container
 from api.checkpoints import Checkpoints
+from application.access import Principal
+from application.results import AnswerKey, KeptAnswer
 from domain.project import Project
 from domain.roles import ProjectRole
+from tests.commanding import run_as
 
 APPEND_ONLY = ("ledger_events", "ledger_snapshots", "checkpoints", "ledger_events_idempotency")
 CHANGES = ("UPDATE", "DELETE", "TRUNCATE")
@@ -24,23 +27,20 @@ PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", 
 @pytest.fixture(scope="module")
 def some_events(container: Container) -> int:
     """A project with enough events for a snapshot (every 100 events)."""
-    created = container.ledger.create_project(name="Immutable", actor="alice")
+    created = container.ledger.create_project(Principal("alice"), name="Immutable")
 
     def act(project: Project) -> None:
         for n in range(101):
             project.add_phase(f"Phase {n}", actor="alice")
 
-    result = container.ledger.execute(
-        created.project_id, act, actor="alice", needs=ProjectRole.MANAGER
+    result = run_as(
+        container.ledger, created.project_id, act, actor="alice", needs=ProjectRole.MANAGER
     )
     assert result.position is not None
     # A row in each append-only table (row triggers fire only on rows that exist).
     Checkpoints.of(container).create()
-    recorder = container.ledger.recorder
-    assert isinstance(recorder, LedgerRecorder)
-    recorder.store_response(
-        IdempotencyRecord("alice", f"key-{result.position}", bytes(32), 409, {}, b"{}")
-    )
+    refusal = AnswerKey("alice", f"key-{result.position}", bytes(32))
+    container.ledger.store.keep_answer(KeptAnswer(refusal, status=409, headers={}, body=b"{}"))
     return result.position
 
 

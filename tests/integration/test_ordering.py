@@ -6,11 +6,13 @@ from __future__ import annotations
 import threading
 from uuid import UUID
 
-from adapters.postgres.recorder import IdempotencyRecord, LedgerRecorder
 from api.bootstrap import Container
-from application.ledger import CommandResult, Ledger
+from application.access import Principal
+from application.ledger import Ledger
+from application.results import AnswerKey, CommandResult
 from domain.project import Project
 from domain.roles import ProjectRole
+from tests.commanding import run_as
 
 WRITERS = 8
 COMMANDS_EACH = 25
@@ -32,7 +34,7 @@ def _tail(ledger: Ledger, after: int, stop: threading.Event, seen: list[int]) ->
 def test_a_tailing_reader_sees_every_event_of_concurrent_writers(container: Container) -> None:
     ledger = container.ledger
     projects: list[UUID] = [
-        ledger.create_project(name=f"Ordering {n}", actor="olga").project_id
+        ledger.create_project(Principal("olga"), name=f"Ordering {n}").project_id
         for n in range(PROJECTS)
     ]
     start = ledger.recorder.max_notification_id() or 0
@@ -51,15 +53,13 @@ def test_a_tailing_reader_sees_every_event_of_concurrent_writers(container: Cont
             def add_phase(project: Project, name: str = key) -> dict[str, UUID]:
                 return {"phase_id": project.add_phase(name, actor="olga")}
 
-            def receipt(done: CommandResult, key: str = key) -> IdempotencyRecord:
-                return _receipt(key, done)
-
-            result = ledger.execute(
+            result = run_as(
+                ledger,
                 projects[(writer + n) % PROJECTS],
                 add_phase,
                 actor="olga",
                 needs=ProjectRole.MANAGER,
-                receipt=receipt,
+                answer_key=AnswerKey("olga", key, b""),
             )
             with lock:
                 results.append(result)
@@ -82,17 +82,10 @@ def test_a_tailing_reader_sees_every_event_of_concurrent_writers(container: Cont
     assert len(set(positions)) == len(positions)
     assert set(positions) <= set(committed)
     for pid in projects:
-        phases = ledger.get_project(pid, reader="olga").phases
+        phases = ledger.load(pid).phases
         assert len(phases) == WRITERS * COMMANDS_EACH // PROJECTS
     # The response each Idempotency-Key would replay names that command's own position.
-    recorder = ledger.recorder
-    assert isinstance(recorder, LedgerRecorder)
     for key, result in keys.items():
-        kept = recorder.find_response("olga", key)
+        kept = ledger.store.find_answer("olga", key)
         assert kept is not None
         assert kept.position == result.position
-
-
-def _receipt(key: str, result: CommandResult) -> IdempotencyRecord:
-    """What the API keeps under an Idempotency-Key, reduced to what this test checks."""
-    return IdempotencyRecord("olga", key, b"", 200, {}, b"", result.position)

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.principals import GlobalRole
+from application.access import GlobalRole
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import FAR, ok
 

@@ -13,16 +13,15 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.database import open_pool
-from api.principals import (
-    GlobalRole,
+from adapters.postgres.principals import (
     InvalidPrincipalNameError,
-    Principal,
     PrincipalExistsError,
     Principals,
     UnknownPrincipalError,
     hash_token,
 )
 from api.settings import Settings
+from application.access import GlobalRole, Principal
 
 Pool = ConnectionPool[Connection[TupleRow]]
 

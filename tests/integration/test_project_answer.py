@@ -11,7 +11,8 @@ import pytest
 
 from api.bootstrap import Container
 from api.presenters import project_public
-from api.principals import GlobalRole
+from application.access import GlobalRole, Principal
+from application.ports import AsOfEntry
 from domain.project import Project
 from tests.integration.conftest import SettableClock, Users
 from tests.unit.test_presenters import NOW, rich_project
@@ -33,15 +34,15 @@ def test_the_project_answer_is_the_models_json(
     auditor = users("auditor", GlobalRole.AUDITOR)
     project = rich_project(cycles=30)
     events = list(project.pending_events)
-    timeline = [(e.originator_id, e.originator_version, e.timestamp) for e in events]
-    container.ledger.save(project, timeline=timeline)
+    as_of = [AsOfEntry(e.originator_id, e.originator_version, e.timestamp) for e in events]
+    container.ledger.save(project, as_of=as_of)
     saved = datetime.now(UTC)
 
     now = auditor.get(f"/v1/projects/{project.id}")
     assert now.status_code == 200, now.text
     assert now.headers["content-type"] == "application/json"
     assert now.headers["etag"] == f'"{project.version}"'
-    current = container.ledger.get_project(project.id, reader=auditor.name, read_all=True)
+    current = container.ledger.load(project.id)
     assert now.content == project_public(current, pinned).model_dump_json().encode()
 
     # Snapshots every 100 events: instants before, on and between them, and after the last.
@@ -49,9 +50,8 @@ def test_the_project_answer_is_the_models_json(
         instant = saved if version == project.version else events[version - 1].timestamp
         past = auditor.get(f"/v1/projects/{project.id}", params={"as_of": instant.isoformat()})
         assert past.status_code == 200, past.text
-        rebuilt: Project = container.ledger.project_as_of(
-            project.id, instant, reader=auditor.name, read_all=True
-        )
+        admitted = container.ledger.admit(project.id, Principal(auditor.name, GlobalRole.AUDITOR))
+        rebuilt: Project = container.ledger.project_as_of(admitted, instant)
         assert rebuilt.version == version
         assert (
             past.content

@@ -19,6 +19,7 @@ import pytest
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from application.access import Principal
 from application.ledger import Ledger
 from domain.entities import DeliverableKind
 from domain.events import ProjectEvent
@@ -26,6 +27,7 @@ from domain.project import Project
 from domain.roles import ProjectRole
 from projections import all_ddl, all_views, tracking
 from projections.runner import ProjectionRunner
+from tests.commanding import run_as
 
 Pool = ConnectionPool[psycopg.Connection[Any]]
 
@@ -88,9 +90,13 @@ def _apply_in_schema(
 def _every_event(ledger: Ledger) -> None:
     """Two projects, saved in turns, whose histories hold every event class."""
     manager, reviewer = f"manager-{uuid4().hex[:6]}", f"reviewer-{uuid4().hex[:6]}"
-    first = ledger.create_project(name="Pages 100% folded", actor=manager).project_id
+    first = ledger.create_project(Principal(manager), name="Pages 100% folded").project_id
     second = ledger.create_project(
-        name="Second", description="d", timezone="Europe/Paris", risk_window_days=3, actor=manager
+        Principal(manager),
+        name="Second",
+        description="d",
+        timezone="Europe/Paris",
+        risk_window_days=3,
     ).project_id
     ids: dict[str, UUID] = {}
 
@@ -98,7 +104,7 @@ def _every_event(ledger: Ledger) -> None:
         def run(project: Project) -> None:
             act(project)
 
-        ledger.execute(project_id, run, actor=manager, needs=ProjectRole.MANAGER)
+        run_as(ledger, project_id, run, actor=manager, needs=ProjectRole.MANAGER)
 
     def members(project: Project) -> None:
         project.set_member(reviewer, ProjectRole.REVIEWER, actor=manager)

@@ -11,7 +11,9 @@ import pytest
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from application.ledger import CommandResult, Ledger
+from application.access import Principal
+from application.ledger import Ledger
+from application.results import CommandResult
 from domain.entities import DeliverableKind
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -20,6 +22,7 @@ from projections.alignment import get_alignment
 from projections.projects import list_projects
 from projections.runner import ProjectionRunner
 from projections.schedule import get_schedule
+from tests.commanding import run_as
 
 # A fixed "now" for health: the views answer relative to the day it falls on.
 NOW = datetime(2030, 6, 15, 12, 0, tzinfo=UTC)
@@ -54,10 +57,10 @@ class Plan:
         self.manager = f"manager-{uuid4().hex[:8]}"
         self.reviewer = f"reviewer-{uuid4().hex[:8]}"
         created = ledger.create_project(
+            Principal(self.manager),
             name=f"Project {uuid4().hex[:6]}",
             timezone=timezone,
             risk_window_days=risk_window_days,
-            actor=self.manager,
         )
         self.id = created.project_id
         self.last = created
@@ -66,7 +69,8 @@ class Plan:
     def run(
         self, act: Callable[[Project], dict[str, UUID] | None], actor: str | None = None
     ) -> CommandResult:
-        self.last = self.ledger.execute(
+        self.last = run_as(
+            self.ledger,
             # Roles are the ledger's concern (tested there); every actor here is a member.
             self.id,
             act,

@@ -13,6 +13,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from api.bootstrap import Container
+from application.access import Principal
 from domain.project import Project
 from domain.roles import ProjectRole
 from projections import all_views, claims
@@ -20,6 +21,7 @@ from projections.base import View
 from projections.projects import ProjectsView, list_projects
 from projections.rebuild import Rebuild, RebuildError
 from projections.schedule import ScheduleView, get_schedule
+from tests.commanding import run_as
 from tests.integration.conftest import Users
 from tests.integration.scripted import ok
 
@@ -60,14 +62,15 @@ def _project_with_a_schedule(users: Users) -> UUID:
 def _busy_project(container: Container) -> None:
     """A project of 100 events, so that a rebuild takes many pages even on a fresh database."""
     manager = "rebuild-manager"
-    created = container.ledger.create_project(name="Busy", actor=manager)
+    created = container.ledger.create_project(Principal(manager), name="Busy")
     for batch in range(4):
 
         def add_phases(project: Project, batch: int = batch) -> None:
             for n in range(25):
                 project.add_phase(f"Phase {batch}.{n}", actor=manager)
 
-        container.ledger.execute(
+        run_as(
+            container.ledger,
             created.project_id,
             add_phases,
             actor=manager,
@@ -152,7 +155,7 @@ def test_events_written_during_a_rebuild_are_in_the_rebuilt_view(
 
     def write_once(position: int, head: int) -> None:
         if not written:
-            created = container.ledger.create_project(name="Written mid-rebuild", actor=writer)
+            created = container.ledger.create_project(Principal(writer), name="Written mid-rebuild")
             written.append(created.position or 0)
 
     Rebuild(
@@ -197,7 +200,7 @@ def test_a_rebuild_by_another_login_keeps_the_tables_owner(
         with pool.connection() as conn:
             after = owner(conn)
 
-    written = container.ledger.create_project(name="After", actor=f"owner-{uuid4().hex[:8]}")
+    written = container.ledger.create_project(Principal(f"owner-{uuid4().hex[:8]}"), name="After")
     assert after == before
     # The service's role can still write the view (the runner applies the new event).
     assert container.runner.wait_for(written.position or 0, timeout=5, views=["projects"])

@@ -16,7 +16,9 @@ import pytest
 from psycopg import Connection
 from psycopg_pool import ConnectionPool
 
-from application.ledger import CommandResult, Ledger
+from application.access import Principal
+from application.ledger import Ledger
+from application.results import CommandResult
 from domain.events import MilestoneDefined, ProjectEvent
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -27,6 +29,7 @@ from projections.projects import list_projects
 from projections.runner import ProjectionRunner
 from projections.schedule import get_schedule
 from projections.watcher import APPLICATION_NAME
+from tests.commanding import run_as
 
 Pool = ConnectionPool[Connection[Any]]
 NOW = datetime(2030, 6, 15, 12, 0, tzinfo=UTC)
@@ -116,7 +119,7 @@ def probed(pool: Pool, view: View) -> list[tuple[int, int]]:
 
 def new_project(ledger: Ledger) -> tuple[UUID, str]:
     manager = f"manager-{uuid4().hex[:8]}"
-    return ledger.create_project(name="Runner test", actor=manager).project_id, manager
+    return ledger.create_project(Principal(manager), name="Runner test").project_id, manager
 
 
 def add_phases(ledger: Ledger, project_id: UUID, manager: str, count: int) -> CommandResult:
@@ -126,7 +129,7 @@ def add_phases(ledger: Ledger, project_id: UUID, manager: str, count: int) -> Co
         for _ in range(count):
             project.add_phase(f"Phase {uuid4().hex}", actor=manager)
 
-    return ledger.execute(project_id, act, actor=manager, needs=ProjectRole.MANAGER)
+    return run_as(ledger, project_id, act, actor=manager, needs=ProjectRole.MANAGER)
 
 
 def test_wait_for_returns_as_soon_as_the_views_have_applied_a_write(
@@ -401,7 +404,7 @@ def test_rebuild_gives_the_same_views(
             actor=manager,
         )
 
-    ledger.execute(project_id, build, actor=manager, needs=ProjectRole.MANAGER)
+    run_as(ledger, project_id, build, actor=manager, needs=ProjectRole.MANAGER)
     runner = ProjectionRunner(ledger, pool, all_views())
     runner.catch_up()
     before = _views_of(pool, project_id, manager)
@@ -478,7 +481,7 @@ def _busy_project(ledger: Ledger) -> int:
             project.reschedule(mid, date(2030, 2, 1 + n % 28), "later", actor=manager)
             project.achieve(mid, actor=manager)
 
-    result = ledger.execute(project_id, plan, actor=manager, needs=ProjectRole.MANAGER)
+    result = run_as(ledger, project_id, plan, actor=manager, needs=ProjectRole.MANAGER)
     return result.version
 
 

@@ -17,9 +17,11 @@ from psycopg import sql
 
 from api.bootstrap import Container, build_ledger, upgrade
 from api.settings import Settings
+from application.access import Principal
 from application.ledger import Ledger
 from domain.roles import ProjectRole
 from projections import all_views, claims, tracking
+from tests.commanding import run_as
 from tests.integration.processes import (
     MILESTONES,
     fresh_database,
@@ -61,9 +63,10 @@ class Writer:
 
     def _run(self) -> None:
         manager = f"manager-{uuid4().hex[:8]}"
-        project = self.ledger.create_project(name="Scale-out", actor=manager).project_id
+        project = self.ledger.create_project(Principal(manager), name="Scale-out").project_id
         while not self.stopped.is_set():
-            self.ledger.execute(
+            run_as(
+                self.ledger,
                 project,
                 lambda p: {"phase_id": p.add_phase(f"Phase {uuid4().hex}", actor=manager)},
                 actor=manager,
@@ -134,7 +137,7 @@ def test_milestones_workers_share_the_views_and_status_names_the_holder(
         ledger = build_ledger(url, Settings(pool_size=2, pool_max_overflow=0))
         try:
             manager = f"manager-{uuid4().hex[:8]}"
-            written = ledger.create_project(name="Status", actor=manager)
+            written = ledger.create_project(Principal(manager), name="Status")
             first = spawn([*MILESTONES, "worker"], env, tmp_path / "first.log")
             second: Any = None
             try:
@@ -154,7 +157,7 @@ def test_milestones_workers_share_the_views_and_status_names_the_holder(
                     60,
                     "the survivor to hold every view",
                 )
-                after = ledger.create_project(name="After", actor=manager)
+                after = ledger.create_project(Principal(manager), name="After")
                 wait_until(
                     lambda: _holders_if_all_caught_up(url, after.position or 0), 30, "catch up"
                 )

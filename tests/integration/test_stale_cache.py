@@ -15,10 +15,13 @@ import pytest
 
 from adapters.postgres.database import eventsourcing_env
 from api.settings import Settings
-from application.ledger import CommandResult, Ledger
+from application.access import Principal
+from application.ledger import Ledger
+from application.results import CommandResult
 from domain.errors import ProjectNotFoundError, VersionMismatchError
 from domain.project import Project
 from domain.roles import ProjectRole
+from tests.commanding import run_as
 
 MANAGER, BOB = "stale-alice", "stale-bob"
 
@@ -40,9 +43,9 @@ def here(ledger: Ledger) -> Ledger:
 
 def _cached_project(here: Ledger) -> UUID:
     """A project `here` created and has just written to, so it holds it in its cache."""
-    pid = here.create_project(name="Stale", actor=MANAGER).project_id
+    pid = here.create_project(Principal(MANAGER), name="Stale").project_id
     _run(here, pid, lambda p: p.add_phase("Build", actor=MANAGER))
-    assert here.peek_project(pid) is not None
+    assert here.peek(pid) is not None
     return pid
 
 
@@ -59,8 +62,13 @@ def _run(
         ids = act(project)
         return ids if isinstance(ids, dict) else None
 
-    return ledger.execute(
-        pid, command, actor=actor, needs=ProjectRole.MANAGER, expected_version=expected_version
+    return run_as(
+        ledger,
+        pid,
+        command,
+        actor=actor,
+        needs=ProjectRole.MANAGER,
+        expected_version=expected_version,
     )
 
 
@@ -84,13 +92,13 @@ def test_a_command_after_another_process_wrote_lands_on_top_of_it(
     here: Ledger, there: Ledger
 ) -> None:
     pid = _cached_project(here)
-    cached_version = here.peek_project(pid).version  # type: ignore[union-attr]
+    cached_version = here.peek(pid).version  # type: ignore[union-attr]
     _run(there, pid, _define("from there"))
 
     result = _run(here, pid, _define("from here"))
 
     assert result.version == cached_version + 2
-    titles = {d.title for d in here.get_project(pid, reader=MANAGER).deliverables.values()}
+    titles = {d.title for d in here.load(pid).deliverables.values()}
     assert titles == {"from there", "from here"}
 
 
@@ -109,16 +117,16 @@ def test_a_role_removed_by_another_process_keeps_the_caller_out(
     pid = _cached_project(here)
     _run(here, pid, _role(BOB, ProjectRole.MANAGER))
     _run(there, pid, lambda p: p.remove_member(BOB, actor=MANAGER))
-    version = there.get_project(pid, reader=MANAGER).version
+    version = there.load(pid).version
 
     with pytest.raises(ProjectNotFoundError):
         _run(here, pid, _define("by bob", BOB), BOB)
-    assert there.get_project(pid, reader=MANAGER).version == version
+    assert there.load(pid).version == version
 
 
 def test_if_match_is_judged_against_the_stored_version(here: Ledger, there: Ledger) -> None:
     pid = _cached_project(here)
-    stale = here.peek_project(pid).version  # type: ignore[union-attr]
+    stale = here.peek(pid).version  # type: ignore[union-attr]
     _run(there, pid, _define("from there"))
 
     with pytest.raises(VersionMismatchError):
@@ -136,4 +144,4 @@ def test_a_no_op_on_the_cached_copy_is_checked_on_fresh_state(here: Ledger, ther
     result = _run(here, pid, _role(BOB, ProjectRole.MANAGER))
 
     assert result.changed
-    assert there.get_project(pid, reader=MANAGER).role_of(BOB) is ProjectRole.MANAGER
+    assert there.load(pid).role_of(BOB) is ProjectRole.MANAGER

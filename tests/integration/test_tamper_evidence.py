@@ -20,9 +20,11 @@ from api.bootstrap import Container, bootstrap, upgrade
 from api.checkpoints import Checkpoints, read_file, write_file
 from api.cli import main
 from api.settings import Settings
+from application.access import Principal
 from domain.chain import GENESIS, link
 from domain.project import Project
 from domain.roles import ProjectRole
+from tests.commanding import run_as
 from tests.integration.scratch import scratch_database
 
 
@@ -58,7 +60,7 @@ def _add_phases(container: Container, project_id: Any, actor: str, count: int) -
         for _ in range(count):
             project.add_phase(f"Phase {uuid4().hex[:8]}", actor=actor)
 
-    result = container.ledger.execute(project_id, act, actor=actor, needs=ProjectRole.MANAGER)
+    result = run_as(container.ledger, project_id, act, actor=actor, needs=ProjectRole.MANAGER)
     assert result.position is not None
     return result.position
 
@@ -70,7 +72,7 @@ def log(database_url: str, tmp_path: Path) -> Iterator[Log]:
         upgrade(url, settings)
         container = bootstrap(settings, url)
         try:
-            created = container.ledger.create_project(name="Audited", actor="alice")
+            created = container.ledger.create_project(Principal("alice"), name="Audited")
             _add_phases(container, created.project_id, "alice", 3)
             # A position no event took (as after a rolled-back save): room for a forged event.
             with psycopg.connect(url, autocommit=True) as conn:

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.bootstrap import Container
-from api.principals import GlobalRole
 from api.timeline_svg import HEALTH_COLOURS
+from application.access import GlobalRole
 from domain.rules import Health
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import ok

@@ -22,8 +22,8 @@ import pytest
 
 from adapters.postgres.embedded import EmbeddedPostgres
 from api.bootstrap import upgrade
-from api.principals import GlobalRole
 from api.settings import Settings
+from application.access import GlobalRole
 from tests.integration.processes import fresh_database
 from tests.reliability.harness import Service, principal
 from tests.reliability.sizes import LEVELS, Level, Sizes, sizes_for

@@ -20,8 +20,9 @@ import httpx
 import psycopg
 
 from adapters.postgres.database import open_pool
-from api.principals import GlobalRole, Principals
+from adapters.postgres.principals import Principals
 from api.settings import Settings
+from application.access import GlobalRole
 from projections import all_views
 from tests.integration.processes import (
     MILESTONES,

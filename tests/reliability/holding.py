@@ -8,8 +8,10 @@ builds a ledger with it (by topic); the service under test runs its own, unchang
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
+from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
@@ -25,11 +27,15 @@ class HoldingRecorder(LedgerRecorder):
     seconds: ClassVar[float] = 0.0  # how long the next saves stay open; 0: not at all
     holding: ClassVar[threading.Event] = threading.Event()  # set once a save is being held
 
-    def _insert_same_transaction_records(self, curs: Cursor[DictRow], **kwargs: Any) -> None:
-        super()._insert_same_transaction_records(curs, **kwargs)
+    def _insert_stored_events(
+        self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> None:
+        super()._insert_stored_events(curs, stored_events, **kwargs)
         if HoldingRecorder.seconds:
             HoldingRecorder.holding.set()
-            curs.execute("SELECT pg_sleep(%s)", (HoldingRecorder.seconds,), prepare=False)
+            # Another cursor: the library reads the events' positions from `curs`.
+            with curs.connection.cursor() as extra:
+                extra.execute("SELECT pg_sleep(%s)", (HoldingRecorder.seconds,), prepare=False)
 
 
 def holding_ledger(url: str) -> Ledger:

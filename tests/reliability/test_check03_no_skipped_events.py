@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from domain.roles import ProjectRole
+from tests.commanding import run_as
 from tests.reliability.conftest import Figure, Served
 from tests.reliability.harness import (
     cli_env,
@@ -140,7 +141,8 @@ def test_a_write_held_open_delays_the_others_and_no_reader_skips_any_of_them(
     held_result: list[int | None] = []
 
     def held_write() -> None:
-        result = ledger.execute(
+        result = run_as(
+            ledger,
             held_project,
             lambda p: {"phase_id": p.add_phase("held open", actor=served.manager)},
             actor=served.manager,

@@ -16,9 +16,11 @@ import pytest
 
 from api.bootstrap import build_ledger, upgrade
 from api.settings import Settings
+from application.access import Principal
 from application.ledger import Ledger
 from domain.project import Project
 from domain.roles import ProjectRole
+from tests.commanding import run_as
 from tests.integration.processes import wait_until
 from tests.reliability.conftest import Figure
 from tests.reliability.harness import (
@@ -54,7 +56,7 @@ class Writer(threading.Thread):
             self.error = error
 
     def _project(self) -> None:
-        created = self.ledger.create_project(name="Crash site", actor=MANAGER)
+        created = self.ledger.create_project(Principal(MANAGER), name="Crash site")
         pid = created.project_id
         phase = self._do(pid, MANAGER, lambda p: self._setup(p))
         in_project = 2
@@ -97,7 +99,7 @@ class Writer(threading.Thread):
             if isinstance(value, UUID):
                 box.append(value)
 
-        result = self.ledger.execute(pid, run, actor=actor, needs=ProjectRole.VIEWER)
+        result = run_as(self.ledger, pid, run, actor=actor, needs=ProjectRole.VIEWER)
         self.written = max(self.written, result.position or 0)
         return box[0] if box else pid
 

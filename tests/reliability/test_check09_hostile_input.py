@@ -29,10 +29,10 @@ from schemathesis.specs.openapi.checks import (
 
 from api.app import create_app
 from api.bootstrap import Container, bootstrap, upgrade
-from api.principals import GlobalRole
 from api.problems import PROBLEM_JSON
 from api.routes import queries
 from api.settings import Settings
+from application.access import GlobalRole
 from tests.reliability.conftest import Figure
 from tests.reliability.sizes import Sizes
 

@@ -131,7 +131,7 @@ def test_the_answer_is_the_models_json_byte_for_byte(as_of: datetime | None) -> 
 
 @pytest.fixture
 def ledger() -> Iterator[Ledger]:
-    app = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.popo"})
+    app = Ledger(env={"PERSISTENCE_MODULE": "adapters.memory:MemoryFactory"})
     yield app
     app.close()
 

@@ -1,15 +1,19 @@
-"""Principals and their bearer tokens: plain tables, since they are access control, not history."""
+"""Principals and their bearer tokens: plain tables, since they are access control, not history.
+
+Who a principal is and what its global role allows is the application's (`application.access`);
+this is where they are kept.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
-from enum import StrEnum
 
 from psycopg import Connection, errors
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
+
+from application.access import GlobalRole, Principal
 
 TOKEN_PREFIX = "ml_"
 NAME_MAX_LENGTH = 200
@@ -28,22 +32,6 @@ CREATE TABLE IF NOT EXISTS tokens (
 );
 CREATE INDEX IF NOT EXISTS tokens_principal_idx ON tokens (principal);
 """
-
-
-class GlobalRole(StrEnum):
-    """A principal's role across every project."""
-
-    ADMIN = "admin"
-    AUDITOR = "auditor"
-    MEMBER = "member"
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Someone (or some tool) that authenticates with a bearer token."""
-
-    name: str
-    role: GlobalRole
 
 
 class PrincipalError(Exception):

@@ -1,0 +1,100 @@
+"""The ledger's store in memory: the library's plain-Python recorder with the same ports as the
+PostgreSQL one (`application.ports.LedgerStore`), so the application's tests run in
+milliseconds without a database and the same tests run again on PostgreSQL.
+
+Its "transaction" is the recorder's lock: the as-of index and the answers kept under an
+Idempotency-Key are written under it together with the events, or not at all. There is no hash
+chain (that is PostgreSQL's trigger) and no NOTIFY.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder, Notification, StoredEvent
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
+
+from application.ports import AsOfEntry, PendingAnswer
+from application.results import KeptAnswer
+from domain.chain import RawRow
+
+# For the event store's PERSISTENCE_MODULE.
+FACTORY_TOPIC = "adapters.memory:MemoryFactory"
+
+
+class MemoryLedgerRecorder(POPOApplicationRecorder):
+    def __init__(self) -> None:
+        super().__init__()
+        self._as_of: dict[UUID, list[tuple[datetime, int]]] = {}
+        self._answers: dict[tuple[str, str], KeptAnswer] = {}
+        self._key_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._key_locks_lock = threading.Lock()
+
+    def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
+        # Called under the recorder's lock once the events are known to be unique.
+        positions = list(super()._update_table(stored_events, **kwargs) or ())
+        entries: Sequence[AsOfEntry] = kwargs.get("as_of", ())
+        for entry in entries:
+            self._as_of.setdefault(entry.project_id, []).append((entry.occurred_at, entry.version))
+        answers: Sequence[PendingAnswer] = kwargs.get("answers", ())
+        end = 0
+        for pending in answers:
+            end += pending.events
+            result = replace(pending.result, position=positions[end - 1])
+            self._keep(KeptAnswer(pending.key, result=result))
+        return positions
+
+    def version_at(self, project_id: UUID, instant: datetime) -> int | None:
+        with self._database_lock:
+            versions = [v for at, v in self._as_of.get(project_id, []) if at <= instant]
+        return max(versions, default=None)
+
+    def select_project_events(
+        self, project_id: UUID, *, after_version: int = 0, limit: int = 1000
+    ) -> list[tuple[StoredEvent, int]]:
+        with self._database_lock:
+            index = self._stored_events_index[str(project_id)]
+            versions = sorted(v for v in index if v > after_version)[:limit]
+            # A notification's position is its place in the log, counted from 1.
+            return [(self._stored_events[index[v]], index[v] + 1) for v in versions]
+
+    def read_page(self, after: int, limit: int) -> Sequence[Notification]:
+        return self.select_notifications(start=after + 1, limit=limit)
+
+    def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
+        """The memory store keeps no hash chain: there is nothing to verify."""
+        raise NotImplementedError("the hash chain is kept by PostgreSQL only")
+
+    def find_answer(self, principal: str, key: str) -> KeptAnswer | None:
+        with self._database_lock:
+            return self._answers.get((principal, key))
+
+    def keep_answer(self, answer: KeptAnswer) -> None:
+        with self._database_lock:
+            self._keep(answer)
+
+    def _keep(self, answer: KeptAnswer) -> None:
+        name = (answer.key.principal, answer.key.key)
+        if name in self._answers:
+            raise KeyError(f"an answer is kept under {name} already")
+        self._answers[name] = answer
+
+    @contextmanager
+    def answer_lock(self, principal: str, key: str) -> Iterator[None]:
+        with self._key_locks_lock:
+            lock = self._key_locks.setdefault((principal, key), threading.Lock())
+        with lock:
+            yield
+
+
+class MemoryFactory(POPOFactory):
+    """The library's plain-Python factory, with the ledger's recorder."""
+
+    def application_recorder(self) -> ApplicationRecorder:
+        return MemoryLedgerRecorder()

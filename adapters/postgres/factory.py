@@ -1,0 +1,63 @@
+"""The event store's PostgreSQL factory: its pool checks connections only when idle, and every
+pooled connection acts as the application role (`SET ROLE` through libpq's startup options)."""
+
+from __future__ import annotations
+
+import re
+import time
+import weakref
+from typing import Any
+
+from eventsourcing.postgres import PostgresFactory
+from eventsourcing.utils import Environment, EnvType
+from psycopg_pool import ConnectionPool
+
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+# The topic of the factory below, for the event store's PERSISTENCE_MODULE.
+FACTORY_TOPIC = "adapters.postgres.factory:LedgerFactory"
+
+
+def role_option(role: str) -> str:
+    """libpq `options` that make a session act as `role` from its first statement (SET ROLE)."""
+    if not _ROLE_NAME.match(role):
+        raise ValueError(f"not a plain role name: {role!r}")
+    return f"-c role={role}"
+
+
+class RecentCheck:
+    """A pool `check` that pings a connection only when it has not been handed out lately.
+
+    A ping on every checkout is a round trip per checkout (two per command). A connection
+    handed out within the last `idle` seconds was in use then, so a server restart since then
+    is what the ping would catch; that window is short, and a connection that fails anyway is
+    discarded by the pool and the request answers 503 (clients retry on Retry-After).
+    """
+
+    def __init__(self, idle: float = 1.0) -> None:
+        self._idle = idle
+        self._handed_out: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
+    def __call__(self, conn: Any) -> None:
+        now = time.monotonic()
+        last = self._handed_out.get(conn)
+        if last is None or now - last > self._idle:
+            ConnectionPool.check_connection(conn)
+        self._handed_out[conn] = now
+
+
+class LedgerFactory(PostgresFactory):
+    """The library's PostgreSQL factory; with POSTGRES_ROLE every pooled connection acts as
+    that role, set in the startup packet so no statement ever runs with the login's rights."""
+
+    POSTGRES_ROLE = "POSTGRES_ROLE"
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        if self.datastore.pool._check is not None:
+            self.datastore.pool._check = RecentCheck()
+        role = self.env.get(self.POSTGRES_ROLE)
+        kwargs = self.datastore.pool.kwargs
+        if role and isinstance(kwargs, dict):
+            # The pool has not connected yet (it opens on first use).
+            kwargs["options"] = role_option(role)

@@ -1,0 +1,100 @@
+"""Reads of the event log that the library's recorder does not offer: narrow binary pages (what
+the views and the feed read), one project's events with their positions (its history), and
+every stored row as raw bytes (the hash chain's check)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, cast
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+from psycopg import Connection, pq
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
+
+from domain.chain import RawRow
+
+
+class LogReads:
+    def __init__(self, schema: str, events_table: str) -> None:
+        table = SQL("{}.{}").format(Identifier(schema), Identifier(events_table))
+        self._select_page = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(table=table)
+        # A history: the primary key (originator_id, originator_version) serves it.
+        self._select_project_events = SQL(
+            "SELECT originator_id, originator_version, topic, state, notification_id "
+            "FROM {table} WHERE originator_id = %s AND originator_version > %s "
+            "ORDER BY originator_version LIMIT %s"
+        ).format(table=table)
+        self._select_stored_rows = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state, chain_hash "
+            "FROM {table} ORDER BY notification_id"
+        ).format(table=table)
+
+    def read_page(self, conn: Connection[Any], after: int, limit: int) -> list[Notification]:
+        """The notifications after position `after`, in order, at most `limit`: what the
+        library's `select_notifications` answers, read in binary with only the columns it needs
+        (about half its cost per event, which a rebuild pays for the whole log)."""
+        with conn.cursor(row_factory=tuple_row, binary=True) as curs:
+            curs.execute(self._select_page, (after, limit))
+            return [
+                Notification(
+                    id=row[0],
+                    originator_id=row[1],
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=bytes(row[4]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    def project_events(
+        self, conn: Connection[Any], project_id: UUID, after_version: int, limit: int
+    ) -> list[tuple[StoredEvent, int]]:
+        """The project's stored events after `after_version`, in version order, each with its
+        global position (notification id), in one indexed read."""
+        with conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(
+                self._select_project_events, (project_id, after_version, limit), prepare=False
+            )
+            return [
+                (
+                    StoredEvent(
+                        originator_id=row[0],
+                        originator_version=row[1],
+                        topic=row[2],
+                        state=bytes(row[3]),
+                    ),
+                    row[4],
+                )
+                for row in curs.fetchall()
+            ]
+
+    def stored_rows(self, conn: Connection[Any], batch: int) -> Iterator[RawRow]:
+        """Every stored event as raw columns, in position order, through a server-side cursor
+        (constant memory), binary so the stored bytes arrive undecoded; plain tuples in
+        `StoredRow`'s field order (a named tuple per row cost ~10 % of a verification)."""
+        with (
+            conn.transaction(),
+            conn.cursor(name="stored_rows", row_factory=tuple_row, binary=True) as cursor,
+        ):
+            # The chain hashes bytes: the ids and topics stay bytes (no UUID or str per row).
+            cursor.adapters.register_loader("uuid", _RawBinaryLoader)
+            cursor.adapters.register_loader("text", _RawBinaryLoader)
+            cursor.itersize = batch
+            cursor.execute(self._select_stored_rows)
+            yield from cast(Iterator[RawRow], cursor)
+
+
+class _RawBinaryLoader(Loader):
+    """A column's binary wire bytes as they are (a uuid's 16 bytes, a text's UTF-8)."""
+
+    format = pq.Format.BINARY
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)

@@ -1,0 +1,125 @@
+"""Who may do what (SPEC §2), decided in one place: the principal's global role and its project
+role, read from the event-sourced project (never from a view).
+
+A principal with no role on a project is told the project does not exist (404), unless it reads
+every project (auditors and admins): those see it, so a command they may not send is refused
+(403). Auditors write nothing. Project roles are cumulative (`ProjectRole.includes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from application.results import AnswerKey
+from domain.contents import ProjectContents
+from domain.errors import PermissionDeniedError, ProjectNotFoundError
+from domain.roles import ProjectRole
+
+if TYPE_CHECKING:
+    from domain.project import Project
+
+
+class GlobalRole(StrEnum):
+    """A principal's role across every project."""
+
+    ADMIN = "admin"
+    AUDITOR = "auditor"
+    MEMBER = "member"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Someone (or some tool) that authenticates with a bearer token; named by `name` in every
+    event it causes (R1)."""
+
+    name: str
+    role: GlobalRole = GlobalRole.MEMBER
+
+    @property
+    def reads_everything(self) -> bool:
+        """Auditors and admins read every project (SPEC §2)."""
+        return self.role in (GlobalRole.AUDITOR, GlobalRole.ADMIN)
+
+    @property
+    def writes(self) -> bool:
+        """Auditors read; they write nothing."""
+        return self.role is not GlobalRole.AUDITOR
+
+
+def require_writer(principal: Principal) -> None:
+    """Anyone but an auditor may send commands (and create a project)."""
+    if not principal.writes:
+        raise PermissionDeniedError("auditors read; they write nothing")
+
+
+def require_overseer(principal: Principal) -> None:
+    """Only auditors and admins read across projects (the global feed, verification)."""
+    if not principal.reads_everything:
+        raise PermissionDeniedError("only auditors and admins may read this")
+
+
+def authorize(
+    project: ProjectContents, principal: Principal, needs: ProjectRole, *, writes: bool
+) -> None:
+    """Let `principal` do what needs `needs` on `project` (a command when `writes`), or refuse."""
+    role = project.role_of(principal.name)
+    if role is None and not principal.reads_everything:
+        raise ProjectNotFoundError(f"project {project.id} not found")
+    if writes:
+        require_writer(principal)
+    if not writes and needs is ProjectRole.VIEWER:
+        return
+    if role is None:
+        raise PermissionDeniedError(f"{principal.name} has no role on this project")
+    if not role.includes(needs):
+        raise PermissionDeniedError(
+            f"{principal.name} is {role.value} on this project; this needs {needs.value}"
+        )
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A principal let in to one project for what needs `needs`: what a command or a read of the
+    project takes instead of a project id, so that a request loads and authorises it once.
+
+    Made only by `Ledger.admit`. `project` is the state it was let in on: a private copy a
+    command acts on first (None for a read that needed only the check). `fresh` says whether that
+    state was read from the store or copied from this process's cache (which a save proves
+    current, or a refusal sends back to the store). A command also carries the caller's
+    `If-Match` version and `Idempotency-Key`.
+    """
+
+    principal: Principal
+    project_id: UUID
+    needs: ProjectRole
+    writes: bool
+    project: Project | None = None
+    fresh: bool = True
+    expected_version: int | None = None
+    answer_key: AnswerKey | None = None
+    # The state a command has not acted on yet (shared by the copies `requiring` makes): the
+    # first command takes it, any later one loads the project again.
+    unused: list[Project] = field(default_factory=list, compare=False, repr=False)
+
+    def take_state(self) -> Project | None:
+        """The admitted state, the first time it is asked for; None after that."""
+        return self.unused.pop() if self.unused else None
+
+    @property
+    def actor(self) -> str:
+        """Who every event of the command is attributed to (R1): the authenticated principal."""
+        return self.principal.name
+
+    def allows(self, needs: ProjectRole, writes: bool) -> bool:
+        """Whether this admission already covers what `needs` (on this very state)."""
+        return (self.writes or not writes) and self.needs.includes(needs)
+
+    def requiring(self, needs: ProjectRole) -> Admission:
+        """This admission for a command that needs `needs`: checked on the state it holds unless
+        it was let in for that already (a state it does not hold is checked once loaded)."""
+        if not self.allows(needs, writes=True) and self.project is not None:
+            authorize(self.project, self.principal, needs, writes=True)
+        return replace(self, needs=needs, writes=True)

@@ -1,0 +1,81 @@
+"""What the application needs from storage beyond the event store library's recorder: the ports.
+
+`adapters.postgres` implements them on PostgreSQL, `adapters.memory` in memory (for application
+tests that run in milliseconds); the composition root (`api.bootstrap`) picks one.
+
+Records that must commit or roll back with a command's events travel as keyword arguments of
+`Application.save` to the recorder's `insert_events`, which writes them in the same transaction:
+- `as_of`: one `AsOfEntry` per event, the as-of index that finds a project's version at an
+  instant (`GET /v1/projects/{pid}?as_of=`);
+- `answers`: one `PendingAnswer` per command saved with an `Idempotency-Key`; the store completes
+  its result with the position of the command's last event, known only once they are inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+from uuid import UUID
+
+from eventsourcing.persistence import Notification, StoredEvent
+
+from application.access import Principal
+from application.results import AnswerKey, CommandResult, KeptAnswer
+from domain.chain import RawRow
+
+
+@dataclass(frozen=True)
+class AsOfEntry:
+    """One event in the as-of index: its project, version and when it was recorded."""
+
+    project_id: UUID
+    version: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingAnswer:
+    """A command's result to keep under its key; `events` is how many of the saved events are
+    its own (a group commit saves several commands' events, in order)."""
+
+    key: AnswerKey
+    result: CommandResult
+    events: int
+
+
+@runtime_checkable
+class LedgerStore(Protocol):
+    """The ledger's event store: the library's application recorder plus these reads and the
+    same-transaction records described above."""
+
+    def version_at(self, project_id: UUID, instant: datetime) -> int | None:
+        """The project's last version recorded at or before `instant` (None: none yet)."""
+
+    def select_project_events(
+        self, project_id: UUID, *, after_version: int = 0, limit: int = 1000
+    ) -> list[tuple[StoredEvent, int]]:
+        """The project's events after `after_version` in version order, with their positions."""
+
+    def read_page(self, after: int, limit: int) -> Sequence[Notification]:
+        """At most `limit` notifications after position `after`, in position order."""
+
+    def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
+        """Every stored event as raw columns, in position order (for the hash chain's check)."""
+
+    def find_answer(self, principal: str, key: str) -> KeptAnswer | None:
+        """The answer kept under this principal's key, if any."""
+
+    def keep_answer(self, answer: KeptAnswer) -> None:
+        """Keep an answer that wrote no event (a refusal, a no-op), in its own transaction."""
+
+    def answer_lock(self, principal: str, key: str) -> AbstractContextManager[None]:
+        """Hold (principal, key) so that a retry waits for the first request, in every process."""
+
+
+class PrincipalDirectory(Protocol):
+    """The principals a command may name (a new member must exist)."""
+
+    def get(self, name: str) -> Principal | None: ...

@@ -1,0 +1,80 @@
+"""Reads of a project's past, replayed from its events through the domain (never from a view):
+the state as recorded at an instant, the history with positions, the retrospective, the feed.
+
+Each takes the request's `Admission` (the reader let in to the project now: a former member does
+not keep reading a project it was removed from), so the project is authorised once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from eventsourcing.persistence import StoredEvent
+
+from application.access import Admission
+from application.loading import ProjectLoading
+from application.ports import LedgerStore
+from domain.errors import ProjectNotFoundError
+from domain.events import ProjectEvent
+from domain.project import Project
+from domain.retrospective import Retrospective, retrospective
+
+# How many events a read of a project's history fetches at a time.
+HISTORY_PAGE = 1000
+
+
+class ProjectReads(ProjectLoading):
+    """The ledger's reads of the past (see the module's docstring)."""
+
+    @property
+    def store(self) -> LedgerStore:
+        raise NotImplementedError
+
+    def project_as_of(self, admitted: Admission, instant: datetime) -> Project:
+        """The project as recorded at `instant`, rebuilt from its events (snapshot + tail);
+        not found before the project existed."""
+        version = self.store.version_at(admitted.project_id, instant)
+        if version is None:
+            raise ProjectNotFoundError(
+                f"project {admitted.project_id} did not exist at {instant.isoformat()}"
+            )
+        return self.load(admitted.project_id, version)
+
+    def project_events(
+        self, admitted: Admission, *, after_version: int = 0, limit: int | None = None
+    ) -> Iterator[tuple[ProjectEvent, int]]:
+        """The project's events after `after_version` in version order, with their positions,
+        read a page at a time (an export of a long history never holds it all in memory)."""
+        project_id, remaining = admitted.project_id, limit
+        while remaining is None or remaining > 0:
+            page = HISTORY_PAGE if remaining is None else min(HISTORY_PAGE, remaining)
+            rows = self.store.select_project_events(
+                project_id, after_version=after_version, limit=page
+            )
+            for stored, position in rows:
+                yield self._event(stored), position
+            if len(rows) < page:
+                return
+            after_version = rows[-1][0].originator_version
+            remaining = None if remaining is None else remaining - len(rows)
+
+    def project_retrospective(self, admitted: Admission) -> Retrospective:
+        """Slips, reschedules and review rounds, replayed from every event of the project."""
+        return retrospective(event for event, _ in self.project_events(admitted))
+
+    def feed(self, after: int, limit: int) -> list[tuple[ProjectEvent, int]]:
+        """Every project's events after global position `after`, in commit order.
+
+        The store's ordering lock makes commit order equal position order, so a reader that
+        resumes after the last position it saw never skips an event (positions may have gaps).
+        Who may read it is the caller's to check (`access.require_overseer`).
+        """
+        notifications = self.store.read_page(after, limit)
+        events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
+        return [(e, position) for e, position in events if isinstance(e, ProjectEvent)]
+
+    def _event(self, stored: StoredEvent) -> ProjectEvent:
+        event = self.mapper.to_domain_event(stored)
+        assert isinstance(event, ProjectEvent)
+        return event
