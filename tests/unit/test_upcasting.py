@@ -139,4 +139,3 @@ def test_a_new_approval_is_stored_as_version_2_with_its_meaning(ledger: Ledger) 
     assert state["class_version"] == 2
     assert state["meaning"] == "review"
     assert ledger.mapper.to_domain_event(stored) == approval
-
