@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from api.bootstrap import Container
 from api.principals import GlobalRole
-from api.timeline_svg import HEALTH_COLOURS
+from api.timeline import HEALTH_COLOURS
 from domain.rules import Health
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import ok

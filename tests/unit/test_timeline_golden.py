@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 
 from api.schemas import MilestonePublic, PhasePublic, ProjectPublic
-from api.timeline_svg import render_timeline
+from api.timeline import render_timeline
 from domain.entities import MilestoneStatus
 from domain.rules import Health
 
