@@ -7,7 +7,7 @@ from typing import Any
 
 from icalendar import Calendar, Event
 
-from api.schemas_history import (
+from api.schemas.history import (
     DeliverableReviewPublic,
     MilestoneRetrospectivePublic,
     RebaselinePublic,

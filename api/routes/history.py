@@ -25,7 +25,7 @@ from api.presenters_history import (
 )
 from api.problems import ProblemError
 from api.routes.queries import MinPosition, _wait_for_view
-from api.schemas_history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
+from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
 from projections.audit import AuditFilter, audit_page, iter_audit
 
 router = APIRouter(tags=["history"])
