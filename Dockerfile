@@ -13,6 +13,7 @@ COPY application ./application
 COPY adapters ./adapters
 COPY projections ./projections
 COPY api ./api
+COPY cli ./cli
 RUN pip install . && rm -rf /app/build
 
 # Never run as root: a compromised process should not own the container.

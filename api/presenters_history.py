@@ -1,13 +1,10 @@
-"""Turns the domain's reads of the past (events, retrospective, milestones) into public shapes."""
+"""Turns the domain's reads of the past (events, feed, retrospective) into public shapes."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
-from icalendar import Calendar, Event
-
-from api.schemas_history import (
+from api.schemas.history import (
     DeliverableReviewPublic,
     MilestoneRetrospectivePublic,
     RebaselinePublic,
@@ -17,10 +14,8 @@ from api.schemas_history import (
     RetrospectivePublic,
     RetrospectiveTotals,
 )
-from domain.entities import MilestoneStatus
 from domain.events import ProjectEvent
 from domain.history import json_data
-from domain.project import Project
 from domain.retrospective import DeliverableReview, Retrospective
 
 
@@ -91,42 +86,3 @@ def _review(d: DeliverableReview) -> DeliverableReviewPublic:
         approved_by=d.approved_by,
         days_from_last_evidence_to_approval=d.days_from_last_evidence_to_approval,
     )
-
-
-def milestones_calendar(project: Project, now: datetime) -> bytes:
-    """One all-day VEVENT per milestone; its UID is the milestone id, so a subscribed calendar
-    moves the event when the milestone is rescheduled instead of adding another."""
-    calendar = Calendar()
-    calendar.add("prodid", "-//Milestone Ledger//milestones//EN")
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", f"{project.name}: milestones")
-    phases = {str(p.id): p.name for p in project.phases.values()}
-    for m in sorted(project.milestones.values(), key=lambda m: (m.due, m.name, str(m.id))):
-        event = Event()
-        event.add("uid", f"{m.id}@milestone-ledger")
-        event.add("dtstamp", now)
-        event.add("dtstart", m.due)
-        event.add("dtend", m.due + timedelta(days=1))
-        # The project version only grows, so calendars take every change as newer.
-        event.add("sequence", project.version)
-        event.add("categories", [phases.get(str(m.phase_id), "milestone")])
-        event.add("transp", "TRANSPARENT")
-        if m.status is MilestoneStatus.CANCELLED:
-            event.add("status", "CANCELLED")
-            event.add("summary", f"[cancelled] {m.name}")
-            description = "Cancelled."
-        elif m.achieved and m.achieved_at is not None:
-            event.add("status", "CONFIRMED")
-            event.add("summary", f"✓ {m.name} (achieved)")
-            description = f"Achieved by {m.achieved_by} at {m.achieved_at.isoformat()}."
-        else:
-            event.add("status", "CONFIRMED")
-            event.add("summary", m.name)
-            description = "Not achieved yet."
-        if m.slip_days:
-            description += f" Baseline {m.baseline_due.isoformat()}, slip {m.slip_days} days."
-        event.add("description", description)
-        calendar.add_component(event)
-    ical: bytes = calendar.to_ical()
-    return ical

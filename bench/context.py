@@ -129,7 +129,7 @@ class Service:
         command = [
             sys.executable,
             "-c",
-            "import sys; from api.cli import main; sys.exit(main())",
+            "import sys; from cli.main import main; sys.exit(main())",
             "serve",
             "--host",
             "127.0.0.1",

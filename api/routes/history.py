@@ -15,17 +15,13 @@ from pydantic import AwareDatetime
 
 from api import exports
 from api.access import Anyone, Looker, Overseer, Reader
+from api.calendar import milestones_calendar
 from api.deps import ContainerDep
 from api.feed import FeedNotifier
-from api.presenters_history import (
-    feed_event,
-    history_event,
-    milestones_calendar,
-    retrospective_public,
-)
+from api.presenters_history import feed_event, history_event, retrospective_public
 from api.problems import ProblemError
 from api.routes.queries import MinPosition, _wait_for_view
-from api.schemas_history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
+from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
 from projections.audit import AuditFilter, audit_page, iter_audit
 
 router = APIRouter(tags=["history"])

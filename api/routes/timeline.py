@@ -11,7 +11,7 @@ from api.access import Reader
 from api.deps import ContainerDep
 from api.presenters import project_public
 from api.schemas import AS_OF_EARLIEST, AS_OF_LATEST
-from api.timeline_svg import render_timeline
+from api.timeline import render_timeline
 from domain.rules import today_in
 
 router = APIRouter(tags=["queries"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from api.access import Overseer
 from api.checkpoints import Checkpoints
 from api.deps import ContainerDep
-from api.schemas_trust import VerifyReport
+from api.schemas.trust import VerifyReport
 
 router = APIRouter(prefix="/v1", tags=["trust"])
 

@@ -17,7 +17,7 @@ from uuid import uuid4
 from adapters.postgres.embedded import drop_database, ensure_database, uri_with_dbname
 
 REPO = Path(__file__).resolve().parents[2]
-MILESTONES = [sys.executable, "-m", "api.cli"]
+MILESTONES = [sys.executable, "-m", "cli"]
 T = TypeVar("T")
 
 

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.bootstrap import Container
-from api.cli import main
 from api.limits import MAX_BODY_BYTES
+from cli.main import main
 from tests.integration.conftest import Users
 
 

@@ -18,9 +18,9 @@ import pytest
 
 from api.bootstrap import Container, bootstrap, upgrade
 from api.checkpoints import Checkpoints, read_file, write_file
-from api.cli import main
 from api.settings import Settings
 from application.access import Principal
+from cli.main import main
 from domain.chain import GENESIS, link
 from domain.project import Project
 from domain.roles import ProjectRole

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.bootstrap import Container
-from api.timeline_svg import HEALTH_COLOURS
+from api.timeline import HEALTH_COLOURS
 from application.access import GlobalRole
 from domain.rules import Health
 from tests.integration.conftest import User, Users

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from uuid import uuid4
 
 from api.schemas import MilestonePublic, PhasePublic, ProjectPublic
-from api.timeline_svg import render_timeline
+from api.timeline import render_timeline
 from domain.entities import MilestoneStatus
 from domain.rules import Health
 

@@ -1,16 +1,11 @@
-"""The trust commands of `milestones`: verify, checkpoint create, keys public."""
+"""The trust commands: `verify`, `checkpoint create` and `keys public`."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
-from collections.abc import Callable
-from contextlib import AbstractContextManager
-from functools import partial
-from pathlib import Path
 
-from api.bootstrap import Container
 from api.checkpoints import (
     CheckpointError,
     Checkpoints,
@@ -22,21 +17,20 @@ from api.checkpoints import (
     write_file,
 )
 from api.settings import Settings
-
-Containers = Callable[[Settings], AbstractContextManager[Container]]
+from cli.wiring import open_container
 
 
 def _progress(checked: int, position: int) -> None:
     print(f"checked {checked} events (up to position {position})", file=sys.stderr, flush=True)
 
 
-def cmd_verify(args: argparse.Namespace, settings: Settings, *, containers: Containers) -> int:
+def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     try:
         kept: SignedCheckpoint | None = (
             None if args.checkpoint is None else read_file(args.checkpoint)
         )
         trusted = None if args.public_key is None else parse_public_key(args.public_key)
-        with containers(settings) as container:
+        with open_container(settings) as container:
             result = Checkpoints.of(container).verify(kept, trusted=trusted, progress=_progress)
     except CheckpointError as error:
         print(f"milestones verify: {error}", file=sys.stderr)
@@ -54,11 +48,9 @@ def cmd_verify(args: argparse.Namespace, settings: Settings, *, containers: Cont
     return 0 if result.ok else 1
 
 
-def cmd_checkpoint_create(
-    args: argparse.Namespace, settings: Settings, *, containers: Containers
-) -> int:
+def cmd_checkpoint_create(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        with containers(settings) as container:
+        with open_container(settings) as container:
             checkpoint = Checkpoints.of(container).create(progress=_progress)
     except CheckpointError as error:
         print(f"milestones checkpoint create: {error}", file=sys.stderr)
@@ -78,34 +70,3 @@ def cmd_keys_public(_: argparse.Namespace, settings: Settings) -> int:
     key = load_or_create_key(settings.signing_key_path)
     print(public_key_text(key.public_key()))
     return 0
-
-
-def register(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser], containers: Containers
-) -> None:
-    """Add the trust commands to the `milestones` parser."""
-    verify = sub.add_parser(
-        "verify", help="check the whole event log's tamper evidence; exit 0 only if intact"
-    )
-    verify.add_argument(
-        "--checkpoint", type=Path, help="a checkpoint file kept by an auditor: the log must hold it"
-    )
-    verify.add_argument(
-        "--public-key",
-        help="base64 Ed25519 key the checkpoints must be signed with (default: this service's)",
-    )
-    verify.add_argument("--json", action="store_true", help="print the report as JSON")
-    verify.set_defaults(func=partial(cmd_verify, containers=containers))
-
-    checkpoint = sub.add_parser("checkpoint", help="signed checkpoints of the log")
-    actions = checkpoint.add_subparsers(dest="checkpoint", required=True)
-    create = actions.add_parser("create", help="verify the log, then sign and store its head")
-    create.add_argument("--out", type=Path, help="also write the checkpoint to this file")
-    create.set_defaults(func=partial(cmd_checkpoint_create, containers=containers))
-
-    keys = sub.add_parser("keys", help="the checkpoint signing key").add_subparsers(
-        dest="keys", required=True
-    )
-    keys.add_parser("public", help="print the public key (base64)").set_defaults(
-        func=cmd_keys_public
-    )

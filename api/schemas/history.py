@@ -1,4 +1,4 @@
-"""Response bodies of the reads of the past: audit trail, history, feed, retrospective."""
+"""The answers of the reads of the past: audit trail, history, feed, retrospective."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.schemas import UtcDatetime
+from api.schemas.fields import UtcDatetime
 from domain.entities import DeliverableState, MilestoneStatus
 
 

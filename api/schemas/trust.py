@@ -1,4 +1,4 @@
-"""Response shapes of the trust endpoints."""
+"""The answer of `GET /v1/verify`."""
 
 from __future__ import annotations
 

@@ -1,0 +1,30 @@
+"""Signed checkpoints of the hash chain's head, and the whole-log verification that uses them.
+
+The signing key (Ed25519) is a file outside the database: whoever can rewrite the events and
+re-chain them still cannot sign a checkpoint, and an auditor who keeps an exported checkpoint
+(and the public key) can prove that the log still holds what it held then.
+
+`keys` keeps the key, `signed` says what a checkpoint signs and how it is written to a file,
+`store` keeps them in their table and verifies the log, `timer` takes one every interval.
+"""
+
+from api.checkpoints.errors import CheckpointError
+from api.checkpoints.keys import load_or_create_key, parse_public_key, public_key_text
+from api.checkpoints.signed import SignedCheckpoint, read_file, signed_message, write_file
+from api.checkpoints.store import DDL, TABLE, Checkpoints
+from api.checkpoints.timer import CheckpointTimer
+
+__all__ = [
+    "DDL",
+    "TABLE",
+    "CheckpointError",
+    "CheckpointTimer",
+    "Checkpoints",
+    "SignedCheckpoint",
+    "load_or_create_key",
+    "parse_public_key",
+    "public_key_text",
+    "read_file",
+    "signed_message",
+    "write_file",
+]

@@ -1,0 +1,107 @@
+"""The bodies the commands take (XCreate and the like), with the bounds of R14, and the answer
+every command gives."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.schemas.fields import EvidenceText, Name, Reason, Sha256, Text
+from domain.entities import DeliverableKind
+from domain.roles import ProjectRole
+from domain.validation import RISK_WINDOW_MAX
+
+
+class Command(BaseModel):
+    """Base of every request body: unknown and server-owned fields are refused (R14)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProjectCreate(Command):
+    name: Name
+    description: Text = ""
+    timezone: str = "UTC"
+    risk_window_days: int = Field(default=7, ge=0, le=RISK_WINDOW_MAX)
+
+
+class MemberSet(Command):
+    principal: Name
+    role: ProjectRole
+
+
+class PhaseCreate(Command):
+    name: Name
+
+
+class DeliverableCreate(Command):
+    title: Name
+    phase_id: UUID
+    kind: DeliverableKind = DeliverableKind.OTHER
+    description: Text = ""
+    owner: Name | None = None
+
+
+class DeliverableUpdate(Command):
+    """Only the fields present change; `owner: null` clears the owner."""
+
+    title: Name | None = None
+    description: Text | None = None
+    owner: Name | None = None
+    phase_id: UUID | None = None
+    kind: DeliverableKind | None = None
+
+
+class CriterionCreate(Command):
+    text: Name
+
+
+class EvidenceRecord(Command):
+    evidence: EvidenceText
+    sha256: Sha256 | None = None
+
+
+class Submission(Command):
+    note: Text | None = None
+
+
+class Approval(Command):
+    comment: Text | None = None
+
+
+class WithReason(Command):
+    reason: Reason
+
+
+class MilestoneCreate(Command):
+    name: Name
+    phase_id: UUID
+    due: date
+    deliverable_ids: list[UUID] = Field(max_length=1000)
+
+
+class Reschedule(Command):
+    due: date
+    reason: Reason
+
+
+class Achievement(Command):
+    note: Text | None = None
+
+
+class CommandResponse(BaseModel):
+    """What every command answers; the id fields present are those the command touched."""
+
+    project_id: UUID
+    version: int = Field(description="the project's version after the command")
+    position: int | None = Field(
+        description="global position of the last event written; null when nothing changed"
+    )
+    changed: bool
+    phase_id: UUID | None = None
+    deliverable_id: UUID | None = None
+    criterion_id: UUID | None = None
+    milestone_id: UUID | None = None
+    principal: str | None = None

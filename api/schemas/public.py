@@ -1,0 +1,178 @@
+"""What the reads answer (XPublic): a project's state, the list of projects, the schedule and
+alignment views, and the problem details every error answers."""
+
+from __future__ import annotations
+
+from datetime import date
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from api.schemas.fields import UtcDatetime
+from domain.entities import DeliverableKind, DeliverableState, MilestoneStatus
+from domain.roles import ProjectRole
+from domain.rules import Health
+
+
+class MemberPublic(BaseModel):
+    principal: str
+    role: ProjectRole
+
+
+class PhasePublic(BaseModel):
+    id: UUID
+    name: str
+
+
+class EvidencePublic(BaseModel):
+    evidence: str
+    sha256: str | None
+    recorded_by: str
+    recorded_at: UtcDatetime
+
+
+class CriterionPublic(BaseModel):
+    id: UUID
+    text: str
+    met: bool
+    evidence: EvidencePublic | None
+
+
+class DeliverablePublic(BaseModel):
+    id: UUID
+    title: str
+    description: str
+    kind: DeliverableKind
+    phase_id: UUID
+    owner: str | None
+    state: DeliverableState
+    submitted_by: str | None
+    review_rounds: int
+    criteria_met: int
+    criteria_total: int
+    criteria: list[CriterionPublic]
+
+
+class MilestonePublic(BaseModel):
+    id: UUID
+    name: str
+    phase_id: UUID
+    due: date
+    baseline_due: date
+    original_baseline_due: date
+    slip_days: int
+    achieved: bool
+    status: MilestoneStatus
+    achieved_at: UtcDatetime | None
+    achieved_by: str | None
+    health: Health
+    deliverable_ids: list[UUID]
+
+
+class ProjectPublic(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    timezone: str
+    risk_window_days: int
+    version: int
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    as_of: UtcDatetime | None = None
+    members: list[MemberPublic]
+    phases: list[PhasePublic]
+    deliverables: list[DeliverablePublic]
+    milestones: list[MilestonePublic]
+
+
+class NextDue(BaseModel):
+    id: UUID
+    name: str
+    due: date
+
+
+class ProjectSummary(BaseModel):
+    id: UUID
+    name: str
+    description: str
+    timezone: str
+    version: int
+    role: ProjectRole | None = Field(description="the caller's role; null for auditors/admins")
+    created_at: UtcDatetime
+    updated_at: UtcDatetime
+    counts: dict[str, dict[str, int]] = Field(
+        description="deliverables by state and milestones by status"
+    )
+    next_due_milestone: NextDue | None
+
+
+class ScheduleDeliverable(BaseModel):
+    id: UUID
+    title: str
+    state: DeliverableState
+    criteria_met: int
+    criteria_total: int
+
+
+class ScheduleMilestone(BaseModel):
+    id: UUID
+    name: str
+    due: date
+    baseline_due: date
+    original_baseline_due: date
+    slip_days: int
+    achieved: bool
+    status: MilestoneStatus
+    achieved_at: UtcDatetime | None
+    achieved_by: str | None
+    health: Health
+    deliverables: list[ScheduleDeliverable]
+
+
+class SchedulePhase(BaseModel):
+    id: UUID
+    name: str
+    milestones: list[ScheduleMilestone]
+
+
+class Schedule(BaseModel):
+    project_id: UUID
+    name: str
+    timezone: str
+    today: date
+    version: int
+    phases: list[SchedulePhase]
+
+
+class UnprovenMilestone(BaseModel):
+    """A milestone with no deliverable: activity without evidence."""
+
+    id: UUID
+    name: str
+    phase_id: UUID
+
+
+class MisalignedDeliverable(BaseModel):
+    """A deliverable no milestone links (evidence without timing), or one without criteria."""
+
+    id: UUID
+    title: str
+    phase_id: UUID
+
+
+class Alignment(BaseModel):
+    project_id: UUID
+    aligned: bool
+    milestones_without_deliverables: list[UnprovenMilestone]
+    deliverables_without_milestones: list[MisalignedDeliverable]
+    deliverables_without_criteria: list[MisalignedDeliverable]
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every error answers."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, object]] | None = None

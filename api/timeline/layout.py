@@ -1,0 +1,136 @@
+"""Where everything sits on the timeline: the day scale, each phase's rows of milestones (packed so
+labels never overlap) and the axis ticks. No drawing here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from api.schemas import MilestonePublic, ProjectPublic
+from api.timeline import text
+
+WIDTH = 1100
+LEFT = 180  # the phase names' column
+RIGHT = 30
+TOP = 74  # title and date axis
+ROW = 42  # one row of milestones inside a phase band
+BAND_PAD = 6
+LEGEND = 56
+DIAMOND = 8  # half-diagonal of a milestone's diamond
+CHAR_W = 7.0  # rough width of a 12px DejaVu Sans character, to keep labels from overlapping
+LABEL_GAP = 10
+MARGIN_DAYS = 7
+
+Scale = Callable[[date], float]
+
+
+@dataclass(frozen=True)
+class Placed:
+    milestone: MilestonePublic
+    x_due: float
+    x_baseline: float
+    achieved_on: date | None
+    label_left: bool  # the label sits left of the diamond when it would run off the right
+    start: float
+    end: float
+
+
+# A phase (its id and name) and its milestones, row by row.
+Lane = tuple[tuple[str, str], list[list[Placed]]]
+
+
+@dataclass(frozen=True)
+class Layout:
+    first: date  # the first and last day drawn
+    last: date
+    x: Scale  # a day's x coordinate
+    lanes: list[Lane]
+    height: int
+
+
+def layout(project: ProjectPublic, today: date) -> Layout:
+    """The days shown (every due, baseline and achievement, and today, with a margin), the
+    scale that fits them into the width, and the lanes; achievements count on their day in the
+    project's time zone."""
+    zone = ZoneInfo(project.timezone)
+    achieved_on = {
+        m.id: m.achieved_at.astimezone(zone).date() for m in project.milestones if m.achieved_at
+    }
+    days = [today, *achieved_on.values()]
+    for m in project.milestones:
+        days += [m.due, m.baseline_due]
+    first = shift(min(days), -MARGIN_DAYS)
+    last = shift(max(days), MARGIN_DAYS)
+    scale = (WIDTH - LEFT - RIGHT) / max((last - first).days, 1)
+
+    def x(day: date) -> float:
+        return round(LEFT + (day - first).days * scale, 2)
+
+    lanes = _lanes(project, x, achieved_on)
+    height = TOP + sum(len(rows) * ROW + 2 * BAND_PAD for _, rows in lanes) + LEGEND
+    return Layout(first, last, x, lanes, height)
+
+
+def _lanes(project: ProjectPublic, x: Scale, achieved_on: dict[UUID, date]) -> list[Lane]:
+    """Per phase, its milestones packed into as few rows as keep their labels apart."""
+    lanes: list[Lane] = []
+    for phase in project.phases:
+        mine = sorted(
+            (m for m in project.milestones if m.phase_id == phase.id),
+            key=lambda m: (m.due, m.name),
+        )
+        rows: list[list[Placed]] = []
+        for m in mine:
+            placed = _place(m, x, achieved_on.get(m.id))
+            row = next((r for r in rows if r[-1].end + LABEL_GAP < placed.start), None)
+            if row is None:
+                rows.append([placed])
+            else:
+                row.append(placed)
+        lanes.append(((str(phase.id), phase.name), rows or [[]]))
+    return lanes
+
+
+def _place(m: MilestonePublic, x: Scale, achieved_on: date | None) -> Placed:
+    x_due, x_baseline = x(m.due), x(m.baseline_due)
+    label = max(len(m.name), len(text.date_line(m, achieved_on))) * CHAR_W
+    lo, hi = min(x_due, x_baseline), max(x_due, x_baseline)
+    left = hi + LABEL_GAP + label > WIDTH - RIGHT + 20
+    if left:
+        return Placed(m, x_due, x_baseline, achieved_on, True, lo - LABEL_GAP - label, hi + 8)
+    return Placed(m, x_due, x_baseline, achieved_on, False, lo - 8, hi + LABEL_GAP + label)
+
+
+MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120, 600, 1200, 6000)
+MAX_TICKS = 16
+
+
+def ticks(first: date, last: date) -> list[tuple[date, str]]:
+    """Mondays for a short plan, else the first of every n-th month: never more than ~16."""
+    span = (last - first).days
+    if span <= 120:
+        monday = shift(first, -first.weekday() % 7)
+        count = (last - monday).days // 7 + 1
+        return [(d, text.day(d, year=False)) for d in (shift(monday, 7 * n) for n in range(count))]
+    months = span / 30.44
+    step = next((s for s in MONTH_STEPS if months / s <= MAX_TICKS), MONTH_STEPS[-1])
+    index = first.year * 12 + first.month - 1
+    index += -index % step  # the first multiple of the step on or after `first`'s month
+    found = []
+    while index // 12 <= last.year:
+        tick = date(index // 12, index % 12 + 1, 1)
+        if first <= tick <= last:
+            found.append((tick, f"{tick:%b %Y}" if step < 12 else str(tick.year)))
+        index += step
+    return found
+
+
+def shift(value: date, days: int) -> date:
+    """`value` moved by `days`, stopping at the first or last day Python can hold."""
+    try:
+        return value + timedelta(days=days)
+    except OverflowError:
+        return date.min if days < 0 else date.max

@@ -1,0 +1,276 @@
+"""Draws the laid-out timeline: phases as bands, milestones as diamonds, the axis, today and a
+legend."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from api.schemas import ProjectPublic
+from api.timeline import text
+from api.timeline.layout import (
+    BAND_PAD,
+    CHAR_W,
+    DIAMOND,
+    LABEL_GAP,
+    LEFT,
+    ROW,
+    TOP,
+    WIDTH,
+    Lane,
+    Placed,
+    Scale,
+    layout,
+    ticks,
+)
+from api.timeline.svg import SVG_NS, line, rect, sub
+from domain.entities import MilestoneStatus
+from domain.rules import Health
+
+# Primer's accessible palette: each has at least 4.5:1 contrast on white, and the achieved
+# states differ from the open ones by fill as well as by hue (colour is never the only cue).
+HEALTH_COLOURS: dict[Health, str] = {
+    Health.ON_TRACK: "#1a7f37",
+    Health.AT_RISK: "#9a6700",
+    Health.OVERDUE: "#cf222e",
+    Health.ACHIEVED_ON_TIME: "#0969da",
+    Health.ACHIEVED_LATE: "#8250df",
+    Health.CANCELLED: "#6e7781",
+}
+TODAY_COLOUR = "#d1242f"
+TEXT = "#1f2328"
+MUTED = "#59636e"
+
+
+def render_timeline(project: ProjectPublic, today: date, as_of: datetime | None = None) -> str:
+    """The SVG text: phases as bands, milestones as diamonds at their due dates.
+
+    A baseline that differs from the due date is a hollow circle joined to the diamond by a
+    dashed line (the slip); achieved milestones are filled and labelled with the day they were
+    achieved (in the project's time zone); `today` is a vertical line.
+    """
+    zone = ZoneInfo(project.timezone)
+    laid = layout(project, today)
+    height = laid.height
+    svg = ET.Element(
+        "svg",
+        {
+            "xmlns": SVG_NS,
+            "width": str(WIDTH),
+            "height": str(height),
+            "viewBox": f"0 0 {WIDTH} {height}",
+            "role": "img",
+            "aria-labelledby": "timeline-title timeline-desc",
+            "font-family": "'DejaVu Sans', 'Liberation Sans', Arial, sans-serif",
+            "font-size": "12",
+            "data-first-day": laid.first.isoformat(),
+            "data-last-day": laid.last.isoformat(),
+        },
+    )
+    when = f" as recorded at {text.instant(as_of.astimezone(zone))}" if as_of else ""
+    sub(svg, "title", {"id": "timeline-title"}, f"Timeline of {project.name}{when}")
+    sub(svg, "desc", {"id": "timeline-desc"}, text.summary(project, today))
+    rect(svg, 0, 0, WIDTH, height, fill="#ffffff")
+    sub(
+        svg,
+        "text",
+        {"x": "12", "y": "22", "font-size": "15", "font-weight": "bold", "fill": TEXT},
+        f"{project.name} — version {project.version}{when}",
+    )
+
+    bottom, rows_at = _bands(svg, laid.lanes)
+    _axis(svg, laid.first, laid.last, laid.x, bottom)
+    _today(svg, today, laid.x(today), bottom, as_of is not None)
+    for placed, cy in rows_at:
+        _milestone(svg, placed, cy)
+    _legend(svg, bottom + 24)
+    return ET.tostring(svg, encoding="unicode", xml_declaration=False) + "\n"
+
+
+def _bands(svg: ET.Element, lanes: list[Lane]) -> tuple[float, list[tuple[Placed, float]]]:
+    """One band per phase (alternating shade, name on the left); where each milestone row sits."""
+    y = float(TOP)
+    rows_at: list[tuple[Placed, float]] = []
+    for n, ((phase_id, name), rows) in enumerate(lanes):
+        height = len(rows) * ROW + 2 * BAND_PAD
+        band = sub(svg, "g", {"class": "phase", "data-id": phase_id})
+        sub(band, "title", {}, f"Phase {name}")
+        rect(band, 0, y, WIDTH, height, fill="#f6f8fa" if n % 2 == 0 else "#ffffff", cls="band")
+        # The span of the phase's dates (due and baseline), behind its milestones.
+        xs = [at for row in rows for p in row for at in (p.x_due, p.x_baseline)]
+        if xs:
+            lo, hi = min(xs), max(xs)
+            rect(
+                band,
+                lo - 14,
+                y + 3,
+                hi - lo + 28,
+                height - 6,
+                fill="#ddf4ff",
+                cls="phase-span",
+                rx=6,
+            )
+        sub(
+            band,
+            "text",
+            {"x": "12", "y": f"{y + height / 2 + 4:.1f}", "font-weight": "bold", "fill": TEXT},
+            text.shorten(name, 24),
+        )
+        for r, row in enumerate(rows):
+            rows_at += [(p, y + BAND_PAD + r * ROW + ROW / 2) for p in row]
+        y += height
+    line(svg, LEFT - 8, TOP, LEFT - 8, y, stroke="#d0d7de")
+    return y, rows_at
+
+
+def _axis(svg: ET.Element, first: date, last: date, x: Scale, bottom: float) -> None:
+    axis = sub(svg, "g", {"class": "axis", "aria-hidden": "true"})
+    for day, label in ticks(first, last):
+        line(axis, x(day), TOP - 6, x(day), bottom, stroke="#d0d7de", dash="2 3")
+        sub(
+            axis,
+            "text",
+            {"x": f"{x(day):.1f}", "y": str(TOP - 12), "text-anchor": "middle", "fill": MUTED},
+            label,
+        )
+
+
+def _today(svg: ET.Element, today: date, at: float, bottom: float, past: bool) -> None:
+    group = sub(svg, "g", {"class": "today", "data-date": today.isoformat()})
+    word = "as of" if past else "today"
+    sub(group, "title", {}, f"{word} {today.isoformat()}")
+    line(group, at, TOP - 28, at, bottom + 4, stroke=TODAY_COLOUR, width="2", cls="today")
+    sub(
+        group,
+        "text",
+        {
+            "x": f"{at:.1f}",
+            "y": str(TOP - 32),
+            "text-anchor": "middle",
+            "fill": TODAY_COLOUR,
+            "font-weight": "bold",
+        },
+        f"{word} {text.day(today)}",
+    )
+
+
+def _milestone(svg: ET.Element, placed: Placed, cy: float) -> None:
+    m = placed.milestone
+    colour = HEALTH_COLOURS[m.health]
+    group = sub(
+        svg,
+        "g",
+        {
+            "class": "milestone",
+            "data-id": str(m.id),
+            "data-health": m.health.value,
+            "data-status": m.status.value,
+            "data-due": m.due.isoformat(),
+            "data-baseline-due": m.baseline_due.isoformat(),
+        },
+    )
+    sub(group, "title", {}, text.describe(m, placed.achieved_on))
+    if m.baseline_due != m.due:
+        toward = DIAMOND if placed.x_baseline < placed.x_due else -DIAMOND
+        line(
+            group,
+            placed.x_baseline,
+            cy,
+            placed.x_due - toward,
+            cy,
+            stroke=colour,
+            width="2",
+            dash="5 3",
+            cls="slip",
+        )
+        sub(
+            group,
+            "circle",
+            {
+                "class": "baseline",
+                "cx": f"{placed.x_baseline:.2f}",
+                "cy": f"{cy:.1f}",
+                "r": "4.5",
+                "fill": "#ffffff",
+                "stroke": MUTED,
+                "stroke-width": "1.5",
+            },
+        )
+    filled = m.status is MilestoneStatus.ACHIEVED
+    d = DIAMOND
+    points = [
+        (placed.x_due, cy - d),
+        (placed.x_due + d, cy),
+        (placed.x_due, cy + d),
+        (placed.x_due - d, cy),
+    ]
+    sub(
+        group,
+        "polygon",
+        {
+            "class": "due",
+            "points": " ".join(f"{px:.2f},{py:.1f}" for px, py in points),
+            "fill": colour if filled else "#ffffff",
+            "stroke": colour,
+            "stroke-width": "2.5",
+            **({"stroke-dasharray": "3 2"} if m.status is MilestoneStatus.CANCELLED else {}),
+        },
+    )
+    if placed.label_left:
+        tx, anchor = min(placed.x_due, placed.x_baseline) - LABEL_GAP - 2, "end"
+    else:
+        tx, anchor = max(placed.x_due, placed.x_baseline) + LABEL_GAP + 2, "start"
+    common = {"x": f"{tx:.1f}", "text-anchor": anchor}
+    sub(group, "text", {**common, "y": f"{cy - 2:.1f}", "fill": TEXT, "class": "name"}, m.name)
+    sub(
+        group,
+        "text",
+        {
+            **common,
+            "y": f"{cy + 12:.1f}",
+            "fill": colour if filled else MUTED,
+            "font-size": "11",
+            "class": "achieved" if filled else "when",
+        },
+        text.date_line(m, placed.achieved_on),
+    )
+
+
+def _legend(svg: ET.Element, y: float) -> None:
+    legend = sub(svg, "g", {"class": "legend"})
+    x = 12.0
+    for health, label in text.HEALTH_LABELS.items():
+        colour = HEALTH_COLOURS[health]
+        filled = health in (Health.ACHIEVED_ON_TIME, Health.ACHIEVED_LATE)
+        d = 6
+        sub(
+            legend,
+            "polygon",
+            {
+                "points": f"{x + d},{y - d} {x + 2 * d},{y} {x + d},{y + d} {x},{y}",
+                "fill": colour if filled else "#ffffff",
+                "stroke": colour,
+                "stroke-width": "2",
+            },
+        )
+        sub(legend, "text", {"x": f"{x + 2 * d + 6}", "y": f"{y + 4}", "fill": TEXT}, label)
+        x += 2 * d + 14 + len(label) * CHAR_W
+    x += 10
+    line(legend, x, y, x + 26, y, stroke=MUTED, width="2", dash="5 3")
+    sub(
+        legend,
+        "circle",
+        {
+            "cx": f"{x}",
+            "cy": f"{y}",
+            "r": "4.5",
+            "fill": "#ffffff",
+            "stroke": MUTED,
+            "stroke-width": "1.5",
+        },
+    )
+    sub(legend, "text", {"x": f"{x + 34}", "y": f"{y + 4}", "fill": TEXT}, "baseline → due (slip)")
+    x += 34 + 22 * CHAR_W
+    line(legend, x, y - 8, x, y + 8, stroke=TODAY_COLOUR, width="2")
+    sub(legend, "text", {"x": f"{x + 8}", "y": f"{y + 4}", "fill": TEXT}, "today")

@@ -1,0 +1,83 @@
+"""`milestones serve` (the API and the projection worker) and `worker` (only the views)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import tempfile
+import threading
+from typing import Any
+
+from api.checkpoints import CheckpointTimer
+from api.metrics import MULTIPROC_ENV
+from api.settings import Settings
+from cli.supervisor import PARENT_ENV, RunnerProcess, die_with_parent
+from cli.wiring import open_container
+
+log = logging.getLogger("milestones")
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    workers = args.workers or settings.workers
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    server_options: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_config": None,  # ours (api.logs), in this process and in each worker
+        "access_log": False,  # the request middleware logs each request, with its id
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+    }
+    with open_container(settings) as container:
+        # uvicorn re-raises SIGTERM/SIGINT once it has drained and shut down; by then only the
+        # container is left to close (runner, pools, embedded server): the signal must not kill
+        # us before that.
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: None)
+        database = "embedded" if container.embedded else "DATABASE_URL"
+        log.info("serving on http://%s:%s, %d API process(es), %s", host, port, workers, database)
+        if workers == 1:
+            # The API in this process, the projection runner in a child process: in one process
+            # they would share one GIL, and each round trip of a page would queue behind the
+            # requests. Reads with ?min_position hear of the runner's commits by NOTIFY.
+            with RunnerProcess(container.database_url, settings.shutdown_timeout):
+                uvicorn.run(create_app(container, run_projections=False), **server_options)
+            return 0
+        # N API processes spawned by uvicorn's supervisor (this process), each building its
+        # own container; the projection runner runs here, once, not in every API process.
+        os.environ["DATABASE_URL"] = container.database_url
+        with tempfile.TemporaryDirectory(prefix="milestones-metrics-") as metrics_dir:
+            os.environ[MULTIPROC_ENV] = metrics_dir  # counters shared by the API processes
+            container.runner.start()
+            CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
+            try:
+                uvicorn.run(
+                    "api.asgi:create_from_env", factory=True, workers=workers, **server_options
+                )
+            finally:
+                container.runner.stop()
+    return 0
+
+
+def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
+    if parent := os.environ.get(PARENT_ENV):
+        # Started by `serve`: end with it, even when it is SIGKILLed.
+        die_with_parent()
+        if os.getppid() != int(parent):
+            return 0  # it died before we asked
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with open_container(settings) as container:
+        container.runner.start()
+        CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
+        log.info("projection worker %s running", container.runner.holder)
+        stop.wait()
+        log.info("projection worker %s stopping", container.runner.holder)
+    return 0
