@@ -108,8 +108,9 @@ def bootstrap(
 
 
 def upgrade(database_url: str, settings: Settings) -> None:
-    """Creates or migrates every table, role, trigger and grant; idempotent (`db upgrade`)."""
-    # Imported here: the migration builds the event store with `build_ledger` above.
-    from api.migrate import migrate
+    """Applies the pending migrations: every table, role, trigger and grant (`db upgrade`);
+    idempotent. `settings` is kept for callers; the migrations need only the login."""
+    # Imported here: only `db upgrade` needs yoyo, and no other command pays for importing it.
+    from adapters.postgres.migrate import migrate
 
-    migrate(database_url, settings)
+    migrate(database_url)
