@@ -4,6 +4,7 @@ one made by the code before them (adopted with its events, chain and views intac
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -86,6 +87,16 @@ def test_a_second_upgrade_applies_nothing(fresh: str) -> None:
     assert again.applied == ()
     assert again.head == every_migration()[-1]
     assert applied_migrations(fresh) == before
+
+
+def test_two_upgrades_at_once_apply_each_migration_once(database_url: str) -> None:
+    with scratch_database(database_url, "ml_mig_twice") as url:
+        with ThreadPoolExecutor(2) as pool:
+            upgrades = list(pool.map(migrate, [url, url]))
+        applied = applied_migrations(url)
+
+    assert sorted(m for done in upgrades for m in done.applied) == every_migration()
+    assert applied == every_migration()
 
 
 @pytest.mark.parametrize("privilege", ["UPDATE", "DELETE", "TRUNCATE"])
