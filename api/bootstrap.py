@@ -65,14 +65,13 @@ def build_ledger(
     database_url: str,
     settings: Settings,
     *,
-    create_table: bool = False,
     on_saved: Callable[[int], None] | None = None,
     principals: PrincipalDirectory | None = None,
 ) -> Ledger:
     """The ledger on the configured store; `on_saved(n)` hears of every save (for metrics);
     `principals` are the names a command may give a new member."""
     env = eventsourcing_env(database_url, settings)
-    env["CREATE_TABLE"] = "y" if create_table else "n"
+    env["CREATE_TABLE"] = "n"  # the migrations make every table (`milestones db upgrade`)
     if on_saved is not None:
         return ObservedLedger(env=env, on_saved=on_saved, principals=principals)
     return Ledger(env=env, principals=principals)
@@ -115,8 +114,9 @@ def bootstrap(
 
 
 def upgrade(database_url: str, settings: Settings) -> None:
-    """Creates or migrates every table, role, trigger and grant; idempotent (`db upgrade`)."""
-    # Imported here: the migration builds the event store with `build_ledger` above.
-    from api.migrate import migrate
+    """Applies the pending migrations: every table, role, trigger and grant (`db upgrade`);
+    idempotent. `settings` is kept for callers; the migrations need only the login."""
+    # Imported here: only `db upgrade` needs yoyo, and no other command pays for importing it.
+    from adapters.postgres.migrate import migrate
 
-    migrate(database_url, settings)
+    migrate(database_url)

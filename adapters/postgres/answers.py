@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any
 
 from psycopg import Connection, Cursor
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 from psycopg.types.json import Jsonb
 
 from application.ports import PendingAnswer
@@ -28,21 +28,6 @@ class AnswerTable:
     def __init__(self, schema: str, events_table: str) -> None:
         self.table = f"{events_table}_idempotency"
         table = SQL("{}.{}").format(Identifier(schema), Identifier(self.table))
-        self.create_statements: list[Composed] = [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {table} ("
-                "principal text NOT NULL, "
-                "key text NOT NULL, "
-                "request_hash bytea NOT NULL, "
-                "status smallint, "
-                "headers jsonb, "
-                "body bytea, "
-                "position bigint, "
-                "created_at timestamptz NOT NULL DEFAULT now(), "
-                "result jsonb, "
-                "PRIMARY KEY (principal, key))"
-            ).format(table=table)
-        ]
         self._insert = SQL(
             "INSERT INTO {table} "
             "(principal, key, request_hash, status, headers, body, position, result) "

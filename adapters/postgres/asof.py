@@ -1,8 +1,8 @@
 """The as-of index: each event's project, version and time, written in the events' transaction.
 
 `GET /v1/projects/{pid}?as_of=<instant>` asks it for the project's last version recorded at or
-before the instant, then replays the project up to that version. (Its table keeps the name it
-was created with, `<events>_timeline`.)
+before the instant, then replays the project up to that version. Its table (`<events>_timeline`,
+the name it was created with) is made by the migrations (`adapters/postgres/migrations`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID
 
 from psycopg import Connection, Cursor
-from psycopg.sql import SQL, Composed, Identifier
+from psycopg.sql import SQL, Identifier
 
 from application.ports import AsOfEntry
 
@@ -22,18 +22,6 @@ class AsOfIndex:
     def __init__(self, schema: str, events_table: str) -> None:
         self.table = f"{events_table}_timeline"
         table = SQL("{}.{}").format(Identifier(schema), Identifier(self.table))
-        self.create_statements: list[Composed] = [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {table} ("
-                "project_id uuid NOT NULL, "
-                "version bigint NOT NULL, "
-                "occurred_at timestamptz NOT NULL, "
-                "PRIMARY KEY (project_id, version))"
-            ).format(table=table),
-            SQL("CREATE INDEX IF NOT EXISTS {index} ON {table} (project_id, occurred_at)").format(
-                index=Identifier(f"{self.table}_at_idx"), table=table
-            ),
-        ]
         self._insert = SQL(
             "INSERT INTO {table} (project_id, version, occurred_at) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])"

@@ -18,21 +18,6 @@ from application.access import GlobalRole, Principal
 TOKEN_PREFIX = "ml_"
 NAME_MAX_LENGTH = 200
 
-PRINCIPALS_DDL = """
-CREATE TABLE IF NOT EXISTS principals (
-    name text PRIMARY KEY CHECK (char_length(name) BETWEEN 1 AND 200),
-    role text NOT NULL CHECK (role IN ('admin', 'auditor', 'member')),
-    created_at timestamptz NOT NULL DEFAULT now()
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    token_hash text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
-    principal text NOT NULL REFERENCES principals (name),
-    created_at timestamptz NOT NULL DEFAULT now(),
-    revoked_at timestamptz
-);
-CREATE INDEX IF NOT EXISTS tokens_principal_idx ON tokens (principal);
-"""
-
 
 class PrincipalError(Exception):
     """A principal or token command was refused."""
@@ -74,11 +59,6 @@ class Principals:
 
     def __init__(self, pool: ConnectionPool[Connection[TupleRow]]) -> None:
         self._pool = pool
-
-    def create_tables(self) -> None:
-        """Create the tables if missing (what `milestones db upgrade` runs)."""
-        with self._pool.connection() as conn:
-            conn.execute(PRINCIPALS_DDL)
 
     def add(self, name: str, role: GlobalRole | str = GlobalRole.MEMBER) -> Principal:
         """Create a principal; raise `PrincipalExistsError` if the name is taken."""

@@ -58,8 +58,6 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self.as_of = AsOfIndex(schema, events_table_name)
         self.answers = AnswerTable(schema, events_table_name)
         self.log = LogReads(schema, events_table_name)
-        self.sql_create_statements += self.as_of.create_statements
-        self.sql_create_statements += self.answers.create_statements
 
     @property
     def timeline_table(self) -> str:

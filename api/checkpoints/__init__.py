@@ -11,11 +11,10 @@ re-chain them still cannot sign a checkpoint, and an auditor who keeps an export
 from api.checkpoints.errors import CheckpointError
 from api.checkpoints.keys import load_or_create_key, parse_public_key, public_key_text
 from api.checkpoints.signed import SignedCheckpoint, read_file, signed_message, write_file
-from api.checkpoints.store import DDL, TABLE, Checkpoints
+from api.checkpoints.store import TABLE, Checkpoints
 from api.checkpoints.timer import CheckpointTimer
 
 __all__ = [
-    "DDL",
     "TABLE",
     "CheckpointError",
     "CheckpointTimer",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, LiteralString
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -23,17 +23,7 @@ from domain.chain import Checkpoint, Progress, Verification, verify
 if TYPE_CHECKING:
     from api.bootstrap import Container
 
-TABLE = "checkpoints"
-DDL: LiteralString = """
-CREATE TABLE IF NOT EXISTS checkpoints (
-    position bigint PRIMARY KEY,
-    head bytea NOT NULL CHECK (length(head) = 32),
-    count bigint NOT NULL,
-    signed_at timestamptz NOT NULL,
-    public_key bytea NOT NULL,
-    signature bytea NOT NULL
-)
-"""
+TABLE = "checkpoints"  # made by the migrations (adapters/postgres/migrations)
 
 Pool = ConnectionPool[Connection[TupleRow]]
 

