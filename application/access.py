@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from application.results import AnswerKey
+from application.results import AnswerKey, Ids
 from domain.contents import ProjectContents
 from domain.errors import PermissionDeniedError, ProjectNotFoundError
 from domain.roles import ProjectRole
@@ -100,6 +100,9 @@ class Admission:
     fresh: bool = True
     expected_version: int | None = None
     answer_key: AnswerKey | None = None
+    # What the command's answer names (see `application.commands.command`).
+    ids: Ids = field(default_factory=dict)
+    creates: str | None = None
     # The state a command has not acted on yet (shared by the copies `requiring` makes): the
     # first command takes it, any later one loads the project again.
     unused: list[Project] = field(default_factory=list, compare=False, repr=False)
@@ -117,9 +120,10 @@ class Admission:
         """Whether this admission already covers what `needs` (on this very state)."""
         return (self.writes or not writes) and self.needs.includes(needs)
 
-    def requiring(self, needs: ProjectRole) -> Admission:
-        """This admission for a command that needs `needs`: checked on the state it holds unless
-        it was let in for that already (a state it does not hold is checked once loaded)."""
+    def for_command(self, needs: ProjectRole, ids: Ids, creates: str | None) -> Admission:
+        """This admission for a command that needs `needs` and answers `ids` (and the id of
+        what it creates under `creates`): checked on the state it holds unless it was let in
+        for that already (a state it does not hold is checked once loaded)."""
         if not self.allows(needs, writes=True) and self.project is not None:
             authorize(self.project, self.principal, needs, writes=True)
-        return replace(self, needs=needs, writes=True)
+        return replace(self, needs=needs, writes=True, ids=ids, creates=creates)

@@ -1,15 +1,18 @@
 """The commands on a project, one named method each: the role it needs, then what it does.
 
 Every method takes the `Admission` of the request (the principal let in to the project once, see
-`Ledger.admit`) and the command's own arguments; the role is declared once, by `@command`, and
-the actor is the admitted principal, taken once and handed to the aggregate (R1). The answer
-names the ids given as keywords, and `created` names the id of what the command created.
+`Ledger.admit`) and the command's own arguments, and calls one command method of the aggregate.
+`@command` declares, once: the role it needs, the ids its answer names, what it creates; the
+first line of its docstring says what it does (the API's summary of its route). The actor is the
+admitted principal, taken once and handed to the aggregate (R1).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
@@ -17,7 +20,7 @@ from uuid import UUID
 from application.access import Admission, Principal, require_writer
 from application.loading import ProjectLoading
 from application.ports import PrincipalDirectory
-from application.results import AnswerKey, CommandResult, Ids
+from application.results import AnswerKey, CommandResult
 from domain.deliverables import UNSET, _Unset
 from domain.entities import DeliverableKind
 from domain.errors import InvalidValueError
@@ -31,35 +34,56 @@ Act = Callable[..., UUID | None]
 P = ParamSpec("P")
 C = TypeVar("C", bound="ProjectCommands")
 Method = Callable[Concatenate[C, Admission, P], CommandResult]
-
-# The role each command needs, by method name (the API reads it to let callers in early).
-ROLES: dict[str, ProjectRole] = {}
+Result = CommandResult
 
 MANAGER = ProjectRole.MANAGER
 REVIEWER = ProjectRole.REVIEWER
 CONTRIBUTOR = ProjectRole.CONTRIBUTOR
 
 
-def command(needs: ProjectRole) -> Callable[[Method[C, P]], Method[C, P]]:
-    """Declare the project role a command needs; the admission is checked for it on the state
-    the command acts on (at once when the admission already covers it)."""
+@dataclass(frozen=True)
+class Declaration:
+    """What a command declares once: the role it needs, the ids its answer names (from its own
+    arguments), the name of the id of what it creates, and what it does (its docstring)."""
+
+    needs: ProjectRole
+    answers: tuple[str, ...] = ()
+    creates: str | None = None
+    summary: str = ""
+
+
+# Each command's declaration, by method name (the API reads them to build its routes).
+DECLARED: dict[str, Declaration] = {}
+
+
+def command(
+    needs: ProjectRole, *, answers: tuple[str, ...] = (), creates: str | None = None
+) -> Callable[[Method[C, P]], Method[C, P]]:
+    """Declare a command: the admission is checked for `needs` on the state the command acts
+    on (at once when the admission already covers it), and the answer names `answers` (some of
+    the command's arguments) and, under `creates`, the id of what it created."""
 
     def declare(method: Method[C, P]) -> Method[C, P]:
+        signature = inspect.signature(method)
+
         @functools.wraps(method)
         def run(
             self: C, admitted: Admission, /, *args: P.args, **kwargs: P.kwargs
         ) -> CommandResult:
-            return method(self, admitted.requiring(needs), *args, **kwargs)
+            given = signature.bind(self, admitted, *args, **kwargs).arguments
+            ids = {name: given[name] for name in answers}
+            return method(self, admitted.for_command(needs, ids, creates), *args, **kwargs)
 
-        ROLES[method.__name__] = needs
+        summary = (method.__doc__ or "").strip().split("\n")[0]
+        DECLARED[method.__name__] = Declaration(needs, answers, creates, summary)
         return run
 
     return declare
 
 
-def role_needed(method: Callable[..., CommandResult]) -> ProjectRole:
-    """The role a command method declared with `@command`."""
-    return ROLES[method.__name__]
+def declaration(method: Callable[..., CommandResult]) -> Declaration:
+    """What a command method declared with `@command`."""
+    return DECLARED[method.__name__]
 
 
 class ProjectCommands(ProjectLoading):
@@ -67,16 +91,7 @@ class ProjectCommands(ProjectLoading):
 
     principals: PrincipalDirectory | None
 
-    def _run(
-        self,
-        admitted: Admission,
-        ids: Ids,
-        act: Act,
-        /,
-        *args: Any,
-        created: str | None = None,
-        **kwargs: Any,
-    ) -> CommandResult:
+    def _run(self, admitted: Admission, act: Act, /, *args: Any, **kwargs: Any) -> CommandResult:
         raise NotImplementedError
 
     def create(self, project: Project, answer_key: AnswerKey | None) -> CommandResult:
@@ -107,22 +122,24 @@ class ProjectCommands(ProjectLoading):
 
     @command(MANAGER)
     def set_member(self, admitted: Admission, principal: str, role: ProjectRole) -> CommandResult:
-        """Add a member, or change a member's role (the principal must exist)."""
+        """Add a member or change a role"""
         if self.principals is not None and self.principals.get(principal) is None:
             raise InvalidValueError("principal", f"no principal named {principal!r}")
-        return self._run(admitted, {}, Project.set_member, principal, ProjectRole(role))
+        return self._run(admitted, Project.set_member, principal, ProjectRole(role))
 
     @command(MANAGER)
     def remove_member(self, admitted: Admission, principal: str) -> CommandResult:
-        return self._run(admitted, {}, Project.remove_member, principal)
+        """Remove a member"""
+        return self._run(admitted, Project.remove_member, principal)
 
-    @command(MANAGER)
+    @command(MANAGER, creates="phase_id")
     def add_phase(self, admitted: Admission, name: str) -> CommandResult:
-        return self._run(admitted, {}, Project.add_phase, name, created="phase_id")
+        """Add a phase"""
+        return self._run(admitted, Project.add_phase, name)
 
     # --- deliverables ------------------------------------------------------------------------
 
-    @command(CONTRIBUTOR)
+    @command(CONTRIBUTOR, creates="deliverable_id")
     def define_deliverable(
         self,
         admitted: Admission,
@@ -132,10 +149,15 @@ class ProjectCommands(ProjectLoading):
         description: str = "",
         owner: str | None = None,
     ) -> CommandResult:
-        fields = {"title": title, "phase_id": phase_id, "kind": kind}
-        more = {"description": description, "owner": owner}
+        """Define a deliverable"""
         return self._run(
-            admitted, {}, Project.define_deliverable, **fields, **more, created="deliverable_id"
+            admitted,
+            Project.define_deliverable,
+            title=title,
+            phase_id=phase_id,
+            kind=kind,
+            description=description,
+            owner=owner,
         )
 
     @command(CONTRIBUTOR)
@@ -150,27 +172,20 @@ class ProjectCommands(ProjectLoading):
         phase_id: UUID | _Unset = UNSET,
         kind: DeliverableKind | _Unset = UNSET,
     ) -> CommandResult:
-        """Change any of the given fields; those left UNSET stay as they are."""
-        return self._run(
-            admitted,
-            {},
-            Project.update_deliverable,
-            deliverable_id,
-            title=title,
-            description=description,
-            owner=owner,
-            phase_id=phase_id,
-            kind=kind,
-        )
+        """Change a deliverable's title, description, owner, phase or kind
 
-    @command(CONTRIBUTOR)
+        Fields left UNSET stay as they are; `owner=None` clears the owner.
+        """
+        changes = {"title": title, "description": description, "owner": owner}
+        moves = {"phase_id": phase_id, "kind": kind}
+        return self._run(admitted, Project.update_deliverable, deliverable_id, **changes, **moves)
+
+    @command(CONTRIBUTOR, answers=("deliverable_id",), creates="criterion_id")
     def add_criterion(self, admitted: Admission, deliverable_id: UUID, text: str) -> CommandResult:
-        ids = {"deliverable_id": deliverable_id}
-        return self._run(
-            admitted, ids, Project.add_criterion, deliverable_id, text, created="criterion_id"
-        )
+        """Add a completion criterion"""
+        return self._run(admitted, Project.add_criterion, deliverable_id, text)
 
-    @command(CONTRIBUTOR)
+    @command(CONTRIBUTOR, answers=("deliverable_id", "criterion_id"))
     def record_evidence(
         self,
         admitted: Admission,
@@ -179,48 +194,42 @@ class ProjectCommands(ProjectLoading):
         evidence: str,
         sha256: str | None = None,
     ) -> CommandResult:
-        ids = {"deliverable_id": deliverable_id, "criterion_id": criterion_id}
+        """Record evidence that a criterion is met"""
         args = (deliverable_id, criterion_id, evidence, sha256)
-        return self._run(admitted, ids, Project.record_evidence, *args)
+        return self._run(admitted, Project.record_evidence, *args)
 
-    @command(CONTRIBUTOR)
+    @command(CONTRIBUTOR, answers=("deliverable_id",))
     def submit_deliverable(
         self, admitted: Admission, deliverable_id: UUID, note: str | None = None
     ) -> CommandResult:
-        ids = {"deliverable_id": deliverable_id}
-        return self._run(admitted, ids, Project.submit, deliverable_id, note)
+        """Submit for review: needs every criterion met (R4)"""
+        return self._run(admitted, Project.submit, deliverable_id, note)
 
-    @command(REVIEWER)
+    @command(REVIEWER, answers=("deliverable_id",))
     def approve_deliverable(
         self, admitted: Admission, deliverable_id: UUID, comment: str | None = None
     ) -> CommandResult:
-        ids = {"deliverable_id": deliverable_id}
-        return self._run(admitted, ids, Project.approve, deliverable_id, comment)
+        """Approve a deliverable in review; not by its submitter (R5)"""
+        return self._run(admitted, Project.approve, deliverable_id, comment)
 
-    @command(REVIEWER)
-    def reject_deliverable(
-        self, admitted: Admission, deliverable_id: UUID, reason: str
-    ) -> CommandResult:
-        ids = {"deliverable_id": deliverable_id}
-        return self._run(admitted, ids, Project.reject, deliverable_id, reason)
+    @command(REVIEWER, answers=("deliverable_id",))
+    def reject_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
+        """Reject a deliverable in review, with a reason (R5)"""
+        return self._run(admitted, Project.reject, deliverable_id, reason)
 
-    @command(MANAGER)
-    def reopen_deliverable(
-        self, admitted: Admission, deliverable_id: UUID, reason: str
-    ) -> CommandResult:
-        ids = {"deliverable_id": deliverable_id}
-        return self._run(admitted, ids, Project.reopen_deliverable, deliverable_id, reason)
+    @command(MANAGER, answers=("deliverable_id",))
+    def reopen_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
+        """Reopen a deliverable in review or approved back to draft (R6)"""
+        return self._run(admitted, Project.reopen_deliverable, deliverable_id, reason)
 
-    @command(MANAGER)
-    def cancel_deliverable(
-        self, admitted: Admission, deliverable_id: UUID, reason: str
-    ) -> CommandResult:
-        ids = {"deliverable_id": deliverable_id}
-        return self._run(admitted, ids, Project.cancel_deliverable, deliverable_id, reason)
+    @command(MANAGER, answers=("deliverable_id",))
+    def cancel_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
+        """Cancel a deliverable, with a reason (R10)"""
+        return self._run(admitted, Project.cancel_deliverable, deliverable_id, reason)
 
     # --- milestones --------------------------------------------------------------------------
 
-    @command(MANAGER)
+    @command(MANAGER, creates="milestone_id")
     def define_milestone(
         self,
         admitted: Admission,
@@ -229,58 +238,51 @@ class ProjectCommands(ProjectLoading):
         due: date,
         deliverable_ids: list[UUID],
     ) -> CommandResult:
-        fields = {
-            "name": name,
-            "phase_id": phase_id,
-            "due": due,
-            "deliverable_ids": deliverable_ids,
-        }
-        return self._run(admitted, {}, Project.define_milestone, **fields, created="milestone_id")
+        """Define a milestone with its due date and proving deliverables"""
+        fields = {"name": name, "phase_id": phase_id, "due": due}
+        return self._run(
+            admitted, Project.define_milestone, **fields, deliverable_ids=deliverable_ids
+        )
 
-    @command(MANAGER)
+    @command(MANAGER, answers=("milestone_id", "deliverable_id"))
     def link_deliverable(
         self, admitted: Admission, milestone_id: UUID, deliverable_id: UUID
-    ) -> CommandResult:
-        ids = {"milestone_id": milestone_id, "deliverable_id": deliverable_id}
-        return self._run(admitted, ids, Project.link, milestone_id, deliverable_id)
+    ) -> Result:
+        """Link a deliverable to a milestone (R9)"""
+        return self._run(admitted, Project.link, milestone_id, deliverable_id)
 
-    @command(MANAGER)
+    @command(MANAGER, answers=("milestone_id", "deliverable_id"))
     def unlink_deliverable(
         self, admitted: Admission, milestone_id: UUID, deliverable_id: UUID
-    ) -> CommandResult:
-        ids = {"milestone_id": milestone_id, "deliverable_id": deliverable_id}
-        return self._run(admitted, ids, Project.unlink, milestone_id, deliverable_id)
+    ) -> Result:
+        """Unlink a deliverable from a milestone (R9)"""
+        return self._run(admitted, Project.unlink, milestone_id, deliverable_id)
 
-    @command(MANAGER)
+    @command(MANAGER, answers=("milestone_id",))
     def reschedule_milestone(
         self, admitted: Admission, milestone_id: UUID, due: date, reason: str
     ) -> CommandResult:
-        ids = {"milestone_id": milestone_id}
-        return self._run(admitted, ids, Project.reschedule, milestone_id, due, reason)
+        """Move a milestone's due date, with a reason (R7)"""
+        return self._run(admitted, Project.reschedule, milestone_id, due, reason)
 
-    @command(MANAGER)
+    @command(MANAGER, answers=("milestone_id",))
     def achieve_milestone(
         self, admitted: Admission, milestone_id: UUID, note: str | None = None
     ) -> CommandResult:
-        """Record the milestone as achieved (R3: every live linked deliverable approved)."""
-        ids = {"milestone_id": milestone_id}
-        return self._run(admitted, ids, Project.achieve, milestone_id, note)
+        """Record a milestone as achieved (R3)"""
+        return self._run(admitted, Project.achieve, milestone_id, note)
 
-    @command(MANAGER)
-    def reopen_milestone(
-        self, admitted: Admission, milestone_id: UUID, reason: str
-    ) -> CommandResult:
-        ids = {"milestone_id": milestone_id}
-        return self._run(admitted, ids, Project.reopen_milestone, milestone_id, reason)
+    @command(MANAGER, answers=("milestone_id",))
+    def reopen_milestone(self, admitted: Admission, milestone_id: UUID, reason: str) -> Result:
+        """Reopen an achieved milestone, with a reason (R8)"""
+        return self._run(admitted, Project.reopen_milestone, milestone_id, reason)
 
-    @command(MANAGER)
-    def cancel_milestone(
-        self, admitted: Admission, milestone_id: UUID, reason: str
-    ) -> CommandResult:
-        ids = {"milestone_id": milestone_id}
-        return self._run(admitted, ids, Project.cancel_milestone, milestone_id, reason)
+    @command(MANAGER, answers=("milestone_id",))
+    def cancel_milestone(self, admitted: Admission, milestone_id: UUID, reason: str) -> Result:
+        """Cancel a milestone that is not achieved, with a reason (R10)"""
+        return self._run(admitted, Project.cancel_milestone, milestone_id, reason)
 
     @command(MANAGER)
     def rebaseline(self, admitted: Admission, reason: str) -> CommandResult:
-        """R7: every open milestone's baseline set to its current due date."""
-        return self._run(admitted, {}, Project.rebaseline, reason)
+        """Re-baseline every open milestone to its current due date (R7)"""
+        return self._run(admitted, Project.rebaseline, reason)

@@ -128,25 +128,17 @@ class Ledger(ProjectCommands, ProjectReads):
 
     # --- running a command -------------------------------------------------------------------
 
-    def _run(
-        self,
-        admitted: Admission,
-        ids: Ids,
-        act: Act,
-        /,
-        *args: Any,
-        created: str | None = None,
-        **kwargs: Any,
-    ) -> CommandResult:
+    def _run(self, admitted: Admission, act: Act, /, *args: Any, **kwargs: Any) -> CommandResult:
         """Run one command: `act(project, *args, **kwargs, actor=…)` calls the aggregate as the
-        admitted principal and returns the id of what it created, if anything (named `created`
-        in the answer, beside `ids`).
+        admitted principal and returns the id of what it created, if anything (named
+        `admitted.creates` in the answer, beside `admitted.ids`).
 
         Without `expected_version` a version clash is retried on fresh state; with it, the
         command applies only at that version (If-Match).
         """
         project_id = admitted.project_id
         expected = admitted.expected_version
+        ids, created = admitted.ids, admitted.creates
         # Commands on one project take turns in this process instead of clashing and retrying;
         # the store's version check still guards against other processes.
         with self._turns[hash(project_id) % TURNS]:

@@ -331,14 +331,3 @@ class ProjectRebaselined(ProjectEvent):
     def apply(self, aggregate: Project) -> None:
         for milestone_id, baseline in self.baselines.items():
             aggregate.milestones[milestone_id].baseline_due = baseline
-
-
-# What every event carries besides its own fields.
-ENVELOPE = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
-)
-
-
-def event_data(event: ProjectEvent) -> dict[str, Any]:
-    """The event's own fields, without the envelope (id, version, timestamp, topic, actor)."""
-    return {k: v for k, v in vars(event).items() if k not in ENVELOPE}

@@ -14,6 +14,16 @@ from uuid import UUID
 
 from domain import events as ev
 
+# What every event carries besides its own fields.
+ENVELOPE = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor"}
+)
+
+
+def event_data(event: ev.ProjectEvent) -> dict[str, Any]:
+    """The event's own fields, without the envelope (id, version, timestamp, topic, actor)."""
+    return {k: v for k, v in vars(event).items() if k not in ENVELOPE}
+
 
 @dataclass(frozen=True)
 class Entity:
@@ -51,7 +61,7 @@ def entity_of(event: ev.ProjectEvent) -> Entity:
 
 def json_data(event: ev.ProjectEvent) -> dict[str, Any]:
     """The event's own fields (`event_data`) with ids, dates and instants as JSON strings."""
-    data: dict[str, Any] = jsonable(ev.event_data(event))
+    data: dict[str, Any] = jsonable(event_data(event))
     return data
 
 
@@ -69,7 +79,7 @@ _ENCODE = json.JSONEncoder(default=_leaf).encode
 def json_text(event: ev.ProjectEvent) -> str:
     """`json.dumps(json_data(event))` in one pass (what the audit trail stores for every event
     of the log): the event's own fields' dicts have string keys already."""
-    return _ENCODE(ev.event_data(event))
+    return _ENCODE(event_data(event))
 
 
 def jsonable(value: Any) -> Any:

@@ -20,7 +20,7 @@ from domain.rules import achieved_on_time, slip_days
 
 
 @dataclass(frozen=True)
-class Reschedule:
+class Rescheduling:
     at: datetime
     by: str
     previous_due: date
@@ -78,7 +78,7 @@ class MilestoneRetrospective:
     achieved_at: datetime | None = None
     achieved_by: str | None = None
     outcome: str = "open"  # on_time, late, open, cancelled
-    reschedules: list[Reschedule] = field(default_factory=list)
+    reschedules: list[Rescheduling] = field(default_factory=list)
     rebaselines: list[Rebaseline] = field(default_factory=list)
     reopenings: list[Reopening] = field(default_factory=list)
     deliverable_ids: list[UUID] = field(default_factory=list)
@@ -206,7 +206,7 @@ class _Replay:
             m.deliverable_ids.remove(event.deliverable_id)
         elif isinstance(event, ev.MilestoneRescheduled):
             m.reschedules.append(
-                Reschedule(
+                Rescheduling(
                     event.timestamp, event.actor, event.previous_due, event.due, event.reason
                 )
             )

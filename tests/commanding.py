@@ -42,7 +42,7 @@ def run_as(
         if isinstance(given, dict):
             returned.update(given)
 
-    result = ledger._run(admitted, {}, apply)
+    result = ledger._run(admitted, apply)
     return replace(result, ids={**result.ids, **returned})
 
 

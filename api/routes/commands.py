@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -40,7 +40,7 @@ from api.schemas import (
     WithReason,
 )
 from application.access import Admission
-from application.commands import role_needed
+from application.commands import Declaration, declaration
 from application.ledger import Ledger
 from application.results import CommandResult
 
@@ -76,76 +76,58 @@ def _changes(body: BaseModel) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Command:
-    """One command route: `name` is the operation's (its OpenAPI operationId starts with it)."""
+    """One command route: its method and path (under /v1/projects/{project_id}), the name of its
+    operation (its OpenAPI operationId starts with it), the application command it calls, and
+    its body with how the body becomes the command's arguments. The role, the ids, what it
+    creates (201) and the summary are the command's own declaration (`application.commands`)."""
 
     method: str
     path: str
     name: str
     command: Callable[..., CommandResult]
-    summary: str
     body: type[BaseModel] | None = None
     arguments: Callable[[BaseModel], dict[str, Any]] = _fields
-    created: bool = False
-    path_ids: tuple[str, ...] = field(init=False)
 
-    def __post_init__(self) -> None:
-        ids = tuple(part[1:-1] for part in self.path.split("/") if part.startswith("{"))
-        object.__setattr__(self, "path_ids", ids)
+    @property
+    def declared(self) -> Declaration:
+        return declaration(self.command)
 
+    @property
+    def path_ids(self) -> list[str]:
+        return [part[1:-1] for part in self.full_path.split("/") if part.startswith("{")]
+
+    @property
+    def full_path(self) -> str:
+        return "/{project_id}" + (f"/{self.path}" if self.path else "")
+
+
+D = "deliverables/{deliverable_id}"
+M = "milestones/{milestone_id}"
 
 COMMANDS = (
-    Command("POST", "/{project_id}/members", "set_member", Ledger.set_member,
-            "Add a member or change a role", MemberSet),
-    Command("DELETE", "/{project_id}/members/{principal}", "remove_member",
-            Ledger.remove_member, "Remove a member"),
-    Command("POST", "/{project_id}/phases", "add_phase", Ledger.add_phase, "Add a phase",
-            PhaseCreate, created=True),
-    Command("POST", "/{project_id}/deliverables", "define_deliverable",
-            Ledger.define_deliverable, "Define a deliverable", DeliverableCreate, created=True),
-    Command("PATCH", "/{project_id}/deliverables/{deliverable_id}", "update_deliverable",
-            Ledger.update_deliverable,
-            "Change a deliverable's title, description, owner, phase or kind",
-            DeliverableUpdate, _changes),
-    Command("POST", "/{project_id}/deliverables/{deliverable_id}/criteria", "add_criterion",
-            Ledger.add_criterion, "Add a completion criterion", CriterionCreate, created=True),
-    Command("POST",
-            "/{project_id}/deliverables/{deliverable_id}/criteria/{criterion_id}/evidence",
-            "record_evidence", Ledger.record_evidence,
-            "Record evidence that a criterion is met", EvidenceRecord),
-    Command("POST", "/{project_id}/deliverables/{deliverable_id}/submit", "submit",
-            Ledger.submit_deliverable, "Submit for review: needs every criterion met (R4)",
-            Submission),
-    Command("POST", "/{project_id}/deliverables/{deliverable_id}/approve", "approve",
-            Ledger.approve_deliverable,
-            "Approve a deliverable in review; not by its submitter (R5)", Approval),
-    Command("POST", "/{project_id}/deliverables/{deliverable_id}/reject", "reject",
-            Ledger.reject_deliverable, "Reject a deliverable in review, with a reason (R5)",
-            WithReason),
-    Command("POST", "/{project_id}/deliverables/{deliverable_id}/reopen", "reopen_deliverable",
-            Ledger.reopen_deliverable,
-            "Reopen a deliverable in review or approved back to draft (R6)", WithReason),
-    Command("POST", "/{project_id}/deliverables/{deliverable_id}/cancel", "cancel_deliverable",
-            Ledger.cancel_deliverable, "Cancel a deliverable, with a reason (R10)", WithReason),
-    Command("POST", "/{project_id}/milestones", "define_milestone", Ledger.define_milestone,
-            "Define a milestone with its due date and proving deliverables", MilestoneCreate,
-            created=True),
-    Command("PUT", "/{project_id}/milestones/{milestone_id}/deliverables/{deliverable_id}",
-            "link", Ledger.link_deliverable, "Link a deliverable to a milestone (R9)"),
-    Command("DELETE", "/{project_id}/milestones/{milestone_id}/deliverables/{deliverable_id}",
-            "unlink", Ledger.unlink_deliverable, "Unlink a deliverable from a milestone (R9)"),
-    Command("POST", "/{project_id}/milestones/{milestone_id}/reschedule", "reschedule",
-            Ledger.reschedule_milestone, "Move a milestone's due date, with a reason (R7)",
-            Reschedule),
-    Command("POST", "/{project_id}/milestones/{milestone_id}/achieve", "achieve",
-            Ledger.achieve_milestone, "Record a milestone as achieved (R3)", Achievement),
-    Command("POST", "/{project_id}/milestones/{milestone_id}/reopen", "reopen_milestone",
-            Ledger.reopen_milestone, "Reopen an achieved milestone, with a reason (R8)",
-            WithReason),
-    Command("POST", "/{project_id}/milestones/{milestone_id}/cancel", "cancel_milestone",
-            Ledger.cancel_milestone,
-            "Cancel a milestone that is not achieved, with a reason (R10)", WithReason),
-    Command("POST", "/{project_id}/baselines", "rebaseline", Ledger.rebaseline,
-            "Re-baseline every open milestone to its current due date (R7)", WithReason),
+    Command("POST", "members", "set_member", Ledger.set_member, MemberSet),
+    Command("DELETE", "members/{principal}", "remove_member", Ledger.remove_member),
+    Command("POST", "phases", "add_phase", Ledger.add_phase, PhaseCreate),
+    Command("POST", "deliverables", "define_deliverable",
+            Ledger.define_deliverable, DeliverableCreate),
+    Command("PATCH", D, "update_deliverable",
+            Ledger.update_deliverable, DeliverableUpdate, _changes),
+    Command("POST", f"{D}/criteria", "add_criterion", Ledger.add_criterion, CriterionCreate),
+    Command("POST", f"{D}/criteria/{{criterion_id}}/evidence", "record_evidence",
+            Ledger.record_evidence, EvidenceRecord),
+    Command("POST", f"{D}/submit", "submit", Ledger.submit_deliverable, Submission),
+    Command("POST", f"{D}/approve", "approve", Ledger.approve_deliverable, Approval),
+    Command("POST", f"{D}/reject", "reject", Ledger.reject_deliverable, WithReason),
+    Command("POST", f"{D}/reopen", "reopen_deliverable", Ledger.reopen_deliverable, WithReason),
+    Command("POST", f"{D}/cancel", "cancel_deliverable", Ledger.cancel_deliverable, WithReason),
+    Command("POST", "milestones", "define_milestone", Ledger.define_milestone, MilestoneCreate),
+    Command("PUT", f"{M}/{D}", "link", Ledger.link_deliverable),
+    Command("DELETE", f"{M}/{D}", "unlink", Ledger.unlink_deliverable),
+    Command("POST", f"{M}/reschedule", "reschedule", Ledger.reschedule_milestone, Reschedule),
+    Command("POST", f"{M}/achieve", "achieve", Ledger.achieve_milestone, Achievement),
+    Command("POST", f"{M}/reopen", "reopen_milestone", Ledger.reopen_milestone, WithReason),
+    Command("POST", f"{M}/cancel", "cancel_milestone", Ledger.cancel_milestone, WithReason),
+    Command("POST", "baselines", "rebaseline", Ledger.rebaseline, WithReason),
 )  # fmt: skip
 
 
@@ -161,7 +143,7 @@ def _endpoint(route: Command) -> Callable[..., Response]:
         return answer(route.command(container.ledger, admitted, **given, **arguments))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
-    access = Depends(PROJECT_WRITERS[role_needed(route.command)])
+    access = Depends(PROJECT_WRITERS[route.declared.needs])
     parameters = [inspect.Parameter(n, keyword, annotation=_path_type(n)) for n in route.path_ids]
     if route.body is not None:
         parameters.append(inspect.Parameter("body", keyword, annotation=route.body))
@@ -194,11 +176,12 @@ def create_project(
 
 
 for _route in COMMANDS:
+    _status = 200 if _route.declared.creates is None else 201
     router.add_api_route(
-        _route.path,
+        _route.full_path,
         _endpoint(_route),
         methods=[_route.method],
-        status_code=201 if _route.created else None,
-        responses={201 if _route.created else 200: {"model": CommandResponse}, **_ERRORS},
-        summary=_route.summary,
+        status_code=None if _status == 200 else _status,
+        responses={_status: {"model": CommandResponse}, **_ERRORS},
+        summary=_route.declared.summary,
     )

@@ -132,13 +132,7 @@ def schedule(
     with container.pool.connection() as conn:
         view = get_schedule(conn, project_id, now)
     if view is None:  # the project exists but the view has not seen it yet
-        raise ProblemError(
-            503,
-            "View not caught up",
-            "the schedule view has not seen this project yet",
-            slug="view-lagging",
-            headers={"Retry-After": "1"},
-        )
+        raise _not_seen_yet("schedule")
     # Weak: health depends on the day as well as on the events.
     response.headers["ETag"] = f'W/"{view["version"]}-{view["today"]}"'
     return view

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import InvalidValueError
-from domain.events import DeliverableDefined, DeliverableRetitled, ProjectCreated, event_data
+from domain.events import DeliverableDefined, DeliverableRetitled, ProjectCreated
+from domain.history import event_data
 from domain.project import Project
 
 from .helpers import ALICE, BOB, CAROL, draft, milestone, new_events, new_project, phase_id

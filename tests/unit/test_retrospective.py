@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import events as ev
-from domain.retrospective import Rejection, Reopening, Reschedule, retrospective
+from domain.retrospective import Rejection, Reopening, Rescheduling, retrospective
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -131,7 +131,7 @@ def test_every_reschedule_is_listed_with_its_reason_and_who_made_it() -> None:
     [milestone] = retrospective(given.events).milestones
 
     assert milestone.reschedules == [
-        Reschedule(
+        Rescheduling(
             START + timedelta(days=5), "alice", date(2026, 4, 1), date(2026, 4, 11), "supplier late"
         )
     ]
