@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import math
 import re
+from pathlib import Path
+from typing import Protocol
 
 from psycopg import Connection
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -14,7 +16,6 @@ from psycopg_pool import ConnectionPool
 from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
 from adapters.postgres.factory import FACTORY_TOPIC, RecentCheck, role_option
 from adapters.postgres.recorder import RECORDER_TOPIC
-from api.settings import Settings
 
 EMBEDDED_DBNAME = "milestones"
 
@@ -26,6 +27,32 @@ _ACCEPTED_PARAMETERS = frozenset(
     {"dbname", "host", "port", "user", "password", "connect_timeout", "options"}
 )
 _ROLE_OPTIONS = re.compile(r"^-c role=([a-z_][a-z0-9_]*)$")
+
+
+class Settings(Protocol):
+    """What the pools and the event store are configured with (the service's `api.settings`
+    gives them, from the environment)."""
+
+    @property
+    def database_url(self) -> str | None: ...
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    @property
+    def pool_size(self) -> int: ...
+
+    @property
+    def pool_max_overflow(self) -> int: ...
+
+    @property
+    def pool_timeout(self) -> float: ...
+
+    @property
+    def lock_timeout(self) -> int: ...
+
+    @property
+    def idle_in_transaction_timeout(self) -> int: ...
 
 
 class DatabaseUrlError(ValueError):
