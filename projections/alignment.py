@@ -8,7 +8,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
-from projections.base import snapshot
+from projections.transactions import snapshot
 
 # Reads only the schedule view's tables (projections/schedule.py); it has no tables of its own.
 # Cancelled milestones and deliverables are left out on both sides of a link, so a milestone

@@ -19,9 +19,10 @@ from psycopg_pool import ConnectionPool
 from application.ledger import Ledger
 from domain.events import ProjectEvent
 from projections import claims, tracking, watcher
-from projections.base import View, pipelined_transaction
+from projections.base import View
 from projections.rebuild import PAGE_SIZE as REBUILD_PAGE_SIZE
 from projections.rebuild import Rebuild, read_page
+from projections.transactions import pipelined_transaction
 
 log = logging.getLogger(__name__)
 

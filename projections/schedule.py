@@ -14,8 +14,9 @@ from domain import events as ev
 from domain import rules
 from domain.entities import DeliverableState, MilestoneStatus
 from domain.rules import milestone_health, today_in
-from projections.base import View, snapshot
+from projections.base import View
 from projections.batch import DuplicateRowError, Rows, Table, apply_page, dispatcher
+from projections.transactions import snapshot
 
 DDL: tuple[LiteralString, ...] = (
     """
