@@ -121,7 +121,7 @@ class Pages:
     ) -> None:
         events = decode(self._ledger, notifications, min(positions[v.name] for v in views))
         # Each view writes a page with a few set-based statements; in pipeline mode only its
-        # reads wait for an answer (`batch.Table.copy` then INSERTs instead of COPY).
+        # reads wait for an answer (`writes.copy` then INSERTs instead of COPY).
         for view in views:
             behind = [(e, p) for e, p in events if p > positions[view.name]]
             if behind:

@@ -1,6 +1,7 @@
 """A view's table, described once: columns with their PostgreSQL types, NOT NULL and defaults,
-the primary key and the indexes. The description writes the table's DDL and names its rows (a
-slotted class per table).
+the primary key and the indexes. The description writes the table's DDL, names its rows (a
+slotted class per table) and gives the set-based writes (`projections.writes`) their columns and
+types.
 
 The key columns come first, in key order, as in every view table: a row's key is its first
 columns.
