@@ -64,7 +64,7 @@ def fold_page(cur: Cursor, events: Sequence[tuple[ProjectEvent, int]], page: Pag
     write the differences."""
     if not events:
         return
-    touch, apply = handlers(page, "touch"), handlers(page, "apply")
+    touch, apply = registered(page, "touch"), registered(page, "apply")
     for event, _ in events:
         touch(event.__class__)(page, event)
     page.read(cur)
@@ -73,12 +73,13 @@ def fold_page(cur: Cursor, events: Sequence[tuple[ProjectEvent, int]], page: Pag
     page.write(cur, last_event_by_project(events))
 
 
-def handlers(page: object, name: str) -> Callable[[type], Callable[..., None]]:
-    """The function `page.<name>`, a `functools.singledispatchmethod`, runs for an event class.
+def registered(page: object, name: str) -> Callable[[type], Callable[..., None]]:
+    """The function registered on `page.<name>`, a `functools.singledispatchmethod`, for an
+    event class: `registered(page, "apply")(type(event))(page, event, position)`.
 
-    The same dispatch as calling `page.<name>(event, …)`, without the wrapper Python 3.11 builds
-    for the method on every call (2.5 µs, more than most handlers take); the dispatch itself is
-    cached per class.
+    The same dispatch as calling `page.apply(event, position)`, without the wrapper Python 3.11
+    builds for the method on every call (2.5 µs, more than most handlers take); the dispatch
+    itself is cached per class.
     """
     method = inspect.getattr_static(page, name)
     if not isinstance(method, functools.singledispatchmethod):
