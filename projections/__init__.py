@@ -1,4 +1,5 @@
-"""Read models of the event log: one module per view, the runner that feeds them, their DDL."""
+"""The views of the event log: one package per view (its tables, its handlers, its queries),
+the runner that feeds them a page of events per transaction, and their DDL."""
 
 from __future__ import annotations
 

@@ -18,20 +18,20 @@ once the shadow has caught up, before the swap: bulk loading comes first.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, LiteralString
+from typing import Any
 
 import psycopg
 from psycopg import errors, sql
 from psycopg_pool import ConnectionPool
 
-from adapters.postgres.recorder import LedgerRecorder
 from application.ledger import Ledger
 from domain.events import ProjectEvent
 from projections import claims, tracking
 from projections.base import View
+from projections.pages import decode, read_page
+from projections.swap import LIVE_SCHEMA, move_tables, shadow_schema
 
 log = logging.getLogger(__name__)
 
@@ -41,40 +41,12 @@ Progress = Callable[[int, int], None]  # (position reached, head position)
 # a reader holding one table while waiting for another must not deadlock with it.
 SWAP_LOCK_TIMEOUT = "500ms"
 SWAP_ATTEMPTS = 40
-LIVE_SCHEMA = "public"
 # Notifications per page: bigger than the runner's, since nothing reads the shadow meanwhile.
 PAGE_SIZE = 5000
 
 
 class RebuildError(RuntimeError):
     """A rebuild could not start or finish (another is running, the swap kept being blocked)."""
-
-
-def shadow_schema(name: str) -> str:
-    return "rebuild_" + re.sub(r"\W", "_", name)
-
-
-def retired_schema(name: str) -> str:
-    return "retired_" + re.sub(r"\W", "_", name)
-
-
-def decode(ledger: Ledger, notifications: Sequence[Any]) -> list[tuple[ProjectEvent, int]]:
-    """The project events of a page of notifications, with their positions."""
-    events: list[tuple[ProjectEvent, int]] = []
-    for notification in notifications:
-        event = ledger.mapper.to_domain_event(notification)
-        if isinstance(event, ProjectEvent):  # others are not ours to show
-            events.append((event, notification.id))
-    return events
-
-
-def read_page(ledger: Ledger, after: int, limit: int) -> Sequence[Any]:
-    """The notifications after position `after`, at most `limit`: from our event store by its
-    narrow binary read (`LedgerRecorder.read_page`), from any other by the library's."""
-    recorder = ledger.recorder
-    if isinstance(recorder, LedgerRecorder):
-        return recorder.read_page(after, limit)
-    return recorder.select_notifications(start=after + 1, limit=limit)
 
 
 def _is_index(statement: str) -> bool:
@@ -219,7 +191,7 @@ class Rebuild:
                 if count < self._page_size:
                     break
             cur.execute("SELECT set_config('search_path', %s, true)", (LIVE_SCHEMA,))
-            self._move_tables(cur, view)
+            move_tables(cur, view)
             cur.execute(
                 sql.SQL(
                     "UPDATE {}.projection_tracking SET position = %s, updated_at = now()"
@@ -230,93 +202,8 @@ class Rebuild:
         self._report(position)
         log.info("rebuilt %s up to position %d", name, position)
 
-    def _move_tables(self, cur: psycopg.Cursor[Any], view: View) -> None:
-        live = sql.Identifier(LIVE_SCHEMA)
-        shadow = sql.Identifier(shadow_schema(view.name))
-        retired = sql.Identifier(retired_schema(view.name))
-        tables = list(view.tables)
-        cur.execute(
-            "SELECT t FROM unnest(%s::text[]) AS t"
-            " WHERE to_regclass(quote_ident(%s) || '.' || quote_ident(t)) IS NOT NULL",
-            (tables, LIVE_SCHEMA),
-        )
-        found = {str(row[0]) for row in cur.fetchall()}
-        existing = [table for table in tables if table in found]
-        if existing:
-            # All at once and in one statement; a reader in the middle of a read makes this
-            # wait (or give way after the lock timeout), never see half of a swap.
-            cur.execute(
-                sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-                    sql.SQL(", ").join(sql.Identifier(LIVE_SCHEMA, t) for t in existing)
-                )
-            )
-        cur.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(retired))
-        cur.execute(sql.SQL("CREATE SCHEMA {}").format(retired))
-        for table in existing:
-            cur.execute(
-                sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
-                    live, sql.Identifier(table), retired
-                )
-            )
-        for table in tables:
-            cur.execute(
-                sql.SQL("ALTER TABLE {}.{} SET SCHEMA {}").format(
-                    shadow, sql.Identifier(table), live
-                )
-            )
-            if table in existing:
-                _copy_access(cur, retired_schema(view.name), table)
-        cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(retired))
-        cur.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(shadow))
-
 
 def _in_shadow(cur: psycopg.Cursor[Any], view: View) -> None:
     # Only the shadow schema: a table the view forgot to create fails loudly instead of
     # writing to the live one (pg_catalog is searched implicitly).
     cur.execute("SELECT set_config('search_path', %s, true)", (shadow_schema(view.name),))
-
-
-# The privileges a table can carry, as SQL keywords (never interpolate a catalog string).
-_PRIVILEGES: dict[str, LiteralString] = {
-    p: p for p in ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
-}
-
-
-def _copy_access(cur: psycopg.Cursor[Any], schema: str, table: str) -> None:
-    """Give the new live table the old one's owner and grants.
-
-    The owner matters when the rebuild ran as another login (a superuser, say): the service's
-    role must keep owning, or at least reaching, the tables it writes (see
-    `adapters.postgres.dbroles`).
-    """
-    cur.execute(
-        "SELECT pg_get_userbyid(c.relowner), c.relowner <> (SELECT oid FROM pg_roles"
-        " WHERE rolname = current_user)"
-        " FROM pg_class c WHERE c.oid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass",
-        (schema, table),
-    )
-    row = cur.fetchone()
-    if row is not None and row[1]:
-        cur.execute(
-            sql.SQL("ALTER TABLE {} OWNER TO {}").format(
-                sql.Identifier(LIVE_SCHEMA, table), sql.Identifier(row[0])
-            )
-        )
-    cur.execute(
-        "SELECT a.grantee = 0, pg_get_userbyid(a.grantee), a.privilege_type, a.is_grantable"
-        " FROM pg_class c, aclexplode(c.relacl) a"
-        " WHERE c.oid = (quote_ident(%s) || '.' || quote_ident(%s))::regclass"
-        " AND a.grantee <> c.relowner",
-        (schema, table),
-    )
-    for public, grantee, privilege, grantable in cur.fetchall():
-        if privilege not in _PRIVILEGES:
-            continue
-        cur.execute(
-            sql.SQL("GRANT {} ON {} TO {}{}").format(
-                sql.SQL(_PRIVILEGES[privilege]),
-                sql.Identifier(LIVE_SCHEMA, table),
-                sql.SQL("PUBLIC") if public else sql.Identifier(grantee),
-                sql.SQL(" WITH GRANT OPTION" if grantable else ""),
-            )
-        )

@@ -17,11 +17,13 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from application.ledger import Ledger
-from domain.events import ProjectEvent
 from projections import claims, tracking, watcher
-from projections.base import View, pipelined_transaction
+from projections.base import View
+from projections.committed import Committed
+from projections.pages import PIPELINE_PAGE_MAX, Pages
 from projections.rebuild import PAGE_SIZE as REBUILD_PAGE_SIZE
-from projections.rebuild import Rebuild, read_page
+from projections.rebuild import Rebuild
+from projections.waits import Waits
 
 log = logging.getLogger(__name__)
 
@@ -29,18 +31,8 @@ log = logging.getLogger(__name__)
 # tracking table (which the failed transaction left untouched).
 BACKOFF_FIRST = 0.1
 BACKOFF_MAX = 2.0
-# How often `wait_for` reads the tracking table when no runner works in this process and the
-# watcher is not listening; while it listens, NOTIFYs wake the readers, and they read the table
-# only this often in case one was lost.
-POLL_TRACKING_EVERY = 0.02
-FALLBACK_POLL = 0.25
 # The longest the thread waits for a NOTIFY before it checks whether it should stop.
 STOP_SLICE = 0.1
-# A page of at most this many notifications (the live tail) is written in pipeline mode: BEGIN
-# goes with the locking of the positions, the statements that read wait for their answer, and
-# the writes, the positions, the NOTIFY and the COMMIT go together in one round trip. A bigger
-# page (catch-up, a backlog) uses COPY, which a pipeline refuses.
-PIPELINE_PAGE_MAX = 64
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
 
@@ -56,7 +48,8 @@ class ProjectionRunner:
 
     The background thread processes only the views whose lock it holds on its own session
     connection, and tries to claim the others on every wake-up. `catch_up` and `rebuild`, run
-    in the caller's thread, need no lock: the tracking rows keep them exact too.
+    in the caller's thread, need no lock: the tracking rows keep them exact too. A page is
+    applied by `projections.pages`; readers wait for a position with `projections.waits`.
     """
 
     def __init__(
@@ -78,23 +71,22 @@ class ProjectionRunner:
         self._pool = pool
         self._views = list(views)
         self._names = names
-        self._page_size = page_size
         self._rebuild_page_size = rebuild_page_size
         self._poll_interval = poll_interval
-        self._pipeline_page_max = pipeline_page_max
-        # Positions known to be committed, by view; waiters are woken after each commit.
-        self._positions: dict[str, int] | None = None
-        self._committed = threading.Condition()
-        # One page at a time in this process (the background thread, catch_up, rebuild).
-        self._page_lock = threading.Lock()
+        # Positions known to be committed, by view, and the views the thread holds.
+        self._committed = Committed(self._read_positions)
+        self._pages = Pages(
+            ledger, pool, self._committed, page_size=page_size, pipeline_page_max=pipeline_page_max
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        # The views whose lock the thread holds; changed under `_committed`.
-        self._held: frozenset[str] = frozenset()
         self.holder = holder or claims.worker_id()
         self.last_error: BaseException | None = None
         # Hears of the commits of runners in other processes (and of this one's).
         self._watcher = watcher.PositionWatcher(self._conninfo, self._read_schema_positions)
+        self._waits = Waits(
+            self._committed, self._watcher, self._read_positions, lambda: self.running
+        )
         channel: str | None = getattr(ledger.recorder, "channel_name", None)
         self._channel = channel  # None with a store that does not NOTIFY: poll only
 
@@ -120,8 +112,7 @@ class ProjectionRunner:
         if thread is not None:
             thread.join(timeout)
         self._watcher.stop(timeout)
-        with self._committed:
-            self._committed.notify_all()
+        self._committed.wake()
 
     @property
     def names(self) -> list[str]:
@@ -131,7 +122,7 @@ class ProjectionRunner:
     @property
     def held(self) -> frozenset[str]:
         """The views this runner's thread holds (processes) right now."""
-        return self._held
+        return self._committed.held
 
     def _run(self) -> None:
         backoff = BACKOFF_FIRST
@@ -145,10 +136,10 @@ class ProjectionRunner:
                 # Claiming costs a round trip: on every wake-up only while a view is missing,
                 # else once a poll interval (which also proves the session alive).
                 now = time.monotonic()
-                if len(self._held) < len(self._names) or now - claimed >= self._poll_interval:
+                if len(self.held) < len(self._names) or now - claimed >= self._poll_interval:
                     self._claim(session)
                     claimed = now
-                held = [view for view in self._views if view.name in self._held]
+                held = [view for view in self._views if view.name in self.held]
                 if held:
                     self._drain(held)
                 self.last_error = None
@@ -159,31 +150,22 @@ class ProjectionRunner:
                 log.warning("projection runner failed; retrying in %.1fs", backoff, exc_info=True)
                 _close(session)  # its locks go with it: another runner may take the views
                 session = None
-                self._set_held(frozenset())
-                with self._committed:
-                    self._positions = None  # resume from the tracking table
+                self._committed.hold(frozenset())
+                self._committed.forget()  # resume from the tracking table
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
         _close(session)
-        self._set_held(frozenset())
+        self._committed.hold(frozenset())
 
     def _conninfo(self) -> str:
         conninfo = self._pool.conninfo
         return conninfo() if callable(conninfo) else conninfo
 
     def _claim(self, session: psycopg.Connection[Any]) -> None:
-        gained = claims.try_claim(session, [n for n in self._names if n not in self._held])
+        gained = claims.try_claim(session, [n for n in self._names if n not in self.held])
         if gained:
             log.info("runner %s now processes %s", self.holder, ", ".join(sorted(gained)))
-            self._set_held(self._held | gained)
-
-    def _set_held(self, held: frozenset[str]) -> None:
-        with self._committed:
-            if held != self._held:
-                # Another runner moved these views while we did not hold them.
-                self._positions = None
-            self._held = held
-            self._committed.notify_all()
+            self._committed.hold(self.held | gained)
 
     def _wait_for_events(self, listener: psycopg.Connection[Any]) -> None:
         """Return on a NOTIFY, or after `poll_interval` in case one was lost."""
@@ -205,10 +187,17 @@ class ProjectionRunner:
             pass
 
     def _drain(self, views: Sequence[View]) -> None:
-        while not self._stop.is_set() and self._process_page(views) == self._page_size:
-            pass
+        page_size = self._pages.page_size
+        while not self._stop.is_set():
+            if self._pages.apply_next(views, before_commit=self._recovered) != page_size:
+                return
 
-    # --- applying ------------------------------------------------------------------------
+    def _recovered(self) -> None:
+        # Said in the page's transaction, before its COMMIT wakes any reader (a failed COMMIT
+        # raises, and `_run` records that error).
+        self.last_error = None
+
+    # --- applying, in the caller's thread -------------------------------------------------
 
     def catch_up(self, progress: Progress | None = None) -> int:
         """Apply, in this thread, every event up to the head of the log as it is now.
@@ -216,12 +205,12 @@ class ProjectionRunner:
         Returns how many notifications were read. `progress(position, head)` is called
         after each page.
         """
-        head = self._ledger.recorder.max_notification_id() or 0
+        head = self.head()
         read = 0
         while True:
-            count = self._process_page(self._views)
+            count = self._pages.apply_next(self._views)
             read += count
-            reached = min(self._known_positions().values())
+            reached = min(self._committed.known().values())
             if progress is not None:
                 progress(min(reached, head), head)
             if reached >= head or count == 0:
@@ -243,82 +232,8 @@ class ProjectionRunner:
         read = Rebuild(
             self._ledger, self._pool, views, page_size=self._rebuild_page_size, progress=progress
         ).run()
-        with self._committed:
-            self._positions = None  # the swap moved the views' positions
+        self._committed.forget()  # the swap moved the views' positions
         return read
-
-    def _process_page(self, views: Sequence[View]) -> int:
-        """Apply the next page to the views that still need it; the number of notifications."""
-        names = [view.name for view in views]
-        with self._page_lock:
-            known = self._known_positions()
-            after = min(known[name] for name in names)
-            notifications = read_page(self._ledger, after, self._page_size)
-            if not notifications:
-                return 0
-            last = notifications[-1].id
-            with self._pool.connection() as conn:
-                pipelined = len(notifications) <= self._pipeline_page_max
-                with (
-                    pipelined_transaction(conn) if pipelined else conn.transaction(),
-                    conn.cursor() as cur,
-                ):
-                    # The tracking table, locked, has the final word: another process may be
-                    # ahead.
-                    locked = tracking.lock_positions(cur, names)
-                    # A view behind `after` (our cached position was stale) would miss events
-                    # in this page; it waits for a page that starts where it stands.
-                    due = [v for v in views if after <= locked[v.name] < last]
-                    if due:
-                        self._apply(cur, notifications, due, locked)
-                        for view in due:
-                            tracking.write_position(cur, view.name, last)
-                        # Delivered at commit: readers in every process wake up.
-                        watcher.notify(cur, last, [view.name for view in due])
-                    if threading.current_thread() is self._thread:
-                        # Recovered, said before the COMMIT wakes any reader (a failed
-                        # COMMIT raises, and `_run` records that error).
-                        self.last_error = None
-            committed = {
-                name: last if after <= position < last else position
-                for name, position in locked.items()
-            }
-            with self._committed:
-                if self._positions is not None:
-                    self._positions = {**self._positions, **committed}
-                self._committed.notify_all()
-            return len(notifications)
-
-    def _apply(
-        self,
-        cur: psycopg.Cursor[Any],
-        notifications: Sequence[Any],
-        views: Sequence[View],
-        positions: dict[str, int],
-    ) -> None:
-        events: list[tuple[ProjectEvent, int]] = []
-        floor = min(positions[v.name] for v in views)
-        for notification in notifications:
-            if notification.id <= floor:
-                continue
-            event = self._ledger.mapper.to_domain_event(notification)
-            if isinstance(event, ProjectEvent):  # others are not ours to show
-                events.append((event, notification.id))
-        # Each view writes a page with a few set-based statements; in pipeline mode only its
-        # reads wait for an answer (`batch.Table.copy` then INSERTs instead of COPY).
-        for view in views:
-            behind = [(e, p) for e, p in events if p > positions[view.name]]
-            if behind:
-                view.process_page(cur, behind)
-
-    def _known_positions(self) -> dict[str, int]:
-        if self._positions is None:
-            positions = self._read_positions()
-            with self._committed:
-                self._positions = positions
-                self._committed.notify_all()
-            return dict(positions)
-        return dict(self._positions)
 
     # --- reading positions ---------------------------------------------------------------
 
@@ -331,68 +246,10 @@ class ProjectionRunner:
         return self._ledger.recorder.max_notification_id() or 0
 
     def wait_for(self, position: int, timeout: float, views: Sequence[str] | None = None) -> bool:
-        """True once every named view (all by default) has applied `position`.
-
-        While this runner's thread holds every named view, waits on its commits; otherwise
-        (another process holds one) on the NOTIFYs of the views' commits, which the watcher's
-        thread hears, reading the tracking table every `FALLBACK_POLL` s in case one was lost
-        (every 20 ms while the watcher is not listening). False when `timeout` s pass first.
-        """
+        """True once every named view (all by default) has applied `position`; False when
+        `timeout` s pass first (see `projections.waits`)."""
         names = self._names if views is None else [self._view(name).name for name in views]
-        deadline = time.monotonic() + timeout
-
-        def holds_all() -> bool:
-            return self.running and self._held.issuperset(names)
-
-        def reached() -> bool:
-            positions = self._positions
-            return positions is not None and all(positions[n] >= position for n in names)
-
-        while True:
-            remaining = deadline - time.monotonic()
-            if holds_all():
-                with self._committed:
-                    self._committed.wait_for(
-                        lambda: not holds_all() or reached(), max(remaining, 0)
-                    )
-                    if holds_all() and reached():
-                        return True
-                    if holds_all():
-                        return False  # timed out while holding the views
-                continue  # lost a view meanwhile: hear of the commits instead
-            if self._wait_elsewhere(names, position, deadline):
-                return True
-            if not holds_all():
-                return False
-
-    def _wait_elsewhere(self, names: Sequence[str], position: int, deadline: float) -> bool:
-        """Wait for commits made by whichever runner holds the views; False at the deadline
-        or as soon as this runner's thread holds them all (the caller then waits on it).
-
-        While the watcher listens, what it has heard is complete (it read the table once its
-        LISTEN was in place, and every later commit NOTIFYs it), so the table is read only in
-        case a NOTIFY was lost (`FALLBACK_POLL`); otherwise every `POLL_TRACKING_EVERY`.
-        """
-        heard = self._watcher
-        heard.start()
-        read_at = time.monotonic() + FALLBACK_POLL if heard.listening else 0.0
-        while True:
-            if heard.reached(names, position):
-                return True
-            now = time.monotonic()
-            if now >= read_at:
-                heard.note(self._read_positions())
-                if heard.reached(names, position):
-                    return True
-                now = time.monotonic()
-                read_at = now + (FALLBACK_POLL if heard.listening else POLL_TRACKING_EVERY)
-            remaining = deadline - now
-            if remaining <= 0:
-                return False
-            if heard.wait(names, position, min(read_at - now, remaining)):
-                return True
-            if self.running and self._held.issuperset(names):
-                return False
+        return self._waits.wait_for(names, position, timeout)
 
     def _read_positions(self) -> dict[str, int]:
         with self._pool.connection() as conn:

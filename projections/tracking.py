@@ -7,17 +7,18 @@ from typing import Any, LiteralString
 
 import psycopg
 
-TABLE = "projection_tracking"
+from projections.tables import Column, Table
 
-DDL: tuple[LiteralString, ...] = (
-    """
-    CREATE TABLE IF NOT EXISTS projection_tracking (
-        name text PRIMARY KEY,
-        position bigint NOT NULL,
-        updated_at timestamptz NOT NULL DEFAULT now()
-    )
-    """,
+TRACKING = Table(
+    "projection_tracking",
+    keys=(Column("name", "text"),),
+    values=(
+        Column("position", "bigint"),
+        Column("updated_at", "timestamptz", default="now()"),
+    ),
 )
+TABLE = TRACKING.name
+DDL: tuple[LiteralString, ...] = TRACKING.ddl()
 
 
 def read_position(conn: psycopg.Connection[Any], name: str) -> int:

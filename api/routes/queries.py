@@ -21,9 +21,8 @@ from api.schemas import (
     Schedule,
 )
 from domain.rules import today_in
-from projections.alignment import get_alignment
 from projections.projects import list_projects
-from projections.schedule import get_schedule
+from projections.schedule import get_alignment, get_schedule
 
 router = APIRouter(prefix="/v1/projects", tags=["queries"])
 

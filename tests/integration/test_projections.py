@@ -18,10 +18,9 @@ from domain.entities import DeliverableKind
 from domain.project import Project
 from domain.roles import ProjectRole
 from projections import all_ddl, all_views
-from projections.alignment import get_alignment
 from projections.projects import list_projects
 from projections.runner import ProjectionRunner
-from projections.schedule import get_schedule
+from projections.schedule import get_alignment, get_schedule
 from tests.commanding import run_as
 
 # A fixed "now" for health: the views answer relative to the day it falls on.

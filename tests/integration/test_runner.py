@@ -23,11 +23,10 @@ from domain.events import MilestoneDefined, ProjectEvent
 from domain.project import Project
 from domain.roles import ProjectRole
 from projections import all_ddl, all_views, claims, tracking
-from projections.alignment import get_alignment
 from projections.base import View
 from projections.projects import list_projects
 from projections.runner import ProjectionRunner
-from projections.schedule import get_schedule
+from projections.schedule import get_alignment, get_schedule
 from projections.watcher import APPLICATION_NAME
 from tests.commanding import run_as
 

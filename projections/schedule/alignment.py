@@ -8,12 +8,12 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
-from projections.base import snapshot
+from projections.transactions import snapshot
 
-# Reads only the schedule view's tables (projections/schedule.py); it has no tables of its own.
-# Cancelled milestones and deliverables are left out on both sides of a link, so a milestone
-# linked only to cancelled deliverables has none, and a deliverable linked only by cancelled
-# milestones is unlinked.
+# Reads only the schedule view's tables (`projections.schedule.tables`). Cancelled milestones
+# and deliverables are left out on both sides of a link, so a milestone linked only to
+# cancelled deliverables has none, and a deliverable linked only by cancelled milestones is
+# unlinked.
 
 _MILESTONES_WITHOUT_DELIVERABLES: LiteralString = """
     SELECT m.milestone_id AS id, m.name, m.phase_id

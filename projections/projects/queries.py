@@ -1,0 +1,69 @@
+"""The projects view's query: the projects a principal reads, with counts and next due milestone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+
+from projections.transactions import snapshot
+
+_LIST_PROJECTS = """
+    SELECT p.project_id, p.name, p.description, p.timezone, p.risk_window_days, p.version,
+           p.created_at, p.updated_at, p.last_position, p.deliverable_counts,
+           p.milestone_counts, mem.role,
+           next.milestone_id AS next_id, next.name AS next_name, next.due AS next_due
+    FROM projects p
+    LEFT JOIN project_members mem
+           ON mem.project_id = p.project_id AND mem.principal = %(principal)s
+    LEFT JOIN LATERAL (
+        SELECT m.milestone_id, m.name, m.due FROM schedule_milestones m
+        WHERE m.project_id = p.project_id AND m.status = 'not_achieved'
+        ORDER BY m.due, m.name, m.milestone_id LIMIT 1
+    ) next ON true
+    WHERE %(read_all)s OR mem.role IS NOT NULL
+    ORDER BY p.name, p.project_id
+"""
+
+
+def list_projects(
+    conn: psycopg.Connection[Any], principal: str, read_all: bool
+) -> list[dict[str, Any]]:
+    """The projects `principal` is a member of (every project when `read_all`), by name.
+
+    The next due milestone (the earliest not achieved, not cancelled one) is read from the
+    schedule view's `schedule_milestones`, so it is as fresh as that view. `role` is the
+    principal's role on the project, None where it reads only by `read_all`.
+    """
+    with snapshot(conn), conn.cursor(row_factory=dict_row) as cur:
+        rows = cur.execute(_LIST_PROJECTS, {"principal": principal, "read_all": read_all})
+        return [_project_item(row) for row in rows.fetchall()]
+
+
+def _project_item(row: dict[str, Any]) -> dict[str, Any]:
+    next_due = None
+    if row["next_id"] is not None:
+        next_due = {"id": row["next_id"], "name": row["next_name"], "due": row["next_due"]}
+    return {
+        "id": row["project_id"],
+        "name": row["name"],
+        "description": row["description"],
+        "timezone": row["timezone"],
+        "risk_window_days": row["risk_window_days"],
+        "version": row["version"],
+        "position": row["last_position"],
+        "role": row["role"],
+        "created_at": _utc(row["created_at"]),
+        "updated_at": _utc(row["updated_at"]),
+        "counts": {
+            "deliverables": row["deliverable_counts"],
+            "milestones": row["milestone_counts"],
+        },
+        "next_due_milestone": next_due,
+    }
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)

@@ -1,0 +1,122 @@
+"""The schedule view's query: a project's phases and milestones, with R12 health read live."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import psycopg
+from psycopg.rows import dict_row
+
+from domain import rules
+from domain.entities import DeliverableState, MilestoneStatus
+from domain.rules import milestone_health, today_in
+from projections.transactions import snapshot
+
+
+def get_schedule(
+    conn: psycopg.Connection[Any], project_id: UUID, now: datetime
+) -> dict[str, Any] | None:
+    """The project's schedule as the view holds it, with R12 health as of `now`.
+
+    `position` is the global position of the project's last event the view has applied.
+    Answers None for a project the view does not know (yet).
+    """
+    with snapshot(conn), conn.cursor(row_factory=dict_row) as cur:
+        project = cur.execute(
+            "SELECT name, timezone, risk_window_days, version, last_position"
+            " FROM schedule_projects WHERE project_id = %s",
+            (project_id,),
+        ).fetchone()
+        if project is None:
+            return None
+        phases = cur.execute(
+            "SELECT phase_id, name FROM schedule_phases WHERE project_id = %s ORDER BY ordinal",
+            (project_id,),
+        ).fetchall()
+        milestones = cur.execute(
+            "SELECT * FROM schedule_milestones WHERE project_id = %s"
+            " ORDER BY due, name, milestone_id",
+            (project_id,),
+        ).fetchall()
+        links = cur.execute(
+            "SELECT l.milestone_id, d.deliverable_id, d.title, d.state, d.criteria_met,"
+            " d.criteria_total"
+            " FROM schedule_links l JOIN schedule_deliverables d USING (project_id, deliverable_id)"
+            " WHERE l.project_id = %s ORDER BY l.milestone_id, l.ordinal",
+            (project_id,),
+        ).fetchall()
+
+    timezone: str = project["timezone"]
+    today = today_in(timezone, now)
+    linked: dict[UUID, list[dict[str, Any]]] = {}
+    for row in links:
+        linked.setdefault(row["milestone_id"], []).append(
+            {
+                "id": row["deliverable_id"],
+                "title": row["title"],
+                "state": row["state"],
+                "criteria_met": row["criteria_met"],
+                "criteria_total": row["criteria_total"],
+            }
+        )
+    by_phase: dict[UUID, list[dict[str, Any]]] = {p["phase_id"]: [] for p in phases}
+    for m in milestones:
+        deliverables = linked.get(m["milestone_id"], [])
+        status = MilestoneStatus(m["status"])
+        due: date = m["due"]
+        achieved_at = _utc(m["achieved_at"])
+        health = milestone_health(
+            status=status,
+            due=due,
+            achieved_at=achieved_at,
+            today=today,
+            timezone=timezone,
+            risk_window_days=project["risk_window_days"],
+            achievable_now=not rules.achievement_blockers(
+                m["milestone_id"],
+                m["name"],
+                [_Linked(d["id"], d["title"], d["state"]) for d in deliverables],
+            ),
+        )
+        by_phase.setdefault(m["phase_id"], []).append(
+            {
+                "id": m["milestone_id"],
+                "name": m["name"],
+                "due": due,
+                "baseline_due": m["baseline_due"],
+                "original_baseline_due": m["original_baseline_due"],
+                "slip_days": rules.slip_days(due, m["baseline_due"]),
+                "achieved": status is MilestoneStatus.ACHIEVED,
+                "status": status.value,
+                "achieved_at": achieved_at,
+                "achieved_by": m["achieved_by"],
+                "health": health.value,
+                "deliverables": deliverables,
+            }
+        )
+    return {
+        "project_id": project_id,
+        "name": project["name"],
+        "timezone": timezone,
+        "today": today,
+        "version": project["version"],
+        "position": project["last_position"],
+        "phases": [
+            {"id": p["phase_id"], "name": p["name"], "milestones": by_phase[p["phase_id"]]}
+            for p in phases
+        ],
+    }
+
+
+class _Linked(NamedTuple):
+    """A linked deliverable as R3 (`domain.rules`) reads it."""
+
+    id: UUID
+    title: str
+    state: DeliverableState
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
