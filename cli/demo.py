@@ -1,4 +1,4 @@
-"""`milestones demo`: loads `api.demo`'s project into the configured database."""
+"""`milestones demo`: loads the demo project (`cli.demo_project`) into the configured database."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from cli.wiring import open_container
 
 
 def cmd_demo(_: argparse.Namespace, settings: Settings) -> int:
-    from api.demo import load_demo
+    from cli.demo_project import load_demo
 
     with open_container(settings) as container:
         container.runner.catch_up()

@@ -16,7 +16,7 @@ import uvicorn
 
 from api.app import create_app
 from api.bootstrap import Container
-from api.demo import PEOPLE, load_demo
+from cli.demo_project import PEOPLE, load_demo
 
 CHROMIUM = Path("/usr/bin/chromium")
 # The flags Debian's Chromium needs here (root, no GPU), and none of its phoning home.

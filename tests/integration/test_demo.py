@@ -7,8 +7,8 @@ import io
 from fastapi.testclient import TestClient
 
 from api.bootstrap import Container, upgrade
-from api.demo import load_demo
 from api.settings import Settings
+from cli.demo_project import load_demo
 from domain.rules import Health
 from tests.integration.conftest import User
 

@@ -1,4 +1,4 @@
-"""`milestones demo`: a realistic project with milestones in every health state, and tokens."""
+"""The demo project of `milestones demo`: milestones in every health state, and a token each."""
 
 from __future__ import annotations
 
