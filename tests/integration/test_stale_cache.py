@@ -1,9 +1,10 @@
 """Commands first run on the process's cached copy: another process's writes never lead astray.
 
-`Ledger.execute` tries a command on the copy this process cached, without reading the store;
-the save's version check proves that copy current. Two ledgers on one database stand for two
-processes: `here` caches a project, `there` changes it, then `here` runs commands whose answer
-depends on what `there` did. Each must be decided on the fresh state.
+The ledger tries a command on the copy this process cached (`Ledger.admit_cached`, then
+`Ledger._run`), without reading the store; the save's version check proves that copy current.
+Two ledgers on one database stand for two processes: `here` caches a project, `there` changes
+it, then `here` runs commands whose answer depends on what `there` did. Each must be decided on
+the fresh state.
 """
 
 from __future__ import annotations
