@@ -116,6 +116,21 @@ class _ReadsProject(_OnProject):
         return await self.admit(container, Admission(caller, project_id, ProjectRole.VIEWER, False))
 
 
+class _ReadsProjectNowOrPast(_OnProject):
+    """A read of the project's state: the current one (kept from the admission) or, with
+    `?as_of=`, a past one the route replays (the current state is then only looked at)."""
+
+    async def __call__(
+        self, request: Request, project_id: UUID, caller: Caller, container: ContainerDep
+    ) -> Admission:
+        admission = Admission(caller, project_id, ProjectRole.VIEWER, False)
+        if "as_of" in request.query_params:
+            return await run_in_threadpool(
+                container.ledger.admit, project_id, caller, keep_state=False
+            )
+        return await self.admit(container, admission)
+
+
 class _WritesProject(_OnProject):
     """A command's: its `If-Match` and `Idempotency-Key` travel with the admission."""
 
@@ -144,6 +159,7 @@ AUTHENTICATED = _Authenticated()
 NOT_AUDITOR = _NotAuditor()
 READS_EVERYTHING = _ReadsEverything()
 PROJECT_READER = _ReadsProject(ProjectRole.VIEWER, writes=False)
+PROJECT_STATE_READER = _ReadsProjectNowOrPast(ProjectRole.VIEWER, writes=False)
 # A read that replays events itself (history, the retrospective) or reads a view: the project
 # is only looked at to let the reader in, not copied.
 PROJECT_LOOKER = _ReadsProject(ProjectRole.VIEWER, writes=False, keep_state=False)
@@ -156,5 +172,6 @@ Anyone = Annotated[Principal, Depends(AUTHENTICATED)]
 Creator = Annotated[Principal, Depends(NOT_AUDITOR)]
 Overseer = Annotated[Principal, Depends(READS_EVERYTHING)]
 Reader = Annotated[Admission, Depends(PROJECT_READER)]
+StateReader = Annotated[Admission, Depends(PROJECT_STATE_READER)]
 Looker = Annotated[Admission, Depends(PROJECT_LOOKER)]
 # For a route with no caller (probes): `dependencies=[Depends(PUBLIC)]`.

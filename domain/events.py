@@ -3,8 +3,10 @@
 Every event carries the principal who caused it (`actor`) and the server time it occurred
 (`timestamp`, exposed as `occurred_at`), both set by the server (R1). Each `apply` is the only
 place its fact changes the project's state, so replaying the events rebuilds the same state.
-Every class states `class_version = 1`: a later change to its fields adds an
-`upcast_v1_v2` static method and bumps the version, and stored events stay readable.
+A change to an event's fields bumps its `class_version` and adds a static `upcast_vN_vN+1`
+that turns a stored older state into the new one (`DeliverableApproved` is at version 2), so
+stored events stay readable; their stored bytes, which the hash chain covers, never change.
+An event's stored topic is `domain.events:<ClassName>`: never move or rename one.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Response
 from pydantic import AwareDatetime
 
-from api.access import Anyone, Looker, Reader
+from api.access import Anyone, Looker, Reader, StateReader
 from api.deps import ContainerDep
 from api.presenters import project_json
 from api.problems import ProblemError
@@ -85,7 +85,7 @@ def projects(
 def project(
     project_id: UUID,
     container: ContainerDep,
-    access: Reader,
+    access: StateReader,
     if_none_match: Annotated[str | None, Header()] = None,
     as_of: Annotated[
         AwareDatetime | None,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import AwareDatetime
 
-from api.access import Reader
+from api.access import StateReader
 from api.deps import ContainerDep
 from api.presenters import project_public
 from api.schemas import AS_OF_EARLIEST, AS_OF_LATEST
@@ -29,7 +29,7 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 
 @router.get("/v1/projects/{project_id}/timeline.svg", responses=_RESPONSES, response_class=Response)
 def timeline(
-    access: Reader,
+    access: StateReader,
     container: ContainerDep,
     as_of: Annotated[
         AwareDatetime | None,

@@ -6,7 +6,7 @@ every 100 events, the as-of read stays flat while the replay grows with the hist
 project's state stays small, so its snapshot does too). Usage:
 
     psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE as_of_cost'
-    .venv/bin/python benchmarks/as_of_cost.py postgresql://postgres@127.0.0.1:5432/as_of_cost
+    .venv/bin/python -m bench.as_of_cost postgresql://postgres@127.0.0.1:5432/as_of_cost
 """
 
 from __future__ import annotations
@@ -21,9 +21,8 @@ from uuid import UUID
 
 from api.bootstrap import bootstrap, upgrade
 from api.settings import Settings
+from application.access import Principal
 from application.ledger import Ledger
-from domain.project import Project
-from domain.roles import ProjectRole
 
 LENGTHS = (100, 1_000, 5_000)
 ROUNDS = 20
@@ -38,7 +37,8 @@ def main(url: str) -> None:
         print(f"{'events':>7} {'as_of ms':>9} {'replay ms':>10}")
         for length in LENGTHS:
             pid, instant = _project_of(ledger, length)
-            as_of = _median(partial(ledger.project_as_of, pid, instant, reader="bench"))
+            admitted = ledger.admit(pid, Principal("bench"), keep_state=False)
+            as_of = _median(partial(ledger.project_as_of, admitted, instant))
             # Reading and decoding every event: the floor of a replay without the index.
             replay = _median(partial(_all_events, ledger, pid))
             print(f"{length:>7} {as_of:>9.2f} {replay:>10.2f}")
@@ -49,27 +49,14 @@ def main(url: str) -> None:
 def _project_of(ledger: Ledger, length: int) -> tuple[UUID, datetime]:
     """A project of `length` events whose state stays small (one deliverable, retitled), so
     the measurement shows the history's length, not the state's size."""
-    pid = ledger.create_project(name=f"Long {length}", actor="bench").project_id
-
-    def command(act: Callable[[Project], dict[str, UUID] | None]) -> None:
-        ledger.execute(pid, act, actor="bench", needs=ProjectRole.MANAGER)
-
-    command(lambda p: {"phase": p.add_phase("Build", actor="bench")})
-    command(
-        lambda p: {
-            "deliverable": p.define_deliverable(
-                title="Title 0", phase_id=next(iter(p.phases.values())).id, actor="bench"
-            )
-        }
-    )
+    bench = Principal("bench")
+    pid = ledger.create_project(bench, name=f"Long {length}").project_id
+    admitted = ledger.admit(pid, bench)
+    phase = ledger.add_phase(admitted, "Build").ids["phase_id"]
+    did = ledger.define_deliverable(admitted, "Title 0", phase).ids["deliverable_id"]
     for n in range(1, length - 2):
-        command(partial(_retitle, title=f"Title {n}"))
+        ledger.update_deliverable(admitted, did, title=f"Title {n}")
     return pid, datetime.now(UTC)
-
-
-def _retitle(project: Project, *, title: str) -> None:
-    deliverable = next(iter(project.deliverables.values()))
-    project.update_deliverable(deliverable.id, title=title, actor="bench")
 
 
 def _all_events(ledger: Ledger, pid: UUID) -> int:

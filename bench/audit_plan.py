@@ -5,7 +5,7 @@ the plans depend only on the rows), ANALYZEs, then prints EXPLAIN (ANALYZE, BUFF
 filter of GET /v1/audit. Usage:
 
     psql -h 127.0.0.1 -U postgres -c 'CREATE DATABASE audit_plan'
-    .venv/bin/python benchmarks/audit_plan.py postgresql://postgres@127.0.0.1:5432/audit_plan
+    .venv/bin/python bench/audit_plan.py postgresql://postgres@127.0.0.1:5432/audit_plan
 """
 
 from __future__ import annotations
