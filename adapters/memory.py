@@ -17,7 +17,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder, Notification, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    Notification,
+    StoredEvent,
+)
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
 from application.ports import AsOfEntry, PendingAnswer
@@ -38,14 +43,17 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
 
     def _update_table(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int]:
         # Called under the recorder's lock once the events are known to be unique.
+        answers: Sequence[PendingAnswer] = kwargs.get("answers", ())
+        for pending in answers:
+            if (pending.key.principal, pending.key.key) in self._answers:
+                # As PostgreSQL's primary key would: nothing of the transaction is written.
+                raise IntegrityError(f"an answer is kept under {pending.key.key!r} already")
         positions = list(super()._update_table(stored_events, **kwargs) or ())
         entries: Sequence[AsOfEntry] = kwargs.get("as_of", ())
         for entry in entries:
             self._as_of.setdefault(entry.project_id, []).append((entry.occurred_at, entry.version))
-        answers: Sequence[PendingAnswer] = kwargs.get("answers", ())
-        end = 0
         for pending in answers:
-            end += pending.events
+            end = pending.before + pending.events
             result = replace(pending.result, position=positions[end - 1])
             self._keep(KeptAnswer(pending.key, result=result))
         return positions

@@ -13,6 +13,7 @@ looked at, and hands the resulting `Admission` (the project loaded once) to the 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated
 from uuid import UUID
@@ -21,7 +22,7 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from api.bootstrap import Container
-from api.deps import Caller, ContainerDep, IfMatch
+from api.deps import Caller, ContainerDep, RawIfMatch, expected_version
 from api.idempotency import answer_key
 from application.access import Admission, Principal, require_overseer, require_writer
 from domain.roles import ProjectRole
@@ -92,8 +93,9 @@ class _OnProject(Requirement):
     async def admit(self, container: Container, admission: Admission) -> Admission:
         ledger = container.ledger
         if self.writes:
-            # async, so a caller let in on this process's cached copy costs no hop to a worker
-            # thread; a read from the store runs in one.
+            # A command let in on this process's cached project costs no hop to a worker
+            # thread: the check reads the shared copy (no lock, no copy); the command copies it
+            # in its own turn. A read from the store runs in a worker thread.
             cached = ledger.admit_cached(admission)
             if cached is not None:
                 return cached
@@ -140,18 +142,14 @@ class _WritesProject(_OnProject):
         project_id: UUID,
         caller: Caller,
         container: ContainerDep,
-        if_match: IfMatch,
+        if_match: RawIfMatch,
     ) -> Admission:
         needs = self.project_role or ProjectRole.VIEWER
         admission = Admission(
-            caller,
-            project_id,
-            needs,
-            writes=True,
-            expected_version=if_match,
-            answer_key=answer_key(request),
+            caller, project_id, needs, writes=True, answer_key=answer_key(request)
         )
-        return await self.admit(container, admission)
+        admitted = await self.admit(container, admission)
+        return replace(admitted, expected_version=await expected_version(if_match))
 
 
 PUBLIC = _Public()

@@ -73,3 +73,11 @@ async def expected_version(if_match: Annotated[str | None, Header()] = None) -> 
 
 
 IfMatch = Annotated[int | None, Depends(expected_version)]
+
+
+async def raw_if_match(if_match: Annotated[str | None, Header()] = None) -> str | None:
+    """The If-Match header as sent: a command parses it once the caller is let in."""
+    return if_match
+
+
+RawIfMatch = Annotated[str | None, Depends(raw_if_match)]

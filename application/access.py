@@ -106,10 +106,23 @@ class Admission:
     # The state a command has not acted on yet (shared by the copies `requiring` makes): the
     # first command takes it, any later one loads the project again.
     unused: list[Project] = field(default_factory=list, compare=False, repr=False)
+    # The Idempotency-Key names one request, so one command: the first command of the
+    # admission takes it; the keys taken are shared by the copies `for_command` makes.
+    spent: dict[AnswerKey, object] = field(default_factory=dict, compare=False, repr=False)
+
+    def take_answer_key(self) -> AnswerKey | None:
+        """The request's Idempotency-Key, for the first command that asks; None after that."""
+        key, mine = self.answer_key, object()
+        if key is None or self.spent.setdefault(key, mine) is not mine:
+            return None
+        return key
 
     def take_state(self) -> Project | None:
         """The admitted state, the first time it is asked for; None after that."""
-        return self.unused.pop() if self.unused else None
+        try:
+            return self.unused.pop()
+        except IndexError:
+            return None
 
     @property
     def actor(self) -> str:
@@ -124,6 +137,6 @@ class Admission:
         """This admission for a command that needs `needs` and answers `ids` (and the id of
         what it creates under `creates`): checked on the state it holds unless it was let in
         for that already (a state it does not hold is checked once loaded)."""
-        if not self.allows(needs, writes=True) and self.project is not None:
-            authorize(self.project, self.principal, needs, writes=True)
+        if not self.allows(needs, writes=True):
+            self.take_state()  # decided by the command, on the state it acts on
         return replace(self, needs=needs, writes=True, ids=ids, creates=creates)

@@ -114,17 +114,20 @@ class Ledger(ProjectCommands, ProjectReads):
         return admission
 
     def admit_cached(self, admission: Admission) -> Admission | None:
-        """`admission` let in on a copy of this process's cached project, without reading the
-        store; None when there is no cached copy, the project is contended, or the cached state
-        refuses (the store's state decides then)."""
-        if self.contended(admission.project_id) or self.peek(admission.project_id) is None:
+        """`admission` let in on this process's cached project, without reading the store,
+        copying or locking anything (cheap enough for the event loop): None when there is no
+        cached copy, the project is contended, or the cached state refuses (the store's state
+        decides then). The command copies the project once, in its own turn, and acts on it."""
+        if self.contended(admission.project_id):
             return None
-        project = self.load_cached(admission.project_id)
+        cached = self.peek(admission.project_id)
+        if cached is None:
+            return None
         try:
-            authorize(project, admission.principal, admission.needs, writes=admission.writes)
+            authorize(cached, admission.principal, admission.needs, writes=admission.writes)
         except DomainError:
             return None
-        return replace(admission, project=project, fresh=False, unused=[project])
+        return replace(admission, fresh=False)
 
     # --- running a command -------------------------------------------------------------------
 
@@ -139,6 +142,7 @@ class Ledger(ProjectCommands, ProjectReads):
         project_id = admitted.project_id
         expected = admitted.expected_version
         ids, created = admitted.ids, admitted.creates
+        answer_key = admitted.take_answer_key()
         # Commands on one project take turns in this process instead of clashing and retrying;
         # the store's version check still guards against other processes.
         with self._turns[hash(project_id) % TURNS]:
@@ -169,7 +173,7 @@ class Ledger(ProjectCommands, ProjectReads):
                         continue
                     return CommandResult(project.id, project.version, None, named, changed=False)
                 try:
-                    result = self._save(project, named, created, admitted.answer_key)
+                    result = self._save(project, named, created, answer_key)
                 except IntegrityError:
                     if expected is not None and fresh:
                         raise VersionMismatchError(expected, expected + 1) from None
@@ -194,7 +198,7 @@ class Ledger(ProjectCommands, ProjectReads):
         if cached is project:
             return None
         if cached is None:
-            return project if admitted.fresh else None
+            return None
         return project if cached.version == project.version else None
 
     def _save(
@@ -220,11 +224,15 @@ class Ledger(ProjectCommands, ProjectReads):
     def _record_batch(self, batch: Sequence[Pending]) -> list[Recording[UUID]]:
         """What `Application.save` does, for several commands' events in one transaction."""
         processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        before = 0
         for pending in batch:
             processing_event.events.extend(pending.events)
             processing_event.aggregates[pending.aggregate.id] = pending.aggregate
-            for name in ("as_of", "answers"):
-                processing_event.saved_kwargs.setdefault(name, []).extend(pending.kwargs[name])
+            processing_event.saved_kwargs.setdefault("as_of", []).extend(pending.kwargs["as_of"])
+            processing_event.saved_kwargs.setdefault("answers", []).extend(
+                replace(a, before=before) for a in pending.kwargs["answers"]
+            )
+            before += len(pending.events)
         recordings = self._record(processing_event)
         self._take_snapshots(processing_event)
         self._notify(recordings)

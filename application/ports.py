@@ -44,6 +44,7 @@ class PendingAnswer:
     key: AnswerKey
     result: CommandResult
     events: int
+    before: int = 0  # how many events of the transaction precede this command's
 
 
 @runtime_checkable

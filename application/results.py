@@ -29,7 +29,7 @@ class CommandResult:
             "project_id": str(self.project_id),
             "version": self.version,
             "position": self.position,
-            "ids": {name: str(value) for name, value in self.ids.items()},
+            "ids": [[name, str(value)] for name, value in self.ids.items()],
             "changed": self.changed,
             "created": self.created,
         }
@@ -40,7 +40,12 @@ class CommandResult:
             project_id=UUID(data["project_id"]),
             version=int(data["version"]),
             position=None if data["position"] is None else int(data["position"]),
-            ids={name: UUID(value) for name, value in data["ids"].items()},
+            ids={
+                name: UUID(value)
+                for name, value in (
+                    data["ids"].items() if isinstance(data["ids"], dict) else data["ids"]
+                )
+            },
             changed=bool(data["changed"]),
             created=data["created"],
         )

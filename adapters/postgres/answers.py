@@ -43,9 +43,8 @@ class AnswerTable:
     ) -> None:
         """Keep each command's result; the saved events are theirs in order, so a command's
         last event is at the position after the counts of those before it and its own."""
-        end = 0
         for pending in answers:
-            end += pending.events
+            end = pending.before + pending.events
             result = replace(pending.result, position=positions[end - 1])
             self._write(curs, KeptAnswer(pending.key, result=result))
 

@@ -1,6 +1,5 @@
-"""REVIEW FINDINGS (review of 9df9dd4..ec050b5): failing tests that reproduce defects of the
-application layer. Each test states the finding it proves; they are expected to FAIL on ec050b5
-and to pass once the finding is fixed. Run on the memory store and on PostgreSQL (conftest.py).
+"""Regression tests from a hostile review of the application layer (9df9dd4..ec050b5): each
+reproduced a defect, now fixed; the docstrings say what each defect was.
 """
 
 from __future__ import annotations
@@ -40,7 +39,7 @@ class Transactions:
 def test_review_commands_of_one_process_never_clash_with_each_other(
     make_ledger: MakeLedger,
 ) -> None:
-    """FINDING (concurrency): the admitted state is read before the command's turn. Without a
+    """WAS A DEFECT (concurrency): the admitted state is read before the command's turn. Without a
     cached copy to compare it with (no cache, or the project evicted meanwhile), `_admitted_state`
     trusts a `fresh` admission and the command acts on a state another command of this very
     process has already moved past: its save clashes (a failed transaction, and the whole group
@@ -62,7 +61,7 @@ def test_review_commands_of_one_process_never_clash_with_each_other(
 
 
 def test_review_a_member_promoted_after_being_let_in_may_act(ledger: Ledger) -> None:
-    """FINDING (authorization, wrong refusal): `Admission.for_command` authorises a command
+    """WAS A DEFECT (authorization, wrong refusal): `Admission.for_command` authorises a command
     that needs more than the admission on `self.project`, the state of the admission's time,
     and raises at once: a refusal that is never decided again on fresh state (the ledger's own
     rule), so a principal promoted since gets 403 for as long as the admission is used (the
@@ -77,7 +76,7 @@ def test_review_a_member_promoted_after_being_let_in_may_act(ledger: Ledger) -> 
 
 
 def test_review_the_admitted_state_is_taken_once_even_by_two_threads() -> None:
-    """FINDING (thread safety): `take_state` is check-then-pop on a list shared by every copy
+    """WAS A DEFECT (thread safety): `take_state` is check-then-pop on a list shared by every copy
     `for_command` makes; two threads taking the state of one admission at once can both see it
     and one of them pops an empty list (IndexError, a 500) instead of getting None."""
 
@@ -111,7 +110,7 @@ def test_review_the_admitted_state_is_taken_once_even_by_two_threads() -> None:
 def test_review_a_kept_answer_names_its_own_commands_position_in_a_group_commit(
     make_ledger: MakeLedger,
 ) -> None:
-    """FINDING (idempotency, high): `_record_batch` concatenates only the keyed commands'
+    """WAS A DEFECT (idempotency, high): `_record_batch` concatenates only the keyed commands'
     `PendingAnswer`s, each counting its own events, and the store (`insert_with_events`, both
     adapters) adds those counts up from the batch's first event: the events of a command without
     a key that precede a keyed one in the same group commit are not counted, so the answer kept

@@ -1,6 +1,5 @@
-"""REVIEW FINDINGS (review of 9df9dd4..ec050b5): failing tests that reproduce defects of the API
-over PostgreSQL. Each test states the finding it proves; they are expected to FAIL on ec050b5 and
-to pass once the finding is fixed (the behaviour they ask for is the one of 663ef07).
+"""Regression tests from a hostile review of the application layer (9df9dd4..ec050b5): each
+reproduced a defect, now fixed; the docstrings say what each defect was.
 """
 
 from __future__ import annotations
@@ -53,7 +52,7 @@ def restarted(
 def test_review_a_replay_is_byte_for_byte_the_first_answer(
     users: Users, restarted: TestClient
 ) -> None:
-    """FINDING (idempotency, SPEC §3 "returns the original response"): the kept result's `ids`
+    """WAS A DEFECT (idempotency, SPEC §3 "returns the original response"): the kept result's `ids`
     go through a jsonb column, which reorders object keys (shorter first), and the replay is
     rendered from that dict: the first answer of add_criterion / record_evidence names
     deliverable_id then criterion_id, every replay criterion_id then deliverable_id. 663ef07 kept
@@ -93,7 +92,7 @@ def test_review_record_evidence_replays_its_first_answer_byte_for_byte(users: Us
 def test_review_a_malformed_if_match_is_judged_after_who_may_send_the_command(
     users: Users,
 ) -> None:
-    """FINDING (behaviour change, SPEC §2/§3): If-Match is now parsed by a sub-dependency of the
+    """WAS A DEFECT (behaviour change, SPEC §2/§3): If-Match is now parsed by a sub-dependency of the
     route's admission, so a malformed If-Match answers 422 before the caller is let in: a
     stranger got 404 and an auditor, an admin without a role or a viewer got 403 at 663ef07;
     all get 422 now (and that 422 is what an Idempotency-Key keeps)."""
@@ -118,7 +117,7 @@ def test_review_a_malformed_if_match_is_judged_after_who_may_send_the_command(
 
 
 def test_review_a_command_never_blocks_the_event_loop(users: Users, container: Container) -> None:
-    """FINDING (performance): the command routes' admission now runs `Ledger.admit_cached` in the
+    """WAS A DEFECT (performance): the command routes' admission now runs `Ledger.admit_cached` in the
     event loop (api/access.py `_OnProject.admit`), and it takes the project's striped load lock
     (`load_cached`), which another request's `load` holds across a store round trip (and which
     also deep-copies the project in the loop). While it waits, the whole process answers
