@@ -92,7 +92,7 @@ def test_review_record_evidence_replays_its_first_answer_byte_for_byte(users: Us
 def test_review_a_malformed_if_match_is_judged_after_who_may_send_the_command(
     users: Users,
 ) -> None:
-    """WAS A DEFECT (behaviour change, SPEC §2/§3): If-Match is now parsed by a sub-dependency of the
+    """WAS A DEFECT (behaviour change, SPEC §2/§3): If-Match was parsed by a sub-dependency of the
     route's admission, so a malformed If-Match answers 422 before the caller is let in: a
     stranger got 404 and an auditor, an admin without a role or a viewer got 403 at 663ef07;
     all get 422 now (and that 422 is what an Idempotency-Key keeps)."""
@@ -117,7 +117,7 @@ def test_review_a_malformed_if_match_is_judged_after_who_may_send_the_command(
 
 
 def test_review_a_command_never_blocks_the_event_loop(users: Users, container: Container) -> None:
-    """WAS A DEFECT (performance): the command routes' admission now runs `Ledger.admit_cached` in the
+    """WAS A DEFECT (performance): the command routes' admission ran `Ledger.admit_cached` in the
     event loop (api/access.py `_OnProject.admit`), and it takes the project's striped load lock
     (`load_cached`), which another request's `load` holds across a store round trip (and which
     also deep-copies the project in the loop). While it waits, the whole process answers
