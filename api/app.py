@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import openapi, problems
+from api import headers, openapi, problems
 from api.bootstrap import Container
 from api.checkpoints import CheckpointTimer
 from api.limits import BodyLimit
@@ -67,4 +67,5 @@ def create_app(
     app.include_router(timeline.router)
     app.include_router(trust.router)
     web.install(app)  # last: the page at / and its assets under /web
+    headers.install(app)  # around everything, the framework's own answers included
     return app
