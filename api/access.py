@@ -22,7 +22,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.bootstrap import Container
 from api.deps import Caller, ContainerDep, IfMatch
-from api.idempotency import answer_key
+from api.idempotency import answer_key, note_admitted
 from application.access import Admission, Principal, require_overseer, require_writer
 from domain.roles import ProjectRole
 
@@ -136,7 +136,9 @@ class _WritesProject(_OnProject):
             expected_version=if_match,
             answer_key=answer_key(request),
         )
-        return await self.admit(container, admission)
+        admitted = await self.admit(container, admission)
+        note_admitted(request)  # its answer may be kept (api.idempotency.kept)
+        return admitted
 
 
 PUBLIC = _Public()
