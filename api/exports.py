@@ -63,11 +63,22 @@ def _csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str
 def _ndjson(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     lines: list[str] = []
     for row in rows:
-        lines.append(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+        lines.append(_json_line(row))
         if len(lines) == 200:
             yield "".join(lines)
             lines.clear()
     yield "".join(lines)
+
+
+# Line breaks JSON may leave raw, which readers that split lines on every Unicode line break
+# (Python's str.splitlines, some log shippers) would split a record on: written escaped.
+_RAW_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    """One NDJSON record: JSON escapes every control character; no line break is left raw."""
+    text = json.dumps(row, default=_json_default, ensure_ascii=False)
+    return text.translate(_RAW_LINE_BREAKS) + "\n"
 
 
 def _drain(buffer: io.StringIO) -> str:
