@@ -9,10 +9,7 @@ prefixes, 200-character names, any Unicode), derandomized so that a run is repea
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -36,6 +33,7 @@ from api.pruning import AnswerPruner
 from application.results import ANSWERS_KEPT_FOR
 from domain import validation
 from domain.errors import InvalidValueError
+from tests import formats
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import ok
 
@@ -88,38 +86,8 @@ def secured(response: httpx.Response) -> httpx.Response:
     return response
 
 
-def calendar_lines(body: bytes) -> list[str]:
-    """The content lines of an iCalendar stream, unfolded; every line ends in CRLF and no CR
-    stands alone (RFC 5545 §3.1), so no parser can be led to read a forged property."""
-    assert re.search(rb"\r(?!\n)", body) is None, "a bare CR"
-    assert re.search(rb"(?<!\r)\n", body) is None, "a bare LF"
-    unfolded = body.decode().replace("\r\n ", "").replace("\r\n\t", "")
-    lines = unfolded.split("\r\n")[:-1]
-    assert all(re.match(r"^[A-Z][A-Z0-9-]*[;:]", line) for line in lines), lines
-    return lines
-
-
-PROPERTIES = {
-    "BEGIN", "END", "PRODID", "VERSION", "CALSCALE", "X-WR-CALNAME", "UID", "DTSTAMP",
-    "DTSTART", "DTEND", "SEQUENCE", "CATEGORIES", "TRANSP", "STATUS", "SUMMARY", "DESCRIPTION",
-}  # fmt: skip
-
-
 def check_calendar(user: User, pid: str) -> Calendar:
-    body = secured(user.get(f"/v1/projects/{pid}/calendar.ics")).content
-    lines = calendar_lines(body)
-    assert {re.split("[;:]", line)[0] for line in lines} <= PROPERTIES
-    parsed = Calendar.from_ical(body)
-    assert isinstance(parsed, Calendar)
-    return parsed
-
-
-def calendar_name(calendar: Calendar) -> str:
-    """X-WR-CALNAME unescaped as the TEXT it was written as (RFC 5545 §3.3.11); the library
-    parses an X- property as unknown and leaves it escaped."""
-    raw = calendar["X-WR-CALNAME"].to_ical()
-    escaped = raw.decode() if isinstance(raw, bytes) else str(raw)
-    return re.sub(r"\\([\\;,nN])", lambda m: "\n" if m[1] in "nN" else m[1], escaped)
+    return formats.calendar(secured(user.get(f"/v1/projects/{pid}/calendar.ics")).content)
 
 
 def check_svg(user: User, pid: str, *, as_of: str | None = None) -> ET.Element:
@@ -130,30 +98,16 @@ def check_svg(user: User, pid: str, *, as_of: str | None = None) -> ET.Element:
     assert "default-src 'none'" in csp
     assert "script-src" not in csp
     assert "sandbox" in csp
-    return ET.fromstring(response.text)  # well-formed XML, or this raises
+    return formats.svg(response.text)  # well-formed XML, or this raises
 
 
 def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
-    secured(response)
-    assert response.headers["content-type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.text, newline="")))
-    for row in rows:
-        for column, cell in row.items():
-            assert not cell.startswith(FORMULA_STARTS), f"{column}: {cell!r} starts a formula"
-    return rows
-
-
-def unneutralised(cell: str) -> str:
-    """A CSV cell as a reader gets the value back: one `'` that neutralised a formula off."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+    assert secured(response).headers["content-type"].startswith("text/csv")
+    return formats.csv_rows(response.text)
 
 
 def ndjson_lines(response: httpx.Response) -> list[dict[str, Any]]:
-    """One record a line, however a reader splits lines (on LF, or on every Unicode break)."""
-    secured(response)
-    lines = response.text.split("\n")[:-1]
-    assert response.text.splitlines() == lines
-    return [json.loads(line) for line in lines]
+    return formats.ndjson_records(secured(response).text)
 
 
 def check_exports(user: User, pid: str, position: int) -> tuple[list[dict[str, str]], int]:
@@ -172,8 +126,8 @@ def check_exports(user: User, pid: str, position: int) -> tuple[list[dict[str, s
     )
     assert len(audit_csv) == len(audit_ndjson) == events
     for row, line in zip(audit_csv, audit_ndjson, strict=True):
-        assert unneutralised(row["summary"]) == line["summary"]
-        assert unneutralised(row["actor"]) == line["actor"]
+        assert formats.unneutralised(row["summary"]) == line["summary"]
+        assert formats.unneutralised(row["actor"]) == line["actor"]
     return audit_csv, events
 
 
@@ -240,7 +194,7 @@ def test_every_output_is_well_formed_for_every_name_the_api_accepts(alice: User)
         check_exports(alice, pid, position)
 
         assert project["name"] == name
-        assert calendar_name(calendar) == f"{name}: milestones"
+        assert formats.calendar_name(calendar) == f"{name}: milestones"
         events = calendar.walk("VEVENT")
         assert [str(e["summary"]) for e in events] == [name, f"[cancelled] {name}"]
         assert [e.decoded("dtstart") for e in events] == [FIRST_DAY, LAST_DAY]
@@ -341,7 +295,7 @@ def test_a_project_named_before_r15_still_loads(legacy: Legacy) -> None:
 def test_its_calendar_escapes_every_text_and_forges_no_line(legacy: Legacy) -> None:
     calendar = check_calendar(legacy.actor, legacy.pid)
 
-    name = calendar_name(calendar)
+    name = formats.calendar_name(calendar)
     assert name.startswith("=1+2 Legacy\nX-INJECTED:1;\nSUMMARY:forged,\\")
     assert "\r" not in name
     assert "\x01" not in name
@@ -365,7 +319,7 @@ def test_its_csv_exports_neutralise_the_formula_in_the_actor_and_the_summary(
     rows, events = check_exports(legacy.actor, legacy.pid, legacy.position)
 
     assert len(rows) == events  # no CR or LF in a name split a row
-    assert {unneutralised(r["actor"]) for r in rows} == {legacy.actor.name}
+    assert {formats.unneutralised(r["actor"]) for r in rows} == {legacy.actor.name}
     assert all(r["actor"].startswith("'=") for r in rows)
     assert all(r["summary"].startswith("'=") for r in rows)
 
@@ -406,7 +360,7 @@ def test_a_principal_name_is_one_printable_line_and_a_formula_in_it_stays_text(
 
         rows, _ = check_exports(user, pid, position)
 
-        assert {unneutralised(r["actor"]) for r in rows} == {unique}
+        assert {formats.unneutralised(r["actor"]) for r in rows} == {unique}
 
     each()
 
