@@ -507,6 +507,22 @@ def test_an_answer_the_projects_state_decided_is_kept(module_users: Users) -> No
     assert again.headers["Idempotent-Replayed"] == "true"
 
 
+def test_a_404_for_an_entity_of_a_project_the_caller_reaches_is_kept(
+    module_users: Users, database_url: str
+) -> None:
+    manager = module_users("manager")
+    pid, _ = make_plan(manager, "Reached")
+    headers = key()
+    missing = f"/v1/projects/{pid}/milestones/{uuid4()}/achieve"
+
+    first = manager.post(missing, {}, headers=headers)
+    again = manager.post(missing, {}, headers=headers)
+
+    assert first.status_code == again.status_code == 404
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert kept_rows(database_url, manager.name) == 1
+
+
 def test_a_retry_after_the_window_runs_the_command_again(stranger: User, database_url: str) -> None:
     headers = key()
     first = ok(stranger.post("/v1/projects", {"name": "Once a day"}, headers=headers))
