@@ -3,17 +3,18 @@ PostgreSQL one (`application.ports.LedgerStore`), so the application's tests run
 milliseconds without a database and the same tests run again on PostgreSQL.
 
 Its "transaction" is the recorder's lock: the as-of index and the answers kept under an
-Idempotency-Key are written under it together with the events, or not at all. There is no hash
-chain (that is PostgreSQL's trigger) and no NOTIFY.
+Idempotency-Key are written under it together with the events, or not at all; answers expire
+as PostgreSQL's do (`ANSWERS_KEPT_FOR`, by its own clock). There is no hash chain (that is
+PostgreSQL's trigger) and no NOTIFY.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -26,18 +27,23 @@ from eventsourcing.persistence import (
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
 from application.ports import AsOfEntry, PendingAnswer
-from application.results import KeptAnswer
+from application.results import ANSWERS_KEPT_FOR, KeptAnswer
 from domain.chain import RawRow
 
 # For the event store's PERSISTENCE_MODULE.
 FACTORY_TOPIC = "adapters.memory:MemoryFactory"
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class MemoryLedgerRecorder(POPOApplicationRecorder):
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], datetime] = _utc_now) -> None:
         super().__init__()
+        self.clock = clock  # when an answer is kept, and when it expires
         self._as_of: dict[UUID, list[tuple[datetime, int]]] = {}
-        self._answers: dict[tuple[str, str], KeptAnswer] = {}
+        self._answers: dict[tuple[str, str], tuple[KeptAnswer, datetime]] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._key_locks_lock = threading.Lock()
 
@@ -81,17 +87,32 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
 
     def find_answer(self, principal: str, key: str) -> KeptAnswer | None:
         with self._database_lock:
-            return self._answers.get((principal, key))
+            kept = self._answers.get((principal, key))
+            if kept is None:
+                return None
+            answer, kept_at = kept
+            if kept_at <= self.clock() - ANSWERS_KEPT_FOR:
+                del self._answers[(principal, key)]
+                return None
+            return answer
 
     def keep_answer(self, answer: KeptAnswer) -> None:
         with self._database_lock:
             self._keep(answer)
 
+    def prune_answers(self) -> int:
+        with self._database_lock:
+            expired = self.clock() - ANSWERS_KEPT_FOR
+            names = [name for name, (_, at) in self._answers.items() if at <= expired]
+            for name in names:
+                del self._answers[name]
+            return len(names)
+
     def _keep(self, answer: KeptAnswer) -> None:
         name = (answer.key.principal, answer.key.key)
         if name in self._answers:
             raise KeyError(f"an answer is kept under {name} already")
-        self._answers[name] = answer
+        self._answers[name] = (answer, self.clock())
 
     @contextmanager
     def answer_lock(self, principal: str, key: str) -> Iterator[None]:

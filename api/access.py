@@ -23,7 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.bootstrap import Container
 from api.deps import Caller, ContainerDep, RawIfMatch, expected_version
-from api.idempotency import answer_key
+from api.idempotency import answer_key, note_admitted
 from application.access import Admission, Principal, require_overseer, require_writer
 from domain.roles import ProjectRole
 
@@ -149,6 +149,7 @@ class _WritesProject(_OnProject):
             caller, project_id, needs, writes=True, answer_key=answer_key(request)
         )
         admitted = await self.admit(container, admission)
+        note_admitted(request)  # its answer may be kept (api.idempotency.kept)
         return replace(admitted, expected_version=await expected_version(if_match))
 
 

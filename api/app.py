@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api import openapi, problems
+from api import headers, openapi, problems
 from api.bootstrap import Container
 from api.checkpoints import CheckpointTimer
 from api.limits import BodyLimit
 from api.middleware import RequestMiddleware
+from api.pruning import AnswerPruner
 from api.routes import commands, history, queries, system, timeline, trust, web
 
 DESCRIPTION = """\
@@ -34,13 +35,19 @@ def create_app(
     async def lifespan(started: FastAPI) -> AsyncIterator[None]:
         # Signed checkpoints are taken where the views are kept, once per deployment's runner.
         timer = CheckpointTimer.of(container) if run_projections else None
+        # Expired kept answers are pruned there too (api.pruning).
+        pruner = AnswerPruner(container.ledger.store) if run_projections else None
         if run_projections:
             container.runner.start()
         if timer is not None:
             timer.start()
+        if pruner is not None:
+            pruner.start()
         try:
             yield
         finally:
+            if pruner is not None:
+                pruner.stop()
             if timer is not None:
                 timer.stop()
             await history.close_feed(started)
@@ -67,4 +74,5 @@ def create_app(
     app.include_router(timeline.router)
     app.include_router(trust.router)
     web.install(app)  # last: the page at / and its assets under /web
+    headers.install(app)  # around everything, the framework's own answers included
     return app

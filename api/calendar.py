@@ -1,13 +1,23 @@
-"""A project's milestones as an iCalendar feed (`GET /v1/projects/{pid}/calendar.ics`)."""
+"""A project's milestones as an iCalendar feed (`GET /v1/projects/{pid}/calendar.ics`).
+
+Every text property is written as the `icalendar` library's TEXT (`vText`, `vCategory`), which
+escapes `\\`, `;`, `,` and line breaks; what TEXT cannot hold at all (a control in a name stored
+before R15, a bare CR) is made fit first (`api.printable.ical_text`).
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from icalendar import Calendar, Event
+from icalendar import Calendar, Event, vCategory, vText
 
+from api.printable import ical_text
 from domain.entities import MilestoneStatus
 from domain.project import Project
+
+
+def _text(value: str) -> vText:
+    return vText(ical_text(value))
 
 
 def milestones_calendar(project: Project, now: datetime) -> bytes:
@@ -17,33 +27,39 @@ def milestones_calendar(project: Project, now: datetime) -> bytes:
     calendar.add("prodid", "-//Milestone Ledger//milestones//EN")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", f"{project.name}: milestones")
+    # An X- property is not TEXT to the library unless it is given as one: unescaped, a `;`
+    # cut the name short for some readers and a line break failed the whole feed (500).
+    calendar.add("x-wr-calname", _text(f"{project.name}: milestones"))
     phases = {str(p.id): p.name for p in project.phases.values()}
     for m in sorted(project.milestones.values(), key=lambda m: (m.due, m.name, str(m.id))):
         event = Event()
         event.add("uid", f"{m.id}@milestone-ledger")
         event.add("dtstamp", now)
         event.add("dtstart", m.due)
-        event.add("dtend", m.due + timedelta(days=1))
+        if m.due < date.max:
+            event.add("dtend", m.due + timedelta(days=1))
+        # else: no DTEND, since the day after 9999-12-31 has no date; an all-day event without
+        # DTEND or DURATION lasts that one day (RFC 5545 §3.6.1), which is what DTEND says.
         # The project version only grows, so calendars take every change as newer.
         event.add("sequence", project.version)
-        event.add("categories", [phases.get(str(m.phase_id), "milestone")])
+        phase = phases.get(str(m.phase_id), "milestone")
+        event.add("categories", vCategory([ical_text(phase)]))
         event.add("transp", "TRANSPARENT")
         if m.status is MilestoneStatus.CANCELLED:
             event.add("status", "CANCELLED")
-            event.add("summary", f"[cancelled] {m.name}")
+            event.add("summary", _text(f"[cancelled] {m.name}"))
             description = "Cancelled."
         elif m.achieved and m.achieved_at is not None:
             event.add("status", "CONFIRMED")
-            event.add("summary", f"✓ {m.name} (achieved)")
+            event.add("summary", _text(f"✓ {m.name} (achieved)"))
             description = f"Achieved by {m.achieved_by} at {m.achieved_at.isoformat()}."
         else:
             event.add("status", "CONFIRMED")
-            event.add("summary", m.name)
+            event.add("summary", _text(m.name))
             description = "Not achieved yet."
         if m.slip_days:
             description += f" Baseline {m.baseline_due.isoformat()}, slip {m.slip_days} days."
-        event.add("description", description)
+        event.add("description", _text(description))
         calendar.add_component(event)
     ical: bytes = calendar.to_ical()
     return ical

@@ -63,11 +63,22 @@ def _csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str
 def _ndjson(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     lines: list[str] = []
     for row in rows:
-        lines.append(json.dumps(row, default=_json_default, ensure_ascii=False) + "\n")
+        lines.append(_json_line(row))
         if len(lines) == 200:
             yield "".join(lines)
             lines.clear()
     yield "".join(lines)
+
+
+# Line breaks JSON may leave raw, which readers that split lines on every Unicode line break
+# (Python's str.splitlines, some log shippers) would split a record on: written escaped.
+_RAW_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _json_line(row: dict[str, Any]) -> str:
+    """One NDJSON record: JSON escapes every control character; no line break is left raw."""
+    text = json.dumps(row, default=_json_default, ensure_ascii=False)
+    return text.translate(_RAW_LINE_BREAKS) + "\n"
 
 
 def _drain(buffer: io.StringIO) -> str:
@@ -77,12 +88,28 @@ def _drain(buffer: io.StringIO) -> str:
     return text
 
 
+# A cell a spreadsheet would take as a formula (OWASP, "CSV Injection"): `=1+2`, `@SUM(…)`,
+# `+cmd|…`, `-2+3`, and the same after a tab or CR that the reader may strip.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool | int | float):
+        return str(value)  # a number is data, and a spreadsheet should read it as one
     if isinstance(value, dict | list):
-        return json.dumps(value, default=_json_default, ensure_ascii=False)
-    return _json_default(value) if isinstance(value, datetime | UUID) else str(value)
+        text = json.dumps(value, default=_json_default, ensure_ascii=False)
+    else:
+        text = _json_default(value) if isinstance(value, datetime | UUID) else str(value)
+    return neutralised(text)
+
+
+def neutralised(text: str) -> str:
+    """A text cell that a spreadsheet shows as text: one that would start a formula gets a `'`
+    in front (OWASP's advice), whatever column it is in and wherever its value came from (a
+    name, a reason, a principal stored before R15)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _json_default(value: Any) -> str:

@@ -1,16 +1,20 @@
 """`Idempotency-Key` on every command (SPEC §3), in one place: the commands router's route class.
 
-With a key, a command runs at most once per principal and key:
+With a key, a command runs at most once per principal and key within `ANSWERS_KEPT_FOR` (24 h):
 1. the caller is authenticated first (a bad token is 401 and nothing is kept), once: the route's
    own dependencies find it in `request.state`;
 2. the key is locked (in this process, then across processes by the store's `answer_lock`), so
    concurrent retries wait for the first instead of racing it;
 3. an answer kept for the key is replayed if the request is the same (method, path, body) and
-   refused with 422 otherwise; this happens before If-Match is looked at;
+   refused with 422 otherwise; this happens before If-Match is looked at. An answer kept longer
+   ago than the window is forgotten: the key is free and the request runs as a new command;
 4. otherwise the command runs with the key in its `Admission`: a command that writes events
    keeps its plain result in the events' own transaction (`application.ports`), so the answer
-   exists exactly when the events do, and it is rendered (`api.answers`) on each replay; any
-   other answer below 500 (a refusal, a no-op) is kept as rendered, right after.
+   exists exactly when the events do, and it is rendered (`api.answers`) on each replay. Any
+   other answer (a refusal, a no-op) is kept as rendered, right after, only if the command
+   reached the project (`kept`): a 401, 403 or 404 from admission and a 422 are not kept, so
+   a caller with no project cannot grow the table, and a malformed body may be corrected and
+   sent again under the same key (as Stripe does).
 """
 
 from __future__ import annotations
@@ -43,6 +47,21 @@ def answer_key(request: Request) -> AnswerKey | None:
     """The key the command of this request runs under, if it was sent with one."""
     key: AnswerKey | None = getattr(request.state, "answer_key", None)
     return key
+
+
+def note_admitted(request: Request) -> None:
+    """The command of this request was let in to its project (`api.access`): it reached it."""
+    request.state.admitted = True
+
+
+def kept(request: Request, response: Response) -> bool:
+    """Whether an answer that wrote no event is kept: one the project's state decided (a
+    no-op, a rule's 409, If-Match's 412, a 404 for an entity of the project). Not kept: an
+    answer before admission (401, 403, a 404 for a project the caller may not see), a 422 (the
+    request is malformed: the same body gets the same 422, nothing to remember), a 5xx."""
+    if not getattr(request.state, "admitted", False):
+        return False
+    return response.status_code < 500 and response.status_code != 422
 
 
 def _rendered(key: AnswerKey, response: Response) -> KeptAnswer:
@@ -154,13 +173,13 @@ async def _answer(
     claim: AnswerKey,
     handler: Callable[[Request], Awaitable[Response]],
 ) -> Response:
-    kept = await run_in_threadpool(store.find_answer, claim.principal, claim.key)
-    if kept is not None:
-        if kept.key.request_hash != claim.request_hash:
+    found = await run_in_threadpool(store.find_answer, claim.principal, claim.key)
+    if found is not None:
+        if found.key.request_hash != claim.request_hash:
             return _invalid_key(
                 f"this {HEADER} was used for another request; use a new key for a new request"
             )
-        return _replay(kept)
+        return _replay(found)
     request.state.answer_key = claim
     try:
         response = await handler(request)
@@ -168,7 +187,7 @@ async def _answer(
         response = await problems.render(request, error)
     # Kept already if the command wrote events (in their transaction); else keep it now.
     if (
-        response.status_code < 500
+        kept(request, response)
         and await run_in_threadpool(store.find_answer, claim.principal, claim.key) is None
     ):
         await run_in_threadpool(store.keep_answer, _rendered(claim, response))

@@ -9,6 +9,7 @@ Records that must commit or roll back with a command's events travel as keyword 
   instant (`GET /v1/projects/{pid}?as_of=`);
 - `answers`: one `PendingAnswer` per command saved with an `Idempotency-Key`; the store completes
   its result with the position of the command's last event, known only once they are inserted.
+  Kept answers are a cache, not the record: they expire (`ANSWERS_KEPT_FOR`) and are pruned.
 """
 
 from __future__ import annotations
@@ -67,10 +68,14 @@ class LedgerStore(Protocol):
         """Every stored event as raw columns, in position order (for the hash chain's check)."""
 
     def find_answer(self, principal: str, key: str) -> KeptAnswer | None:
-        """The answer kept under this principal's key, if any."""
+        """The answer kept under this principal's key within `ANSWERS_KEPT_FOR`, if any; one
+        kept longer ago is forgotten here and then (the key is free again)."""
 
     def keep_answer(self, answer: KeptAnswer) -> None:
         """Keep an answer that wrote no event (a refusal, a no-op), in its own transaction."""
+
+    def prune_answers(self) -> int:
+        """Forget every answer kept longer ago than `ANSWERS_KEPT_FOR`; how many were."""
 
     def answer_lock(self, principal: str, key: str) -> AbstractContextManager[None]:
         """Hold (principal, key) so that a retry waits for the first request, in every process."""

@@ -4,11 +4,17 @@ rendered into an HTTP answer by the API (never inside the event store's transact
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 # The ids a command's answer names, by name ("milestone_id": …).
 Ids = dict[str, UUID]
+
+# How long an answer is kept under its Idempotency-Key (Stripe keeps theirs 24 hours): a retry
+# within it is answered from the kept answer; after it the key is free again and the same
+# request runs as a new command (docs/decisions.md, "Kept answers expire").
+ANSWERS_KEPT_FOR = timedelta(hours=24)
 
 
 @dataclass(frozen=True)

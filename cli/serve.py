@@ -12,6 +12,7 @@ from typing import Any
 
 from api.checkpoints import CheckpointTimer
 from api.metrics import MULTIPROC_ENV
+from api.pruning import AnswerPruner
 from api.settings import Settings
 from cli.supervisor import PARENT_ENV, RunnerProcess, die_with_parent
 from cli.wiring import open_container
@@ -56,6 +57,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             os.environ[MULTIPROC_ENV] = metrics_dir  # counters shared by the API processes
             container.runner.start()
             CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
+            AnswerPruner(container.ledger.store).start()  # the same
             try:
                 uvicorn.run(
                     "api.asgi:create_from_env", factory=True, workers=workers, **server_options
@@ -77,6 +79,7 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
     with open_container(settings) as container:
         container.runner.start()
         CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
+        AnswerPruner(container.ledger.store).start()  # the same
         log.info("projection worker %s running", container.runner.holder)
         stop.wait()
         log.info("projection worker %s stopping", container.runner.holder)

@@ -14,6 +14,8 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from application.access import GlobalRole, Principal
+from domain.errors import InvalidValueError
+from domain.validation import name_characters
 
 TOKEN_PREFIX = "ml_"
 NAME_MAX_LENGTH = 200
@@ -24,7 +26,8 @@ class PrincipalError(Exception):
 
 
 class InvalidPrincipalNameError(PrincipalError, ValueError):
-    """A principal's name is empty, blank, padded with spaces or longer than 200 characters."""
+    """A principal's name is empty, blank, padded with spaces, longer than 200 characters, or
+    not one printable line (R15)."""
 
 
 class PrincipalExistsError(PrincipalError):
@@ -46,6 +49,11 @@ def check_name(name: str) -> str:
         raise InvalidPrincipalNameError(
             f"a principal's name has 1 to {NAME_MAX_LENGTH} characters, not {len(name)}"
         )
+    try:
+        # The name is every event's `actor` (R1): a CSV cell, an iCalendar text, an SVG label.
+        name_characters("name", name)
+    except InvalidValueError as error:
+        raise InvalidPrincipalNameError(f"a principal's name {error.message}") from None
     if not name.strip():
         raise InvalidPrincipalNameError("a principal's name cannot be blank")
     if name != name.strip():

@@ -3,9 +3,10 @@
 `LedgerRecorder` is the library's PostgreSQL application recorder (default mode: an EXCLUSIVE
 table lock per save, so commit order equals position order) plus the records that must commit
 or roll back together with the events (see `application.ports`): the as-of index
-(`adapters.postgres.asof`) and the answers kept under an Idempotency-Key
-(`adapters.postgres.answers`). `Ledger.save(..., **kwargs)` passes them through to
-`_insert_events`, which writes them after the events.
+(`adapters.postgres.asof`) and the answers kept under an Idempotency-Key by commands that wrote
+events (`adapters.postgres.answers`: a cache that expires, outside the append-only record).
+`Ledger.save(..., **kwargs)` passes them through to `_insert_events`, which writes them after
+the events.
 
 The chain hash that seals each event is set by a trigger (`adapters.postgres.integrity`); the
 application role may not take the ordering lock itself, so `_lock_table` calls the owner's
@@ -56,7 +57,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
             Identifier(schema), Identifier(lock_function(events_table_name))
         )
         self.as_of = AsOfIndex(schema, events_table_name)
-        self.answers = AnswerTable(schema, events_table_name)
+        self.answers = AnswerTable(schema)
         self.log = LogReads(schema, events_table_name)
 
     @property
@@ -64,7 +65,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         return self.as_of.table
 
     @property
-    def idempotency_table(self) -> str:
+    def answers_table(self) -> str:
         return self.answers.table
 
     # --- same-transaction records ------------------------------------------------------------
@@ -126,6 +127,10 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def keep_answer(self, answer: KeptAnswer) -> None:
         with self.datastore.get_connection() as conn:
             self.answers.keep(conn, answer)
+
+    def prune_answers(self) -> int:
+        with self.datastore.get_connection() as conn:
+            return self.answers.prune(conn)
 
     def answer_lock(self, principal: str, key: str) -> AbstractContextManager[None]:
         return self._answer_lock(principal, key)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.fields import EvidenceText, Name, Reason, Sha256, Text
 from domain.entities import DeliverableKind
 from domain.roles import ProjectRole
-from domain.validation import RISK_WINDOW_MAX
+from domain.validation import RISK_WINDOW_MAX, TIMEZONE_MAX
 
 
 class Command(BaseModel):
@@ -23,7 +23,7 @@ class Command(BaseModel):
 class ProjectCreate(Command):
     name: Name
     description: Text = ""
-    timezone: str = "UTC"
+    timezone: str = Field(default="UTC", max_length=TIMEZONE_MAX, description="an IANA name")
     risk_window_days: int = Field(default=7, ge=0, le=RISK_WINDOW_MAX)
 
 

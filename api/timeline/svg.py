@@ -1,9 +1,12 @@
 """SVG elements with their numbers written at a fixed precision, so the same plan always
-draws the same bytes; ElementTree escapes every text and attribute."""
+draws the same bytes; ElementTree escapes every text and attribute, and what XML cannot hold
+at all (a control character in a name stored before R15) is replaced first."""
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+
+from api.printable import xml_text
 
 SVG_NS = "http://www.w3.org/2000/svg"
 
@@ -11,9 +14,9 @@ SVG_NS = "http://www.w3.org/2000/svg"
 def sub(
     parent: ET.Element, tag: str, attrib: dict[str, str], text: str | None = None
 ) -> ET.Element:
-    element = ET.SubElement(parent, tag, attrib)
+    element = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrib.items()})
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     return element
 
 

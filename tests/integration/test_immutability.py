@@ -14,12 +14,11 @@ from adapters.postgres.recorder import LedgerRecorder
 from api.bootstrap import Container
 from api.checkpoints import Checkpoints
 from application.access import Principal
-from application.results import AnswerKey, KeptAnswer
 from domain.project import Project
 from domain.roles import ProjectRole
 from tests.commanding import run_as
 
-APPEND_ONLY = ("ledger_events", "ledger_snapshots", "checkpoints", "ledger_events_idempotency")
+APPEND_ONLY = ("ledger_events", "ledger_snapshots", "checkpoints")
 CHANGES = ("UPDATE", "DELETE", "TRUNCATE")
 PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
 
@@ -39,8 +38,6 @@ def some_events(container: Container) -> int:
     assert result.position is not None
     # A row in each append-only table (row triggers fire only on rows that exist).
     Checkpoints.of(container).create()
-    refusal = AnswerKey("alice", f"key-{result.position}", bytes(32))
-    container.ledger.store.keep_answer(KeptAnswer(refusal, status=409, headers={}, body=b"{}"))
     return result.position
 
 
@@ -62,7 +59,6 @@ _COLUMN = {
     "ledger_events": "originator_version",
     "ledger_snapshots": "originator_version",
     "checkpoints": "count",
-    "ledger_events_idempotency": "status",
 }
 
 
@@ -168,3 +164,25 @@ def test_a_superuser_cannot_change_events_either(
 def test_the_application_role_cannot_disable_the_triggers(container: Container) -> None:
     with container.pool.connection() as conn, pytest.raises(errors.InsufficientPrivilege):
         conn.execute("ALTER TABLE ledger_events DISABLE TRIGGER ledger_events_append_only")
+
+
+def test_the_application_role_may_read_keep_and_prune_answers_but_not_rewrite_them(
+    as_superuser: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    # Kept answers are a cache that expires (migration 0009), not the append-only record.
+    granted = {
+        privilege: as_superuser.execute(
+            "SELECT has_table_privilege(%s, 'kept_answers', %s)", (APP_ROLE, privilege)
+        ).fetchone()
+        for privilege in PRIVILEGES
+    }
+
+    assert granted == {
+        "SELECT": (True,),
+        "INSERT": (True,),
+        "UPDATE": (False,),
+        "DELETE": (True,),
+        "TRUNCATE": (False,),
+        "REFERENCES": (False,),
+        "TRIGGER": (False,),
+    }

@@ -3,6 +3,7 @@ one made by the code before them (adopted with its events, chain and views intac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
@@ -128,6 +129,27 @@ def test_the_application_role_cannot_write_the_migration_history(fresh: str, tab
     assert granted == dict.fromkeys(WRITES, (False,))
 
 
+def test_answers_kept_at_0006_move_to_the_prunable_table_with_their_results(
+    database_url: str,
+) -> None:
+    result = {"project_id": "p", "version": 2, "position": 7, "ids": {}, "changed": True}
+    with scratch_database(database_url, "ml_mig_answers") as url:
+        migrate(url, until="0006.answers-hold-results")
+        with psycopg.connect(url) as conn:
+            conn.execute(
+                "INSERT INTO ledger_events_idempotency (principal, key, request_hash, result)"
+                " VALUES ('olga', 'k', '\\x00', %s)",
+                (json.dumps(result),),
+            )
+        migrate(url)
+        again = migrate(url)
+        with psycopg.connect(url) as conn:
+            moved = conn.execute("SELECT principal, key, result FROM kept_answers").fetchall()
+
+    assert moved == [("olga", "k", result)]
+    assert again.applied == ()
+
+
 def test_the_first_migrations_make_the_schema_the_code_before_them_made(
     database_url: str,
 ) -> None:
@@ -154,6 +176,7 @@ class Adopted:
     events: int
     verification: Verification
     schedules: dict[UUID, dict[str, Any] | None]
+    answers: list[tuple[Any, ...]]
 
 
 def count_events(url: str) -> int:
@@ -202,16 +225,48 @@ def verification(url: str) -> Verification:
         ledger.close()
 
 
+# An answer the code before migrations kept (a rendered refusal), a day and a half ago.
+OLD_ANSWER = (
+    "alice",
+    "retry-1",
+    b"\x01" * 32,
+    409,
+    '{"content-type": "application/problem+json"}',
+    b'{"status": 409}',
+    datetime(2029, 12, 1, 9, 30, tzinfo=UTC),
+)
+ANSWER_COLUMNS = "principal, key, request_hash, status, headers, body"
+
+
+def keep_old_answer(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            f"INSERT INTO ledger_events_idempotency ({ANSWER_COLUMNS}, created_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            OLD_ANSWER,
+        )
+
+
+def kept_answers(url: str) -> list[tuple[Any, ...]]:
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            f"SELECT {ANSWER_COLUMNS}, kept_at FROM kept_answers ORDER BY principal, key"
+        ).fetchall()
+    return [(p, k, bytes(h), s, json.dumps(hd), bytes(b), at) for p, k, h, s, hd, b, at in rows]
+
+
 @pytest.fixture(scope="module")
 def adopted(database_url: str) -> Iterator[Adopted]:
     ensure_roles(database_url)
     with scratch_database(database_url, "ml_mig_adopt") as url:
         load_dump(url, BEFORE_MIGRATIONS)
+        keep_old_answer(url)
         before = Adopted(
             url=url,
             events=count_events(url),
             verification=verification(url),
             schedules=schedules(url, project_ids(url)),
+            answers=[OLD_ANSWER],
         )
         upgrade(url, SETTINGS)
         yield before
@@ -300,6 +355,18 @@ def test_the_views_of_an_adopted_database_answer_the_same_schedule_caught_up_and
     assert all(schedule is not None for schedule in adopted.schedules.values())
     assert caught_up == adopted.schedules
     assert rebuilt == adopted.schedules
+
+
+def test_the_answers_of_an_adopted_database_move_to_the_prunable_table_with_their_age(
+    adopted: Adopted,
+) -> None:
+    with psycopg.connect(adopted.url) as conn:
+        old_table = conn.execute(
+            "SELECT to_regclass('public.ledger_events_idempotency')"
+        ).fetchone()
+
+    assert kept_answers(adopted.url) == adopted.answers
+    assert old_table == (None,)
 
 
 def test_the_events_of_an_adopted_database_stay_append_only(adopted: Adopted) -> None:

@@ -74,6 +74,17 @@ def test_a_blank_padded_or_overlong_name_is_refused(principals: Principals, name
     assert principals.list() == []
 
 
+@pytest.mark.parametrize(
+    "name", ["a\nb", "a\rb", "=1+2\r\n", "bell\x07", "nel\x85", "tab\tb", "rlo\u202e"]
+)
+def test_a_name_that_is_not_one_printable_line_is_refused_r15(
+    principals: Principals, name: str
+) -> None:
+    with pytest.raises(InvalidPrincipalNameError, match="R15"):
+        principals.add(name)
+    assert principals.list() == []
+
+
 def test_an_unknown_role_is_refused(principals: Principals) -> None:
     with pytest.raises(ValueError, match="superuser"):
         principals.add("mallory", "superuser")

@@ -1,6 +1,7 @@
 """Check 9: hostile input at scale — schemathesis over every operation, alone and chained by
-links (stateful): no 5xx, and every answer conforms to the OpenAPI document (status, content
-type, headers, body schema).
+links (stateful): no 5xx, every answer conforms to the OpenAPI document (status, content
+type, headers, body schema) and carries the security headers; then every output format of every
+project the fuzzer made (iCalendar, the SVG, CSV and NDJSON exports) is well-formed (issue 13).
 
 The SSE stream (`GET /v1/events/stream`) is left out: a fuzzed `max_seconds` holds it open for
 up to an hour by design; tests/integration/test_feed.py covers it.
@@ -8,7 +9,7 @@ up to an hour by design; tests/integration/test_feed.py covers it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ import hypothesis
 import pytest
 import schemathesis
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, Phase, given
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
@@ -33,6 +35,7 @@ from api.problems import PROBLEM_JSON
 from api.routes import queries
 from api.settings import Settings
 from application.access import GlobalRole
+from tests import formats
 from tests.reliability.conftest import Figure
 from tests.reliability.sizes import Sizes
 
@@ -45,6 +48,8 @@ CHECKS = [
 ]
 LEFT_OUT = {("GET", "/v1/events/stream")}
 VIEW_LAGGING = "/problems/view-lagging"
+# Every answer carries them (api/headers.py; issue 13, finding 10).
+SECURITY_HEADERS = ("content-security-policy", "x-content-type-options", "x-frame-options")
 # Waiting for the views after each command, as a client reading its own writes does with
 # ?min_position (otherwise a view read right after a write may answer 503 by design).
 VIEW_WAIT = 10.0
@@ -77,6 +82,10 @@ class Fuzzed:
         lagging = status == 503 and VIEW_LAGGING in body and "retry-after" in response.headers
         if lagging:
             self.lagging += 1
+        missing = [h for h in SECURITY_HEADERS if h not in response.headers]
+        if missing:
+            kind = f"{case.operation.label}: security headers"
+            self.failures.setdefault(kind, f"{status} without {missing}")
         checks = [c for c in CHECKS if not (lagging and c is not_a_server_error)]
         try:
             case.validate_response(response, checks=checks)
@@ -178,9 +187,39 @@ def test_fuzzing_every_operation_alone_and_chained_gives_no_5xx_and_no_schema_vi
         f"kinds of failure: {list(fuzzed.failures.items())}"
     )
 
+    projects, malformed = malformed_outputs(fuzzed)
+    figure(f"outputs (iCalendar, SVG, CSV, NDJSON) of the {projects} fuzzed projects: {malformed}")
+
     assert stateful_calls > 0
     assert server_errors == {}
     assert fuzzed.failures == {}
+    assert malformed == {}
+
+
+def malformed_outputs(fuzzed: Fuzzed) -> tuple[int, dict[str, str]]:
+    """Every output of every project the fuzzer made, checked as tests/formats.py says a
+    well-formed one is: how many projects, and what failed by project and format (issue 13)."""
+    outputs: list[tuple[str, str, str, Callable[[Any], object]]] = [
+        ("calendar", "calendar.ics", "text/calendar", lambda r: formats.calendar(r.content)),
+        ("svg", "timeline.svg", "image/svg+xml", lambda r: formats.svg(r.text)),
+        ("csv", "history", "text/csv", lambda r: formats.csv_rows(r.text)),
+        ("ndjson", "history", "application/x-ndjson", lambda r: formats.ndjson_records(r.text)),
+    ]
+    failures: dict[str, str] = {}
+    # Not entered: the app's lifespan would start and stop the fixture's runner.
+    client = TestClient(fuzzed.app, raise_server_exceptions=False, headers=fuzzed.headers)
+    projects = client.get("/v1/projects").json()
+    for project in projects:
+        for name, path, accept, check in outputs:
+            url = f"/v1/projects/{project['id']}/{path}"
+            response = client.get(url, headers={"Accept": accept})
+            try:
+                assert response.status_code == 200, response.text[:300]
+                check(response)
+            except Exception as error:  # every failure is reported, not just the first
+                failures[f"{url} ({name})"] = f"{type(error).__name__}: {error}"[:400]
+    assert projects, "the fuzzer made no project"
+    return len(projects), failures
 
 
 def _openapi(fuzzed: Fuzzed) -> dict[str, Any]:

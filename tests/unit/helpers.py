@@ -5,12 +5,14 @@ Builders collect the events they cause, so a test's "then" sees only what its "w
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from uuid import UUID
 
 import pytest
 
+from domain import validation
 from domain.events import ProjectEvent
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -19,6 +21,16 @@ ALICE = "alice"  # manager
 BOB = "bob"  # contributor: defines, submits
 CAROL = "carol"  # reviewer: approves, rejects
 DUE = date(2026, 12, 15)
+
+
+@contextmanager
+def recorded_before_r15() -> Iterator[None]:
+    """Commands take any character again, as before R15 (which refused only U+0000): for the
+    events stored then, which must still load and render safely."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(validation, "name_characters", lambda field, value: value)
+        patch.setattr(validation, "text_characters", lambda field, value: value)
+        yield
 
 
 def new_events(project: Project) -> list[ProjectEvent]:
