@@ -4,8 +4,8 @@ runner, like the checkpoint timer): `LedgerStore.prune_answers` every hour, and 
 from __future__ import annotations
 
 import logging
-import threading
 
+from api.periodic import Periodic
 from application.ports import LedgerStore
 
 log = logging.getLogger(__name__)
@@ -14,27 +14,12 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY_SECONDS = 3600.0
 
 
-class AnswerPruner:
+class AnswerPruner(Periodic):
     """Calls `store.prune_answers()` at start and every `interval` seconds, in a daemon thread."""
 
     def __init__(self, store: LedgerStore, interval: float = PRUNE_EVERY_SECONDS) -> None:
+        super().__init__("answer-pruner", interval, self.prune, at_start=True)
         self._store = store
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="answer-pruner", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
 
     def prune(self) -> int:
         """One pruning now; how many answers it forgot (0 after a failure, logged)."""
@@ -46,8 +31,3 @@ class AnswerPruner:
         if pruned:
             log.info("pruned %d expired kept answer(s)", pruned)
         return pruned
-
-    def _run(self) -> None:
-        self.prune()
-        while not self._stop.wait(self._interval):
-            self.prune()

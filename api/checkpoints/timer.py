@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import threading
 from typing import TYPE_CHECKING
 
 from api.checkpoints.errors import CheckpointError
 from api.checkpoints.store import Checkpoints
+from api.periodic import Periodic
 
 if TYPE_CHECKING:
     from api.bootstrap import Container
@@ -16,14 +16,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("api.checkpoints")
 
 
-class CheckpointTimer:
+class CheckpointTimer(Periodic):
     """Takes a checkpoint every `interval` seconds (0: never), in a daemon thread."""
 
     def __init__(self, checkpoints: Checkpoints, interval: float) -> None:
+        super().__init__("checkpoints", interval, self.take)
         self._checkpoints = checkpoints
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
         self.last_position: int | None = None
 
     @classmethod
@@ -31,29 +29,16 @@ class CheckpointTimer:
         """The timer of a wired process, at `MILESTONES_CHECKPOINT_INTERVAL`."""
         return cls(Checkpoints.of(container), container.settings.checkpoint_interval)
 
-    def start(self) -> None:
-        if self._interval <= 0 or self._thread is not None:
+    def take(self) -> None:
+        """One checkpoint now, if the log moved; a failure is logged and tried again later."""
+        try:
+            checkpoint = self._checkpoints.create()
+        except CheckpointError as error:
+            log.error("no checkpoint taken: %s", error)
             return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                checkpoint = self._checkpoints.create()
-            except CheckpointError as error:
-                log.error("no checkpoint taken: %s", error)
-                continue
-            except Exception:
-                log.warning("taking a checkpoint failed; trying again later", exc_info=True)
-                continue
-            if checkpoint is not None and checkpoint.position != self.last_position:
-                self.last_position = checkpoint.position
-                log.info("signed checkpoint at position %s", checkpoint.position)
+        except Exception:
+            log.warning("taking a checkpoint failed; trying again later", exc_info=True)
+            return
+        if checkpoint is not None and checkpoint.position != self.last_position:
+            self.last_position = checkpoint.position
+            log.info("signed checkpoint at position %s", checkpoint.position)
