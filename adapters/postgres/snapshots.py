@@ -191,6 +191,10 @@ class SnapshotRecorder(PostgresAggregateRecorder):
             " ON e.originator_id = s.originator_id AND e.originator_version = s.originator_version"
             " ORDER BY s.originator_id, s.originator_version"
         ).format(snapshots=snapshots, events=events)
+        self._select_unchecked = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {snapshots}"
+            " WHERE originator_id = %s AND originator_version = %s"
+        ).format(snapshots=snapshots)
         self._rejected: set[tuple[UUID, int]] = set()
         self._said_no_key = False
 
@@ -347,3 +351,14 @@ class SnapshotRecorder(PostgresAggregateRecorder):
                     event_position=None if row[7] is None else int(row[7]),
                     event_chain_hash=None if row[8] is None else bytes(row[8]),
                 )
+
+    def unchecked(self, project_id: UUID, version: int) -> StoredEvent | None:
+        """The stored snapshot at that version as it is, unchecked: only for `verify`, which
+        replays the project to compare it with the events."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            row = curs.execute(self._select_unchecked, (project_id, version)).fetchone()
+        if row is None or row[3] is None:
+            return None
+        return StoredEvent(
+            originator_id=row[0], originator_version=int(row[1]), topic=row[2], state=bytes(row[3])
+        )
