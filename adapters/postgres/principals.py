@@ -1,18 +1,24 @@
 """Principals and their bearer tokens: plain tables, since they are access control, not history.
 
 Who a principal is and what its global role allows is the application's (`application.access`);
-this is where they are kept.
+this is where they are kept. The service's role may only read them and revoke a token (one
+append-only row in `token_revocations`); a principal or a token is created as the record's owner
+(`SET LOCAL ROLE milestones_owner`), which only an administrator's login may take on
+(`migrations/0008.access-control-read-only.sql`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from psycopg import Connection, errors
+from psycopg import Connection, errors, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.dbroles import OWNER_ROLE
 from application.access import GlobalRole, Principal
 
 TOKEN_PREFIX = "ml_"
@@ -33,6 +39,10 @@ class PrincipalExistsError(PrincipalError):
 
 class UnknownPrincipalError(PrincipalError):
     """No principal has that name."""
+
+
+class NotAnAdministratorError(PrincipalError):
+    """The login may not act as the record's owner, which creating principals and tokens needs."""
 
 
 def hash_token(token: str) -> str:
@@ -60,11 +70,25 @@ class Principals:
     def __init__(self, pool: ConnectionPool[Connection[TupleRow]]) -> None:
         self._pool = pool
 
+    @contextmanager
+    def _as_owner(self) -> Iterator[Connection[TupleRow]]:
+        """A transaction acting as the record's owner: the service's own role may not create
+        principals or tokens. Needs a login that is a member of the owner role."""
+        with self._pool.connection() as conn:
+            try:
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+            except errors.InsufficientPrivilege:
+                raise NotAnAdministratorError(
+                    f"creating principals and tokens needs a login that may act as {OWNER_ROLE}"
+                    " (set MILESTONES_OWNER_URL to one, as for `milestones db upgrade`)"
+                ) from None
+            yield conn
+
     def add(self, name: str, role: GlobalRole | str = GlobalRole.MEMBER) -> Principal:
         """Create a principal; raise `PrincipalExistsError` if the name is taken."""
         principal = Principal(check_name(name), GlobalRole(role))
         try:
-            with self._pool.connection() as conn:
+            with self._as_owner() as conn:
                 conn.execute(
                     "INSERT INTO principals (name, role) VALUES (%s, %s)",
                     [principal.name, principal.role.value],
@@ -91,7 +115,7 @@ class Principals:
         """Issue a new token for principal `name`; only its hash is stored, so show it once."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
-            with self._pool.connection() as conn:
+            with self._as_owner() as conn:
                 conn.execute(
                     "INSERT INTO tokens (token_hash, principal) VALUES (%s, %s)",
                     [hash_token(token), name],
@@ -101,10 +125,13 @@ class Principals:
         return token
 
     def revoke_token(self, token: str) -> bool:
-        """Revoke `token`; return False if it was unknown or already revoked."""
+        """Revoke `token` (a row in `token_revocations`, which nobody may take back); return
+        False if it was unknown or already revoked."""
         with self._pool.connection() as conn:
             cursor = conn.execute(
-                "UPDATE tokens SET revoked_at = now() WHERE token_hash = %s AND revoked_at IS NULL",
+                "INSERT INTO token_revocations (token_hash)"
+                " SELECT token_hash FROM tokens WHERE token_hash = %s AND revoked_at IS NULL"
+                " ON CONFLICT (token_hash) DO NOTHING",
                 [hash_token(token)],
             )
             return cursor.rowcount == 1
@@ -117,8 +144,9 @@ class Principals:
             conn.autocommit = True
             try:
                 row = conn.execute(
-                    "SELECT p.name, p.role FROM tokens t JOIN principals p ON p.name = t.principal "
-                    "WHERE t.token_hash = %s AND t.revoked_at IS NULL",
+                    "SELECT p.name, p.role FROM tokens t JOIN principals p ON p.name = t.principal"
+                    " WHERE t.token_hash = %s AND t.revoked_at IS NULL AND NOT EXISTS"
+                    " (SELECT FROM token_revocations r WHERE r.token_hash = t.token_hash)",
                     [hash_token(token)],
                 ).fetchone()
             finally:
