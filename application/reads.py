@@ -63,15 +63,9 @@ class ProjectReads(ProjectLoading):
 
     def version_at(self, project_id: UUID, instant: datetime) -> int | None:
         """The project's last version recorded at or before `instant` (None: none yet): the
-        as-of index's answer, checked against the times its events record (two events read)."""
-        hint = self.store.version_at(project_id, instant)
-        after, wanted = (0, 1) if hint is None else (hint - 1, 2)
-        recorded = {
-            stored.originator_version: self._event(stored).timestamp
-            for stored, _ in self.store.select_project_events(
-                project_id, after_version=after, limit=wanted
-            )
-        }
+        as-of index's answer, checked against the times its events record (read with it)."""
+        hint, around = self.store.version_at(project_id, instant)
+        recorded = {stored.originator_version: self._event(stored).timestamp for stored in around}
         if index_agrees(hint, instant, recorded):
             return hint
         log.warning(

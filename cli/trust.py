@@ -66,7 +66,7 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
 
 def _print_derived(derived: DerivedCheck) -> None:
     checked = (
-        f"{derived.snapshots_checked} snapshot(s) ({derived.snapshots_unsealed} unsigned from "
+        f"{derived.snapshots_checked} snapshot(s) ({derived.snapshots_unsigned} unsigned from "
         f"before, matching their events), {derived.as_of_rows_checked} unconfirmed as-of index "
         "row(s)"
     )

@@ -47,10 +47,16 @@ class AsOfIndex:
             "INSERT INTO {table} (project_id, version, occurred_at) "
             "SELECT * FROM unnest(%s::uuid[], %s::bigint[], %s::timestamptz[])"
         ).format(table=table)
+        # The answer and the events around it, in one round trip (an as-of read's first step);
+        # least(): a planted row at the largest bigint must not make `version + 1` overflow.
         self._select_version_at = SQL(
-            "SELECT max(version) FROM {table}"
-            " WHERE project_id = %s AND occurred_at <= %s AND confirmed"
-        ).format(table=table)
+            "WITH hint AS (SELECT least(max(version), 9223372036854775806) AS version FROM {table}"
+            " WHERE project_id = %(project)s AND occurred_at <= %(instant)s AND confirmed)"
+            " SELECT hint.version, e.originator_version, e.topic, e.state FROM hint"
+            " LEFT JOIN {events} e ON e.originator_id = %(project)s AND e.originator_version"
+            " BETWEEN coalesce(hint.version, 1) AND coalesce(hint.version + 1, 1)"
+            " ORDER BY e.originator_version"
+        ).format(table=table, events=events)
         self._select_unconfirmed = SQL(
             "SELECT t.project_id, t.version, t.occurred_at, e.notification_id, e.topic, e.state"
             " FROM {table} t LEFT JOIN {events} e"
@@ -73,12 +79,24 @@ class AsOfIndex:
             prepare=False,
         )
 
-    def version_at(self, conn: Connection[Any], project_id: UUID, instant: datetime) -> int | None:
-        row = conn.execute(self._select_version_at, (project_id, instant)).fetchone()
-        if row is None:
-            return None
-        version = row["max"] if isinstance(row, dict) else row[0]
-        return None if version is None else int(version)
+    def version_at(
+        self, conn: Connection[Any], project_id: UUID, instant: datetime
+    ) -> tuple[int | None, list[StoredEvent]]:
+        """The index's answer (only confirmed rows answer), and the events at and after it."""
+        with conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(
+                self._select_version_at, {"project": project_id, "instant": instant}, prepare=True
+            )
+            rows = curs.fetchall()
+        version = rows[0][0] if rows else None
+        events = [
+            StoredEvent(
+                originator_id=project_id, originator_version=int(v), topic=topic, state=bytes(state)
+            )
+            for _, v, topic, state in rows
+            if v is not None
+        ]
+        return (None if version is None else int(version)), events
 
     def unconfirmed(self, conn: Connection[Any], batch: int = 1000) -> Iterator[AsOfRecord]:
         """The rows the database did not confirm (written before it checked them, and not borne

@@ -15,7 +15,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg_pool import ConnectionPool
 
-from adapters.postgres.snapshots import SNAPSHOTS_PURPOSE, SnapshotRecorder, SnapshotSeal
+from adapters.postgres.snapshots import SNAPSHOTS_PURPOSE, SnapshotRecorder, SnapshotSigner
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -79,7 +79,7 @@ class LedgerFactory(PostgresFactory):
             self.datastore,
             events_table_name=f"{prefix}_{SNAPSHOTS_PURPOSE}",
             log_table_name=f"{prefix}_events",
-            seal=SnapshotSeal(Path(key)) if key else None,
+            signer=SnapshotSigner(Path(key)) if key else None,
         )
         if self.env_create_table():  # off wherever the service runs: the migrations make it
             recorder.create_table()

@@ -101,7 +101,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
 
     # --- the ports of application.ports.LedgerStore -----------------------------------------
 
-    def version_at(self, project_id: UUID, instant: datetime) -> int | None:
+    def version_at(
+        self, project_id: UUID, instant: datetime
+    ) -> tuple[int | None, list[StoredEvent]]:
         with self.datastore.get_connection() as conn:
             return self.as_of.version_at(conn, project_id, instant)
 

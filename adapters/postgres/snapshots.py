@@ -68,7 +68,7 @@ def snapshot_message(
     ).encode()
 
 
-class SnapshotSeal:
+class SnapshotSigner:
     """Signs snapshots with the deployment's key, and checks signatures with its public half
     (or another trusted public key, for an auditor's check). The key is read on first use."""
 
@@ -132,12 +132,12 @@ class SnapshotRecord:
 
 def snapshot_problem(record: SnapshotRecord, holds: Callable[[bytes, bytes], bool]) -> str | None:
     """Why a stored snapshot must not be believed (None: it holds). `holds(message, signature)`
-    checks a signature under the trusted key. An unsealed row is `"unsealed"`: written before
+    checks a signature under the trusted key. An unsigned row is `"unsigned"`: written before
     snapshots were signed, or by someone without the key; only a replay can tell which."""
     if record.event_position is None:
         return "orphaned"
     if record.signature is None:
-        return "unsealed"
+        return "unsigned"
     if record.position != record.event_position or record.chain_hash != record.event_chain_hash:
         return "taken of another log: the chain no longer has its hash at that version"
     message = record.message()
@@ -157,10 +157,10 @@ class SnapshotRecorder(PostgresAggregateRecorder):
         *,
         events_table_name: str = "stored_snapshots",
         log_table_name: str = "stored_events",
-        seal: SnapshotSeal | None = None,
+        signer: SnapshotSigner | None = None,
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        self.seal = seal
+        self.signer = signer
         schema = Identifier(self.datastore.schema)
         snapshots = SQL("{}.{}").format(schema, Identifier(events_table_name))
         events = SQL("{}.{}").format(schema, Identifier(log_table_name))
@@ -203,7 +203,7 @@ class SnapshotRecorder(PostgresAggregateRecorder):
     def _insert_stored_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **_: Any
     ) -> None:
-        if self.seal is None:
+        if self.signer is None:
             if not self._said_no_key:
                 self._said_no_key = True
                 log.warning("no signing key: snapshots are not written (loads replay events)")
@@ -232,7 +232,7 @@ class SnapshotRecorder(PostgresAggregateRecorder):
                     snapshot.state,
                     position,
                     chain_hash,
-                    self.seal.sign(message),
+                    self.signer.sign(message),
                 ),
             )
 
@@ -248,7 +248,7 @@ class SnapshotRecorder(PostgresAggregateRecorder):
         limit: int | None = None,
     ) -> Sequence[StoredEvent]:
         """The snapshots the library asks for, among those that hold (see the module)."""
-        if self.seal is None:
+        if self.signer is None:
             return []
         found: list[StoredEvent] = []
         rejected = 0
@@ -296,11 +296,12 @@ class SnapshotRecorder(PostgresAggregateRecorder):
             statement += SQL(" LIMIT %s")
             params.append(limit)
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(statement, params)
+            # Prepared, as the library's own select: a join is planned once per connection.
+            curs.execute(statement, params, prepare=True)
             return curs.fetchall()
 
     def _checked(self, row: tuple[Any, ...]) -> StoredEvent | None:
-        assert self.seal is not None
+        assert self.signer is not None
         project_id, version, topic, state, position, chain_hash, signature = row
         state = bytes(state)
         message = snapshot_message(
@@ -311,7 +312,7 @@ class SnapshotRecorder(PostgresAggregateRecorder):
             str(topic),
             hashlib.sha256(state).digest(),
         )
-        if self.seal.holds(message, bytes(signature)):
+        if self.signer.holds(message, bytes(signature)):
             return StoredEvent(
                 originator_id=project_id, originator_version=version, topic=topic, state=state
             )

@@ -7,7 +7,7 @@ events do not bear out (docs/trust.md §5):
 - a snapshot whose version has no event is *orphaned*; one whose signature does not hold under
   the deployment's key, or whose chain hash is no longer the chain's there, is *forged*; one
   without a signature (written before snapshots were signed, or by someone without the key) is
-  replayed from the events and compared: *forged* if it differs, else merely *unsealed*;
+  replayed from the events and compared: *forged* if it differs, else merely *unsigned*;
 - an as-of index row the database did not confirm when it was written (rows since migration
   0007 are all confirmed or refused) is *orphaned* when no event has its version, *forged* when
   its event records another time.
@@ -70,7 +70,7 @@ class DerivedCheck:
     """What a check of the derived records found; `ok` only if nothing was forged or orphaned."""
 
     snapshots_checked: int = 0
-    snapshots_unsealed: int = 0
+    snapshots_unsigned: int = 0
     as_of_rows_checked: int = 0
     findings: list[Finding] = field(default_factory=list)
 
@@ -86,7 +86,7 @@ class DerivedCheck:
         return {
             "ok": self.ok,
             "snapshots_checked": self.snapshots_checked,
-            "snapshots_unsealed": self.snapshots_unsealed,
+            "snapshots_unsigned": self.snapshots_unsigned,
             "as_of_rows_checked": self.as_of_rows_checked,
             "findings_total": len(self.findings),
             "findings": [finding.as_dict() for finding in ordered[:LISTED]],
@@ -96,8 +96,8 @@ class DerivedCheck:
 def check_derived(ledger: Ledger, holds: Holds) -> DerivedCheck:
     """Check every snapshot and every unconfirmed as-of index row against the events."""
     check = DerivedCheck()
-    unsealed = _check_snapshots(check, _snapshots(ledger).records(), holds)
-    _replay_unsealed(check, ledger, unsealed)
+    unsigned = _check_snapshots(check, _snapshots(ledger).records(), holds)
+    _replay_unsigned(check, ledger, unsigned)
     _check_as_of(check, ledger, _events(ledger).unconfirmed_as_of())
     return check
 
@@ -118,9 +118,9 @@ def _events(ledger: Ledger) -> LedgerRecorder:
 def _check_snapshots(
     check: DerivedCheck, records: Iterable[SnapshotRecord], holds: Holds
 ) -> dict[UUID, dict[int, int]]:
-    """Each snapshot's signature and chain hash; returns the unsealed ones to replay, as
+    """Each snapshot's signature and chain hash; returns the unsigned ones to replay, as
     {project: {version: position}}."""
-    unsealed: dict[UUID, dict[int, int]] = defaultdict(dict)
+    unsigned: dict[UUID, dict[int, int]] = defaultdict(dict)
     for record in records:
         check.snapshots_checked += 1
         problem = snapshot_problem(record, holds)
@@ -137,9 +137,9 @@ def _check_snapshots(
                     f"project {record.project_id} has no event at version {record.version}",
                 )
             )
-        elif problem == "unsealed":
+        elif problem == "unsigned":
             assert record.event_position is not None
-            unsealed[record.project_id][record.version] = record.event_position
+            unsigned[record.project_id][record.version] = record.event_position
         else:
             check.findings.append(
                 Finding(
@@ -151,16 +151,16 @@ def _check_snapshots(
                     problem,
                 )
             )
-    return unsealed
+    return unsigned
 
 
-def _replay_unsealed(
-    check: DerivedCheck, ledger: Ledger, unsealed: dict[UUID, dict[int, int]]
+def _replay_unsigned(
+    check: DerivedCheck, ledger: Ledger, unsigned: dict[UUID, dict[int, int]]
 ) -> None:
-    """Compare each unsealed snapshot with its project replayed from the events (one replay per
+    """Compare each unsigned snapshot with its project replayed from the events (one replay per
     project, in version order)."""
     snapshots = _snapshots(ledger)
-    for project_id, positions in unsealed.items():
+    for project_id, positions in unsigned.items():
         project: Project | None = None
         for version in sorted(positions):
             at = 0 if project is None else project.version
@@ -168,7 +168,7 @@ def _replay_unsealed(
             project = project_aggregate(project, events)
             problem = _differs(ledger, snapshots, project_id, version, project)
             if problem is None:
-                check.snapshots_unsealed += 1
+                check.snapshots_unsigned += 1
             else:
                 check.findings.append(
                     Finding("snapshot", "forged", project_id, version, positions[version], problem)
@@ -184,17 +184,17 @@ def _differs(
 ) -> str | None:
     stored = snapshots.unchecked(project_id, version)
     if stored is None or stored.topic != SNAPSHOT_TOPIC:
-        return "unsealed, and not a snapshot of a project"
+        return "unsigned, and not a snapshot of a project"
     try:
         snapshot = ledger.mapper.to_domain_event(stored)
         # Only then may its inner topic name a class to build (never an arbitrary one).
         if not isinstance(snapshot, Snapshot) or snapshot.topic != PROJECT_TOPIC:
-            return "unsealed, and not a snapshot of a project"
+            return "unsigned, and not a snapshot of a project"
         restored = snapshot.mutate(None)
     except Exception as error:  # forged bytes may fail in any way
-        return f"unsealed, and unreadable: {type(error).__name__}"
+        return f"unsigned, and unreadable: {type(error).__name__}"
     if restored != replayed:
-        return "unsealed, and not what the events up to its version make"
+        return "unsigned, and not what the events up to its version make"
     return None
 
 

@@ -31,7 +31,7 @@ class DerivedReport(BaseModel):
         description="true only if no snapshot or as-of index row is forged or orphaned"
     )
     snapshots_checked: int = Field(ge=0, description="stored snapshots checked")
-    snapshots_unsealed: int = Field(
+    snapshots_unsigned: int = Field(
         ge=0,
         description="unsigned snapshots (written before snapshots were signed) that match "
         "their events; reads never use them",

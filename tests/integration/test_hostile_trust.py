@@ -32,7 +32,7 @@ from adapters.memory import FACTORY_TOPIC as MEMORY
 from adapters.postgres.database import open_pool
 from adapters.postgres.dbroles import APP_ROLE
 from adapters.postgres.principals import NotAnAdministratorError, Principals, hash_token
-from adapters.postgres.snapshots import SnapshotSeal, snapshot_message
+from adapters.postgres.snapshots import SnapshotSigner, snapshot_message
 from api.app import create_app
 from api.bootstrap import Container, bootstrap, upgrade
 from api.settings import Settings
@@ -210,7 +210,7 @@ def test_only_the_deployments_key_vouches_for_a_snapshot(
     message = snapshot_message(
         pid, 1, link[0], bytes(link[1]), forged.topic, hashlib.sha256(forged.state).digest()
     )
-    signature = SnapshotSeal(deployment.settings.signing_key_path).sign(message)
+    signature = SnapshotSigner(deployment.settings.signing_key_path).sign(message)
 
     as_app.execute(
         "INSERT INTO ledger_snapshots (originator_id, originator_version, topic, state, signature)"

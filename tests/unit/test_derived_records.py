@@ -1,5 +1,5 @@
 """Derived records proven against the events, without a database: the as-of index's answer
-checked against its events' times, and a snapshot's seal (docs/trust.md §5)."""
+checked against its events' times, and a snapshot's signature (docs/trust.md §5)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 from adapters.postgres.snapshots import (
     SnapshotRecord,
-    SnapshotSeal,
+    SnapshotSigner,
     snapshot_message,
     snapshot_problem,
 )
@@ -64,16 +64,16 @@ def test_no_answer_is_not_believed_when_the_first_event_was_recorded_by_then() -
     assert not index_agrees(None, at(15), {1: at(10)})
 
 
-# --- a snapshot's seal ----------------------------------------------------------------------
+# --- a snapshot's signature ----------------------------------------------------------------------
 
 
 @pytest.fixture
-def seal(tmp_path: Path) -> SnapshotSeal:
-    return SnapshotSeal(tmp_path / "signing-key")
+def signer(tmp_path: Path) -> SnapshotSigner:
+    return SnapshotSigner(tmp_path / "signing-key")
 
 
-def record(seal: SnapshotSeal | None, **changes: object) -> SnapshotRecord:
-    """A stored snapshot of version 100 at position 210, signed by `seal` (None: unsigned)."""
+def record(signer: SnapshotSigner | None, **changes: object) -> SnapshotRecord:
+    """A stored snapshot of version 100 at position 210, signed by `signer` (None: unsigned)."""
     message = snapshot_message(PID, 100, 210, CHAIN_HASH, TOPIC, STATE_SHA)
     fields: dict[str, object] = {
         "project_id": PID,
@@ -82,7 +82,7 @@ def record(seal: SnapshotSeal | None, **changes: object) -> SnapshotRecord:
         "state_sha256": STATE_SHA,
         "position": 210,
         "chain_hash": CHAIN_HASH,
-        "signature": None if seal is None else seal.sign(message),
+        "signature": None if signer is None else signer.sign(message),
         "event_position": 210,
         "event_chain_hash": CHAIN_HASH,
     }
@@ -101,45 +101,47 @@ def test_the_signed_message_names_the_project_its_version_place_in_the_chain_and
     )
 
 
-def test_a_snapshot_signed_by_the_deployment_holds(seal: SnapshotSeal) -> None:
-    assert snapshot_problem(record(seal), seal.holds) is None
+def test_a_snapshot_signed_by_the_deployment_holds(signer: SnapshotSigner) -> None:
+    assert snapshot_problem(record(signer), signer.holds) is None
 
 
-def test_a_snapshot_whose_bytes_changed_after_signing_does_not_hold(seal: SnapshotSeal) -> None:
-    changed = record(seal, state_sha256=hashlib.sha256(b"manager: mallory").digest())
+def test_a_snapshot_whose_bytes_changed_after_signing_does_not_hold(signer: SnapshotSigner) -> None:
+    changed = record(signer, state_sha256=hashlib.sha256(b"manager: mallory").digest())
 
-    assert snapshot_problem(changed, seal.holds) == (
+    assert snapshot_problem(changed, signer.holds) == (
         "its signature does not hold under the deployment's key"
     )
 
 
-def test_a_signature_does_not_vouch_for_another_version(seal: SnapshotSeal) -> None:
+def test_a_signature_does_not_vouch_for_another_version(signer: SnapshotSigner) -> None:
     # A genuine row copied to version 103, where the chain has another hash.
     other_hash = bytes(32)
-    moved = record(seal, version=103, chain_hash=other_hash, event_chain_hash=other_hash)
+    moved = record(signer, version=103, chain_hash=other_hash, event_chain_hash=other_hash)
 
-    assert snapshot_problem(moved, seal.holds) is not None
-
-
-def test_a_snapshot_signed_by_another_key_does_not_hold(seal: SnapshotSeal, tmp_path: Path) -> None:
-    stranger = SnapshotSeal(tmp_path / "another-key")
-
-    assert snapshot_problem(record(stranger), seal.holds) is not None
+    assert snapshot_problem(moved, signer.holds) is not None
 
 
-def test_a_snapshot_the_chain_no_longer_vouches_for_is_named_so(seal: SnapshotSeal) -> None:
-    rewritten = record(seal, event_chain_hash=bytes(32))
+def test_a_snapshot_signed_by_another_key_does_not_hold(
+    signer: SnapshotSigner, tmp_path: Path
+) -> None:
+    stranger = SnapshotSigner(tmp_path / "another-key")
 
-    assert snapshot_problem(rewritten, seal.holds) == (
+    assert snapshot_problem(record(stranger), signer.holds) is not None
+
+
+def test_a_snapshot_the_chain_no_longer_vouches_for_is_named_so(signer: SnapshotSigner) -> None:
+    rewritten = record(signer, event_chain_hash=bytes(32))
+
+    assert snapshot_problem(rewritten, signer.holds) == (
         "taken of another log: the chain no longer has its hash at that version"
     )
 
 
-def test_a_snapshot_of_a_version_no_event_has_is_orphaned(seal: SnapshotSeal) -> None:
-    orphan = record(seal, event_position=None, event_chain_hash=None)
+def test_a_snapshot_of_a_version_no_event_has_is_orphaned(signer: SnapshotSigner) -> None:
+    orphan = record(signer, event_position=None, event_chain_hash=None)
 
-    assert snapshot_problem(orphan, seal.holds) == "orphaned"
+    assert snapshot_problem(orphan, signer.holds) == "orphaned"
 
 
-def test_an_unsigned_snapshot_is_unsealed_for_a_replay_to_judge(seal: SnapshotSeal) -> None:
-    assert snapshot_problem(record(None), seal.holds) == "unsealed"
+def test_an_unsigned_snapshot_is_unsigned_for_a_replay_to_judge(signer: SnapshotSigner) -> None:
+    assert snapshot_problem(record(None), signer.holds) == "unsigned"
