@@ -2,7 +2,7 @@
 
 `verify` exits 0 when the chain, its checkpoints and the derived records all hold; 1 when the
 chain or a checkpoint is broken (or cannot be checked); 3 when the chain holds but a snapshot
-or an as-of index row is forged or orphaned (docs/trust.md §5).
+or an as-of index row is forged or orphaned (docs/trust.md §8).
 """
 
 from __future__ import annotations

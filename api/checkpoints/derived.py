@@ -2,7 +2,7 @@
 
 The hash chain covers the events only. Snapshots and the as-of index are derived from them and
 the application role may append to both, so the check names, by position, every one that the
-events do not bear out (docs/trust.md §5):
+events do not bear out (docs/trust.md §8):
 
 - a snapshot whose version has no event is *orphaned*; one whose signature does not hold under
   the deployment's key, or whose chain hash is no longer the chain's there, is *forged*; one

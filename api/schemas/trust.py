@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 
 class DerivedFinding(BaseModel):
-    """A snapshot or as-of index row the events do not bear out (docs/trust.md §5)."""
+    """A snapshot or as-of index row the events do not bear out (docs/trust.md §8)."""
 
     record: Literal["snapshot", "as_of"] = Field(
         description="`snapshot`, or `as_of`: a row of the as-of index behind `?as_of=`"

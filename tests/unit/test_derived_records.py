@@ -1,5 +1,5 @@
 """Derived records proven against the events, without a database: the as-of index's answer
-checked against its events' times, and a snapshot's signature (docs/trust.md §5)."""
+checked against its events' times, and a snapshot's signature (docs/trust.md §8)."""
 
 from __future__ import annotations
 
