@@ -74,7 +74,9 @@ class Principals:
     def _as_owner(self) -> Iterator[Connection[TupleRow]]:
         """A transaction acting as the record's owner: the service's own role may not create
         principals or tokens. Needs a login that is a member of the owner role."""
-        with self._pool.connection() as conn:
+        # An explicit transaction: SET LOCAL outside one would warn and do nothing (a pooled
+        # connection may be in autocommit mode), and the INSERT would run as the service's role.
+        with self._pool.connection() as conn, conn.transaction():
             try:
                 conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
             except errors.InsufficientPrivilege:

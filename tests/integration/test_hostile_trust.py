@@ -568,6 +568,23 @@ def test_principals_and_tokens_need_a_login_that_may_act_as_the_owner(
             conn.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(login)))
 
 
+def test_a_principal_is_created_as_the_owner_on_a_pooled_connection_left_in_autocommit(
+    deployment: Deployment,
+) -> None:
+    # The views' reads leave pooled connections in autocommit, where SET LOCAL would do nothing.
+    settings = Settings(pool_size=1, pool_max_overflow=0)
+    with open_pool(deployment.container.database_url, settings) as pool:
+        with pool.connection() as conn:
+            conn.autocommit = True
+        principals = Principals(pool)
+        name = f"carol-{uuid4().hex[:8]}"
+
+        principals.add(name)
+        token = principals.create_token(name)
+
+        assert principals.authenticate(token) == Principal(name)
+
+
 @pytest.mark.parametrize(
     ("table", "allowed"),
     [
