@@ -92,7 +92,7 @@ class Principals:
         try:
             with self._as_owner() as conn:
                 conn.execute(
-                    "INSERT INTO principals (name, role) VALUES (%s, %s)",
+                    "INSERT INTO public.principals (name, role) VALUES (%s, %s)",
                     [principal.name, principal.role.value],
                 )
         except errors.UniqueViolation:
@@ -103,14 +103,14 @@ class Principals:
         """The principal named `name`, if any."""
         with self._pool.connection() as conn:
             row = conn.execute(
-                "SELECT name, role FROM principals WHERE name = %s", [name]
+                "SELECT name, role FROM public.principals WHERE name = %s", [name]
             ).fetchone()
         return None if row is None else Principal(row[0], GlobalRole(row[1]))
 
     def list(self) -> list[Principal]:
         """Every principal, by name."""
         with self._pool.connection() as conn:
-            rows = conn.execute("SELECT name, role FROM principals ORDER BY name").fetchall()
+            rows = conn.execute("SELECT name, role FROM public.principals ORDER BY name").fetchall()
         return [Principal(name, GlobalRole(role)) for name, role in rows]
 
     def create_token(self, name: str) -> str:
@@ -119,7 +119,7 @@ class Principals:
         try:
             with self._as_owner() as conn:
                 conn.execute(
-                    "INSERT INTO tokens (token_hash, principal) VALUES (%s, %s)",
+                    "INSERT INTO public.tokens (token_hash, principal) VALUES (%s, %s)",
                     [hash_token(token), name],
                 )
         except errors.ForeignKeyViolation:
@@ -131,8 +131,8 @@ class Principals:
         False if it was unknown or already revoked."""
         with self._pool.connection() as conn:
             cursor = conn.execute(
-                "INSERT INTO token_revocations (token_hash)"
-                " SELECT token_hash FROM tokens WHERE token_hash = %s AND revoked_at IS NULL"
+                "INSERT INTO public.token_revocations (token_hash)"
+                " SELECT token_hash FROM public.tokens WHERE token_hash = %s AND revoked_at IS NULL"
                 " ON CONFLICT (token_hash) DO NOTHING",
                 [hash_token(token)],
             )
@@ -146,9 +146,10 @@ class Principals:
             conn.autocommit = True
             try:
                 row = conn.execute(
-                    "SELECT p.name, p.role FROM tokens t JOIN principals p ON p.name = t.principal"
+                    "SELECT p.name, p.role FROM public.tokens t JOIN public.principals p"
+                    " ON p.name = t.principal"
                     " WHERE t.token_hash = %s AND t.revoked_at IS NULL AND NOT EXISTS"
-                    " (SELECT FROM token_revocations r WHERE r.token_hash = t.token_hash)",
+                    " (SELECT FROM public.token_revocations r WHERE r.token_hash = t.token_hash)",
                     [hash_token(token)],
                 ).fetchone()
             finally:

@@ -535,6 +535,19 @@ def test_the_app_role_cannot_mint_a_principal_or_a_token(
     assert deployment.container.principals.authenticate("ml_minted") is None
 
 
+def test_the_app_role_cannot_shadow_access_control_with_a_schema_of_its_own_name(
+    deployment: Deployment, as_app: psycopg.Connection[tuple[Any, ...]]
+) -> None:
+    # Its sessions search "$user" first: a milestones_app.tokens would let anyone in as anyone.
+    with pytest.raises(errors.DuplicateSchema):
+        as_app.execute("CREATE SCHEMA milestones_app")
+    with pytest.raises(errors.InsufficientPrivilege):
+        as_app.execute("CREATE TABLE milestones_app.tokens (token_hash text, principal text)")
+
+    found = as_app.execute("SELECT to_regclass('tokens')::text").fetchone()
+    assert found == ("tokens",)  # public.tokens, as search_path shows it
+
+
 def test_a_revocation_takes_effect_at_once_in_another_process(deployment: Deployment) -> None:
     alice = deployment.caller("alice")
     with deployment.restarted() as other:

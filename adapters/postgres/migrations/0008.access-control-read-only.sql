@@ -1,12 +1,36 @@
 -- Access control the application role cannot rewrite (issue 13, finding 6): it could UPDATE a
--- principal's role to admin, clear a token's revocation, and INSERT a token for any principal
--- (an admin's, say). Now it may only read principals and tokens, and revoke a token by
--- appending to `token_revocations`, which nobody may change or empty. Principals and tokens are
+-- principal's role to admin, clear a token's revocation, INSERT a token for any principal (an
+-- admin's, say), and shadow the tables by a schema of its own name. Now it may only read
+-- principals and tokens, and revoke a token by appending to `token_revocations`, which nobody
+-- may change or empty. Principals and tokens are
 -- created as the owner (`milestones principal add` and `token create` take on that role:
 -- adapters/postgres/principals.py).
 -- depends: 0007.derived-records-proven
 --
 -- Every statement is idempotent.
+
+-- The application role may create schemas (for a rebuild's shadow tables). One named after it
+-- would come first in each of its sessions' search_path ("$user", public) and shadow the
+-- record's tables for every unqualified query: a `milestones_app.tokens` would let anyone in as
+-- anyone. The owner holds both roles' names, as empty schemas nobody else may use (a schema in
+-- "$user" that the role may not use is skipped). Made as the login, which may create schemas.
+DO $$
+DECLARE
+    reserved text;
+    holder text;
+BEGIN
+    FOREACH reserved IN ARRAY ARRAY['milestones_app', 'milestones_owner'] LOOP
+        SELECT pg_get_userbyid(nspowner) INTO holder FROM pg_namespace WHERE nspname = reserved;
+        IF holder IS NULL THEN
+            EXECUTE format('CREATE SCHEMA %I AUTHORIZATION milestones_owner', reserved);
+        ELSIF holder <> 'milestones_owner' THEN
+            RAISE EXCEPTION 'schema % exists and belongs to %, not milestones_owner: it shadows the '
+                'record''s tables for that role; inspect it and drop it, then upgrade again',
+                reserved, holder;
+        END IF;
+        EXECUTE format('REVOKE ALL ON SCHEMA %I FROM PUBLIC', reserved);
+    END LOOP;
+END $$;
 
 SET LOCAL ROLE milestones_owner;
 
