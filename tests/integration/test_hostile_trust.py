@@ -437,11 +437,13 @@ def test_rows_forged_before_the_upgrade_are_never_used_and_are_named(
             assert project is not None
             forged = forged_snapshot(mapper, project, "mallory")
             conn.execute(sql.SQL("SET ROLE {}").format(sql.Identifier(APP_ROLE)))
-            conn.execute(
-                "INSERT INTO ledger_snapshots (originator_id, originator_version, topic, state)"
-                " VALUES (%s, %s, %s, %s)",
-                (pid, forged.originator_version, forged.topic, forged.state),
-            )
+            # The snapshot at the project's version, and one at a version it never had.
+            for version in (forged.originator_version, 500):
+                conn.execute(
+                    "INSERT INTO ledger_snapshots (originator_id, originator_version, topic, state)"
+                    " VALUES (%s, %s, %s, %s)",
+                    (pid, version, forged.topic, forged.state),
+                )
             conn.execute(
                 "INSERT INTO ledger_events_timeline (project_id, version, occurred_at)"
                 " VALUES (%s, 999, %s)",
@@ -467,10 +469,11 @@ def test_rows_forged_before_the_upgrade_are_never_used_and_are_named(
     assert long_ago.status_code == 404
     assert [(f["record"], f["problem"], f["version"]) for f in findings] == [
         ("snapshot", "forged", project.version),
+        ("snapshot", "orphaned", 500),  # by position, then those without one by version
         ("as_of", "orphaned", 999),
     ]
     assert findings[0]["position"] is not None
-    assert findings[1]["position"] is None
+    assert [f["position"] for f in findings[1:]] == [None, None]
 
 
 # --- finding 6: access control -------------------------------------------------------------
