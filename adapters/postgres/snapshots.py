@@ -3,8 +3,8 @@ them.
 
 The library takes a snapshot of a project every 100 events (`Application.take_snapshot`) and
 loads the latest one at or before a version before replaying the rest (`Repository.get`), both
-through this recorder (table `<events>`'s sibling `ledger_snapshots`). The application role may
-INSERT into that table, so a row is not believed on its word:
+through this recorder (table `ledger_snapshots`). The application role may INSERT into that
+table, so a row is not believed on its word:
 
 - written: the recorder reads the position and chain hash of the event the snapshot was taken
   at and signs `snapshot_message(...)` with the deployment's Ed25519 key (`adapters.signing`);
@@ -14,7 +14,7 @@ INSERT into that table, so a row is not believed on its word:
   (one join) and whose signature holds over their bytes come back. Any other row is skipped as
   if it did not exist: the project is replayed from its events (from an older snapshot that
   holds, or from the start), and the row is logged once per process and reported by
-  `milestones verify` (`SnapshotRecord`, `snapshot_finding`).
+  `milestones verify` (`SnapshotRecord`, `snapshot_problem`).
 
 Without a key (a recorder built with none) no snapshot is written and none is read.
 """
