@@ -145,3 +145,15 @@ def test_a_snapshot_of_a_version_no_event_has_is_orphaned(signer: SnapshotSigner
 
 def test_an_unsigned_snapshot_is_unsigned_for_a_replay_to_judge(signer: SnapshotSigner) -> None:
     assert snapshot_problem(record(None), signer.holds) == "unsigned"
+
+
+def test_a_signature_that_held_is_remembered_but_vouches_for_nothing_else(
+    signer: SnapshotSigner,
+) -> None:
+    message = snapshot_message(PID, 100, 210, CHAIN_HASH, TOPIC, STATE_SHA)
+    signature = signer.sign(message)
+    assert signer.holds(message, signature)
+
+    assert signer.holds(message, signature)  # remembered
+    assert not signer.holds(message[:-1] + b"0\n", signature)
+    assert not signer.holds(message, signature[:-1] + bytes([signature[-1] ^ 1]))
