@@ -20,6 +20,8 @@ RUN pip install . && rm -rf /app/build
 RUN useradd --system --create-home --home-dir /home/milestones --shell /usr/sbin/nologin milestones
 USER milestones
 WORKDIR /home/milestones
+# Made here, as its user, so the volume compose mounts on it starts out writable by it.
+RUN mkdir -p /home/milestones/.milestones
 ENV MILESTONES_DATA_DIR=/home/milestones/.milestones \
     MILESTONES_HOST=0.0.0.0 \
     MILESTONES_PORT=8000

@@ -64,10 +64,15 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
             self._keep(KeptAnswer(pending.key, result=result))
         return positions
 
-    def version_at(self, project_id: UUID, instant: datetime) -> int | None:
+    def version_at(
+        self, project_id: UUID, instant: datetime
+    ) -> tuple[int | None, list[StoredEvent]]:
         with self._database_lock:
             versions = [v for at, v in self._as_of.get(project_id, []) if at <= instant]
-        return max(versions, default=None)
+        version = max(versions, default=None)
+        around = (1,) if version is None else (version, version + 1)
+        events = self.select_project_events(project_id, after_version=around[0] - 1, limit=2)
+        return version, [stored for stored, _ in events if stored.originator_version in around]
 
     def select_project_events(
         self, project_id: UUID, *, after_version: int = 0, limit: int = 1000

@@ -8,14 +8,14 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_DATA_DIR` | `./.milestones` | local state; the embedded cluster is in `<dir>/pg` |
 | `MILESTONES_HOST` | `127.0.0.1` | address `milestones serve` listens on |
 | `MILESTONES_PORT` | `8000` | port `milestones serve` listens on |
-| `MILESTONES_OWNER_URL` | unset | login for `milestones db upgrade` when it needs another |
+| `MILESTONES_OWNER_URL` | unset | login for `db upgrade`, `principal add`, `token create` |
 | `MILESTONES_POOL_SIZE` | `10` | connections each pool keeps open |
 | `MILESTONES_POOL_MAX_OVERFLOW` | `10` | extra connections the event store opens under load |
 | `MILESTONES_POOL_TIMEOUT` | `1` | seconds to wait for (or to open) a connection; 503 after it |
 | `MILESTONES_LOCK_TIMEOUT` | `5` | seconds a write waits for the event table lock |
 | `MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT` | `5` | seconds before an idle transaction is ended |
 | `MILESTONES_ALLOW_UNSAFE_DURABILITY` | unset | `y`: start though fsync or the like is off |
-| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key that signs checkpoints |
+| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key; signs checkpoints and snapshots |
 | `MILESTONES_CHECKPOINT_INTERVAL` | `3600` | seconds between checkpoints; 0: on demand |
 | `MILESTONES_WORKERS` | `1` | API processes `milestones serve` runs (`--workers` overrides) |
 | `MILESTONES_POLL_INTERVAL` | `0.5` | seconds a worker waits for NOTIFY before it polls |

@@ -10,6 +10,7 @@ never from a view.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
@@ -30,6 +31,8 @@ from domain.errors import DomainError, VersionMismatchError
 from domain.project import Project
 from domain.roles import ProjectRole
 from domain.transcodings import register_domain_transcodings
+
+log = logging.getLogger(__name__)
 
 # How often a command without If-Match is retried on fresh state after a version clash.
 MAX_ATTEMPTS = 10
@@ -237,6 +240,14 @@ class Ledger(ProjectCommands, ProjectReads):
         self._take_snapshots(processing_event)
         self._notify(recordings)
         return recordings
+
+    def _take_snapshots(self, processing_event: ProcessingEvent[UUID]) -> None:
+        # A snapshot only spares later loads some replay: one that cannot be written must not
+        # fail a command whose events are saved already (a retry would save them twice).
+        try:
+            super()._take_snapshots(processing_event)
+        except Exception:
+            log.warning("a snapshot could not be written; loads replay more events", exc_info=True)
 
     def create(self, project: Project, answer_key: AnswerKey | None) -> CommandResult:
         """Save a new project (its creation is checked by `ProjectCommands.create_project`)."""

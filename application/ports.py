@@ -53,8 +53,12 @@ class LedgerStore(Protocol):
     """The ledger's event store: the library's application recorder plus these reads and the
     same-transaction records described above."""
 
-    def version_at(self, project_id: UUID, instant: datetime) -> int | None:
-        """The project's last version recorded at or before `instant` (None: none yet)."""
+    def version_at(
+        self, project_id: UUID, instant: datetime
+    ) -> tuple[int | None, list[StoredEvent]]:
+        """The as-of index's answer: the project's last version recorded at or before `instant`
+        (None: none yet), with the stored events that can bear it out, in one read: those at that
+        version and the next (for None, the project's first)."""
 
     def select_project_events(
         self, project_id: UUID, *, after_version: int = 0, limit: int = 1000

@@ -3,12 +3,18 @@ the state as recorded at an instant, the history with positions, the retrospecti
 
 Each takes the request's `Admission` (the reader let in to the project now: a former member does
 not keep reading a project it was removed from), so the project is authorised once.
+
+The as-of index that finds a project's version at an instant is a derived record (the
+application role may append to it), so its answer is used only when the events' own times bear
+it out (`index_agrees`); otherwise the events decide.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Mapping
 from datetime import datetime
+from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
@@ -20,8 +26,22 @@ from domain.events import ProjectEvent
 from domain.project import Project
 from domain.retrospective import Retrospective, retrospective
 
+log = logging.getLogger(__name__)
+
 # How many events a read of a project's history fetches at a time.
 HISTORY_PAGE = 1000
+
+
+def index_agrees(version: int | None, instant: datetime, recorded: Mapping[int, datetime]) -> bool:
+    """Whether the events bear out the as-of index's answer `version` (None: the project did not
+    exist yet) for `instant`: the event at that version was recorded at or before the instant,
+    and the next one after it. `recorded` holds the times of those two events, where they exist
+    (for None: of the project's first event)."""
+    if version is None:
+        first = recorded.get(1)
+        return first is None or first > instant
+    at, after = recorded.get(version), recorded.get(version + 1)
+    return at is not None and at <= instant and (after is None or after > instant)
 
 
 class ProjectReads(ProjectLoading):
@@ -34,19 +54,44 @@ class ProjectReads(ProjectLoading):
     def project_as_of(self, admitted: Admission, instant: datetime) -> Project:
         """The project as recorded at `instant`, rebuilt from its events (snapshot + tail);
         not found before the project existed."""
-        version = self.store.version_at(admitted.project_id, instant)
+        version = self.version_at(admitted.project_id, instant)
         if version is None:
             raise ProjectNotFoundError(
                 f"project {admitted.project_id} did not exist at {instant.isoformat()}"
             )
         return self.load(admitted.project_id, version)
 
+    def version_at(self, project_id: UUID, instant: datetime) -> int | None:
+        """The project's last version recorded at or before `instant` (None: none yet): the
+        as-of index's answer, checked against the times its events record (read with it)."""
+        hint, around = self.store.version_at(project_id, instant)
+        recorded = {stored.originator_version: self._event(stored).timestamp for stored in around}
+        if index_agrees(hint, instant, recorded):
+            return hint
+        log.warning(
+            "the as-of index answers version %s of project %s at %s, which its events do not "
+            "bear out (a forged or orphaned row?): the events' own times decide",
+            hint,
+            project_id,
+            instant.isoformat(),
+        )
+        found: int | None = None
+        for event, _ in self._events_of(project_id):
+            if event.timestamp <= instant:
+                found = max(found or 0, event.originator_version)
+        return found
+
     def project_events(
         self, admitted: Admission, *, after_version: int = 0, limit: int | None = None
     ) -> Iterator[tuple[ProjectEvent, int]]:
         """The project's events after `after_version` in version order, with their positions,
         read a page at a time (an export of a long history never holds it all in memory)."""
-        project_id, remaining = admitted.project_id, limit
+        return self._events_of(admitted.project_id, after_version, limit)
+
+    def _events_of(
+        self, project_id: UUID, after_version: int = 0, limit: int | None = None
+    ) -> Iterator[tuple[ProjectEvent, int]]:
+        remaining = limit
         while remaining is None or remaining > 0:
             page = HISTORY_PAGE if remaining is None else min(HISTORY_PAGE, remaining)
             rows = self.store.select_project_events(

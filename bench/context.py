@@ -112,7 +112,7 @@ def fresh_database(keep: bool = False) -> Iterator[str]:
 class Service:
     """`milestones serve` in a subprocess (API and projection runner in one process)."""
 
-    def __init__(self, database_url: str, *, workers: int = 1) -> None:
+    def __init__(self, database_url: str, *, workers: int = 1, signing_key: Path) -> None:
         self.port = spare_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._data_dir = tempfile.TemporaryDirectory(prefix="milestones-bench-")
@@ -120,6 +120,9 @@ class Service:
             **os.environ,
             "DATABASE_URL": database_url,
             "MILESTONES_DATA_DIR": self._data_dir.name,
+            # One deployment, one key: snapshots the bench's own process takes must hold in the
+            # service (each is signed with the deployment's key).
+            "MILESTONES_SIGNING_KEY": str(signing_key.resolve()),
             "MILESTONES_LOG_LEVEL": "WARNING",
             "MILESTONES_LOG_FORMAT": "text",
             # Room for 16 clients' requests to be in flight at once.
@@ -193,7 +196,11 @@ class Context:
     def serve(self) -> Service:
         """The running service, started on first use."""
         if self.service is None:
-            self.service = Service(self.database_url, workers=self.workers)
+            self.service = Service(
+                self.database_url,
+                workers=self.workers,
+                signing_key=self.container.settings.signing_key_path,
+            )
         return self.service
 
     def stop_service(self) -> None:

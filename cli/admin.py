@@ -1,10 +1,18 @@
-"""The administrator's commands: `db upgrade`, `principal add`, `token create`, `token revoke`."""
+"""The administrator's commands: `db upgrade`, `principal add`, `token create`, `token revoke`.
+
+Creating a principal or a token acts as the record's owner, which the service's own role may
+not: on `MILESTONES_OWNER_URL` when it is set, else on the service's login (which must then be
+a member of the owner role, as a superuser is; if it is not, the command says so and exits 2).
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from adapters.postgres.database import resolve_database_url
+from adapters.postgres.database import open_pool, resolve_database_url
+from adapters.postgres.principals import Principals
 from api.bootstrap import upgrade
 from api.settings import Settings
 from application.access import GlobalRole
@@ -22,16 +30,30 @@ def cmd_db_upgrade(_: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+@contextmanager
+def _administered(settings: Settings) -> Iterator[Principals]:
+    """The principals and tokens, reached by the login that may create them."""
+    if settings.owner_url:
+        pool = open_pool(settings.owner_url, settings)
+        try:
+            yield Principals(pool)
+        finally:
+            pool.close()
+    else:
+        with open_container(settings) as container:
+            yield container.principals
+
+
 def cmd_principal_add(args: argparse.Namespace, settings: Settings) -> int:
-    with open_container(settings) as container:
-        principal = container.principals.add(args.name, GlobalRole(args.role))
+    with _administered(settings) as principals:
+        principal = principals.add(args.name, GlobalRole(args.role))
     print(f"added {principal.name} ({principal.role})")
     return 0
 
 
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
-    with open_container(settings) as container:
-        print(container.principals.create_token(args.name))
+    with _administered(settings) as principals:
+        print(principals.create_token(args.name))
     return 0
 
 

@@ -1,4 +1,9 @@
-"""The trust commands: `verify`, `checkpoint create` and `keys public`."""
+"""The trust commands: `verify`, `checkpoint create` and `keys public`.
+
+`verify` exits 0 when the chain, its checkpoints and the derived records all hold; 1 when the
+chain or a checkpoint is broken (or cannot be checked); 3 when the chain holds but a snapshot
+or an as-of index row is forged or orphaned (docs/trust.md §8).
+"""
 
 from __future__ import annotations
 
@@ -16,8 +21,12 @@ from api.checkpoints import (
     read_file,
     write_file,
 )
+from api.checkpoints.derived import DerivedCheck
 from api.settings import Settings
 from cli.wiring import open_container
+
+# `milestones verify`: the chain holds, but a derived record does not.
+EXIT_DERIVED_RECORDS = 3
 
 
 def _progress(checked: int, position: int) -> None:
@@ -31,21 +40,46 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
         )
         trusted = None if args.public_key is None else parse_public_key(args.public_key)
         with open_container(settings) as container:
-            result = Checkpoints.of(container).verify(kept, trusted=trusted, progress=_progress)
+            checkpoints = Checkpoints.of(container)
+            result = checkpoints.verify(kept, trusted=trusted, progress=_progress)
+            derived = checkpoints.check_derived(trusted)
     except CheckpointError as error:
         print(f"milestones verify: {error}", file=sys.stderr)
         return 1
     if args.json:
-        print(json.dumps(result.as_dict(), indent=2))
-    elif result.ok:
-        head = "none" if result.head is None else result.head.hex()
-        print(
-            f"intact: {result.events_checked} events, head {head} at position "
-            f"{result.head_position}, {result.checkpoints_checked} checkpoint(s) found in the log"
-        )
+        print(json.dumps({**result.as_dict(), "derived": derived.as_dict()}, indent=2))
     else:
-        print(f"BROKEN at position {result.first_broken_position}: {result.problem}")
-    return 0 if result.ok else 1
+        if result.ok:
+            head = "none" if result.head is None else result.head.hex()
+            print(
+                f"intact: {result.events_checked} events, head {head} at position "
+                f"{result.head_position}, {result.checkpoints_checked} checkpoint(s) found in "
+                "the log"
+            )
+        else:
+            print(f"BROKEN at position {result.first_broken_position}: {result.problem}")
+        _print_derived(derived)
+    if not result.ok:
+        return 1
+    return 0 if derived.ok else EXIT_DERIVED_RECORDS
+
+
+def _print_derived(derived: DerivedCheck) -> None:
+    checked = (
+        f"{derived.snapshots_checked} snapshot(s) ({derived.snapshots_unsigned} unsigned from "
+        f"before, matching their events), {derived.as_of_rows_checked} unconfirmed as-of index "
+        "row(s)"
+    )
+    if derived.ok:
+        print(f"derived records hold: {checked}")
+        return
+    print(f"DERIVED RECORDS DO NOT HOLD: {len(derived.findings)} of {checked}")
+    for finding in derived.as_dict()["findings"]:
+        where = "no event" if finding["position"] is None else f"position {finding['position']}"
+        print(
+            f"  {finding['problem']} {finding['record']} of project {finding['project_id']} "
+            f"version {finding['version']} ({where}): {finding['detail']}"
+        )
 
 
 def cmd_checkpoint_create(args: argparse.Namespace, settings: Settings) -> int:

@@ -54,6 +54,9 @@ class Settings(Protocol):
     @property
     def idle_in_transaction_timeout(self) -> int: ...
 
+    @property
+    def signing_key_path(self) -> Path: ...
+
 
 class DatabaseUrlError(ValueError):
     """DATABASE_URL cannot be turned into the event store's settings."""
@@ -99,6 +102,8 @@ def eventsourcing_env(database_url: str, settings: Settings) -> dict[str, str]:
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(settings.idle_in_transaction_timeout),
         # Check a pooled connection before use: the server may have restarted under us.
         "POSTGRES_PRE_PING": "y",
+        # Snapshots are signed with the deployment's key (adapters.postgres.snapshots).
+        "SNAPSHOT_SIGNING_KEY": str(settings.signing_key_path),
     }
     if "options" in params and role is not None:
         env["POSTGRES_ROLE"] = role.group(1)

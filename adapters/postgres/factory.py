@@ -1,16 +1,21 @@
-"""The event store's PostgreSQL factory: its pool checks connections only when idle, and every
-pooled connection acts as the application role (`SET ROLE` through libpq's startup options)."""
+"""The event store's PostgreSQL factory: its pool checks connections only when idle, every pooled
+connection acts as the application role (`SET ROLE` through libpq's startup options), and its
+snapshots are signed and checked (`adapters.postgres.snapshots`)."""
 
 from __future__ import annotations
 
 import re
 import time
 import weakref
+from pathlib import Path
 from typing import Any
 
+from eventsourcing.persistence import AggregateRecorder
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg_pool import ConnectionPool
+
+from adapters.postgres.snapshots import SNAPSHOTS_PURPOSE, SnapshotRecorder, SnapshotSigner
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -48,9 +53,12 @@ class RecentCheck:
 
 class LedgerFactory(PostgresFactory):
     """The library's PostgreSQL factory; with POSTGRES_ROLE every pooled connection acts as
-    that role, set in the startup packet so no statement ever runs with the login's rights."""
+    that role, set in the startup packet so no statement ever runs with the login's rights;
+    snapshots are signed with the key in SNAPSHOT_SIGNING_KEY (a file's path; without one,
+    no snapshot is written or read)."""
 
     POSTGRES_ROLE = "POSTGRES_ROLE"
+    SNAPSHOT_SIGNING_KEY = "SNAPSHOT_SIGNING_KEY"
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
@@ -61,3 +69,18 @@ class LedgerFactory(PostgresFactory):
         if role and isinstance(kwargs, dict):
             # The pool has not connected yet (it opens on first use).
             kwargs["options"] = role_option(role)
+
+    def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
+        if purpose != SNAPSHOTS_PURPOSE:
+            return super().aggregate_recorder(purpose)
+        prefix = self.env.name.lower() or "stored"
+        key = self.env.get(self.SNAPSHOT_SIGNING_KEY)
+        recorder = SnapshotRecorder(
+            self.datastore,
+            events_table_name=f"{prefix}_{SNAPSHOTS_PURPOSE}",
+            log_table_name=f"{prefix}_events",
+            signer=SnapshotSigner(Path(key)) if key else None,
+        )
+        if self.env_create_table():  # off wherever the service runs: the migrations make it
+            recorder.create_table()
+        return recorder

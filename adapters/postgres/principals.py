@@ -1,18 +1,24 @@
 """Principals and their bearer tokens: plain tables, since they are access control, not history.
 
 Who a principal is and what its global role allows is the application's (`application.access`);
-this is where they are kept.
+this is where they are kept. The service's role may only read them and revoke a token (one
+append-only row in `token_revocations`); a principal or a token is created as the record's owner
+(`SET LOCAL ROLE milestones_owner`), which only an administrator's login may take on
+(`migrations/0008.access-control-read-only.sql`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from psycopg import Connection, errors
+from psycopg import Connection, errors, sql
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.dbroles import OWNER_ROLE
 from application.access import GlobalRole, Principal
 from domain.errors import InvalidValueError
 from domain.validation import name_characters
@@ -36,6 +42,10 @@ class PrincipalExistsError(PrincipalError):
 
 class UnknownPrincipalError(PrincipalError):
     """No principal has that name."""
+
+
+class NotAnAdministratorError(PrincipalError):
+    """The login may not act as the record's owner, which creating principals and tokens needs."""
 
 
 def hash_token(token: str) -> str:
@@ -68,13 +78,29 @@ class Principals:
     def __init__(self, pool: ConnectionPool[Connection[TupleRow]]) -> None:
         self._pool = pool
 
+    @contextmanager
+    def _as_owner(self) -> Iterator[Connection[TupleRow]]:
+        """A transaction acting as the record's owner: the service's own role may not create
+        principals or tokens. Needs a login that is a member of the owner role."""
+        # An explicit transaction: SET LOCAL outside one would warn and do nothing (a pooled
+        # connection may be in autocommit mode), and the INSERT would run as the service's role.
+        with self._pool.connection() as conn, conn.transaction():
+            try:
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(OWNER_ROLE)))
+            except errors.InsufficientPrivilege:
+                raise NotAnAdministratorError(
+                    f"creating principals and tokens needs a login that may act as {OWNER_ROLE}"
+                    " (set MILESTONES_OWNER_URL to one, as for `milestones db upgrade`)"
+                ) from None
+            yield conn
+
     def add(self, name: str, role: GlobalRole | str = GlobalRole.MEMBER) -> Principal:
         """Create a principal; raise `PrincipalExistsError` if the name is taken."""
         principal = Principal(check_name(name), GlobalRole(role))
         try:
-            with self._pool.connection() as conn:
+            with self._as_owner() as conn:
                 conn.execute(
-                    "INSERT INTO principals (name, role) VALUES (%s, %s)",
+                    "INSERT INTO public.principals (name, role) VALUES (%s, %s)",
                     [principal.name, principal.role.value],
                 )
         except errors.UniqueViolation:
@@ -85,23 +111,23 @@ class Principals:
         """The principal named `name`, if any."""
         with self._pool.connection() as conn:
             row = conn.execute(
-                "SELECT name, role FROM principals WHERE name = %s", [name]
+                "SELECT name, role FROM public.principals WHERE name = %s", [name]
             ).fetchone()
         return None if row is None else Principal(row[0], GlobalRole(row[1]))
 
     def list(self) -> list[Principal]:
         """Every principal, by name."""
         with self._pool.connection() as conn:
-            rows = conn.execute("SELECT name, role FROM principals ORDER BY name").fetchall()
+            rows = conn.execute("SELECT name, role FROM public.principals ORDER BY name").fetchall()
         return [Principal(name, GlobalRole(role)) for name, role in rows]
 
     def create_token(self, name: str) -> str:
         """Issue a new token for principal `name`; only its hash is stored, so show it once."""
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
-            with self._pool.connection() as conn:
+            with self._as_owner() as conn:
                 conn.execute(
-                    "INSERT INTO tokens (token_hash, principal) VALUES (%s, %s)",
+                    "INSERT INTO public.tokens (token_hash, principal) VALUES (%s, %s)",
                     [hash_token(token), name],
                 )
         except errors.ForeignKeyViolation:
@@ -109,10 +135,13 @@ class Principals:
         return token
 
     def revoke_token(self, token: str) -> bool:
-        """Revoke `token`; return False if it was unknown or already revoked."""
+        """Revoke `token` (a row in `token_revocations`, which nobody may take back); return
+        False if it was unknown or already revoked."""
         with self._pool.connection() as conn:
             cursor = conn.execute(
-                "UPDATE tokens SET revoked_at = now() WHERE token_hash = %s AND revoked_at IS NULL",
+                "INSERT INTO public.token_revocations (token_hash)"
+                " SELECT token_hash FROM public.tokens WHERE token_hash = %s AND revoked_at IS NULL"
+                " ON CONFLICT (token_hash) DO NOTHING",
                 [hash_token(token)],
             )
             return cursor.rowcount == 1
@@ -125,8 +154,10 @@ class Principals:
             conn.autocommit = True
             try:
                 row = conn.execute(
-                    "SELECT p.name, p.role FROM tokens t JOIN principals p ON p.name = t.principal "
-                    "WHERE t.token_hash = %s AND t.revoked_at IS NULL",
+                    "SELECT p.name, p.role FROM public.tokens t JOIN public.principals p"
+                    " ON p.name = t.principal"
+                    " WHERE t.token_hash = %s AND t.revoked_at IS NULL AND NOT EXISTS"
+                    " (SELECT FROM public.token_revocations r WHERE r.token_hash = t.token_hash)",
                     [hash_token(token)],
                 ).fetchone()
             finally:

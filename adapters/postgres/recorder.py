@@ -28,7 +28,7 @@ from psycopg.rows import DictRow
 from psycopg.sql import SQL, Identifier
 
 from adapters.postgres.answers import AnswerTable
-from adapters.postgres.asof import AsOfIndex
+from adapters.postgres.asof import AsOfIndex, AsOfRecord
 from adapters.postgres.integrity import lock_function
 from adapters.postgres.log import LogReads
 from adapters.postgres.retry import without_retry
@@ -102,7 +102,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
 
     # --- the ports of application.ports.LedgerStore -----------------------------------------
 
-    def version_at(self, project_id: UUID, instant: datetime) -> int | None:
+    def version_at(
+        self, project_id: UUID, instant: datetime
+    ) -> tuple[int | None, list[StoredEvent]]:
         with self.datastore.get_connection() as conn:
             return self.as_of.version_at(conn, project_id, instant)
 
@@ -119,6 +121,11 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         with self.datastore.get_connection() as conn:
             yield from self.log.stored_rows(conn, batch)
+
+    def unconfirmed_as_of(self) -> Iterator[AsOfRecord]:
+        """The as-of index rows the database did not confirm, beside their events."""
+        with self.datastore.get_connection() as conn:
+            yield from self.as_of.unconfirmed(conn)
 
     def find_answer(self, principal: str, key: str) -> KeptAnswer | None:
         with self.datastore.get_connection() as conn:

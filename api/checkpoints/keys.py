@@ -1,5 +1,5 @@
-"""The checkpoint signing key: an Ed25519 key in a file outside the database, and its public half
-as text.
+"""The checkpoint signing key: the deployment's Ed25519 key (`adapters.signing`), and its public
+half as text.
 
 Whoever can rewrite the events and re-chain them still cannot sign a checkpoint without it.
 """
@@ -7,42 +7,21 @@ Whoever can rewrite the events and re-chain them still cannot sign a checkpoint 
 from __future__ import annotations
 
 import base64
-import logging
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from adapters import signing
 from api.checkpoints.errors import CheckpointError
-
-# The name the log lines had before checkpoints became a package.
-log = logging.getLogger("api.checkpoints")
 
 
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
-    """The signing key in `path` (PEM, PKCS#8), made on first use with owner-only access."""
-    if path.exists():
-        key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise CheckpointError(f"{path} does not hold an Ed25519 private key")
-        return key
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # O_EXCL: two processes starting at once must not each write a key of their own.
+    """The deployment's signing key in `path`, made on first use (`adapters.signing`)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return load_or_create_key(path)
-    with os.fdopen(fd, "wb") as out:
-        out.write(pem)
-    log.info("made a new checkpoint signing key in %s", path)
-    return key
+        return signing.load_or_create_key(path)
+    except signing.SigningKeyError as error:
+        raise CheckpointError(str(error)) from None
 
 
 def public_key_text(key: Ed25519PublicKey) -> str:

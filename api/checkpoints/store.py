@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from psycopg import Connection
@@ -14,6 +15,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.recorder import LedgerRecorder
+from api.checkpoints.derived import DerivedCheck, check_derived
 from api.checkpoints.errors import CheckpointError
 from api.checkpoints.keys import load_or_create_key
 from api.checkpoints.signed import SignedCheckpoint, signed_message
@@ -141,3 +143,20 @@ class Checkpoints:
             checkpoints = [c for c in checkpoints if c.position != kept.position]
             checkpoints.append(kept.checkpoint)
         return verify(self._recorder.stored_rows(), checkpoints, progress=progress)
+
+    def check_derived(self, trusted: Ed25519PublicKey | None = None) -> DerivedCheck:
+        """Every snapshot and every unconfirmed as-of index row checked against the events
+        (`api.checkpoints.derived`): snapshots' signatures under `trusted`, else under this
+        service's key (read only when a signed snapshot is there to check)."""
+        public: list[Ed25519PublicKey] = []
+
+        def holds(message: bytes, signature: bytes) -> bool:
+            if not public:
+                public.append(trusted or self.key.public_key())
+            try:
+                public[0].verify(signature, message)
+            except InvalidSignature:
+                return False
+            return True
+
+        return check_derived(self._ledger, holds)

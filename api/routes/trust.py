@@ -24,5 +24,7 @@ router = APIRouter(prefix="/v1", tags=["trust"])
 )
 def verify(container: ContainerDep, caller: Overseer) -> dict[str, Any]:
     """Recompute the hash chain over every stored event and check it against the signed
-    checkpoints: `ok` only if the log is intact, else the first position where it breaks."""
-    return Checkpoints.of(container).verify().as_dict()
+    checkpoints: `ok` only if the log is intact, else the first position where it breaks.
+    `derived` checks the snapshots and the as-of index against the events, apart from `ok`."""
+    checkpoints = Checkpoints.of(container)
+    return {**checkpoints.verify().as_dict(), "derived": checkpoints.check_derived().as_dict()}

@@ -2,7 +2,49 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
+
+
+class DerivedFinding(BaseModel):
+    """A snapshot or as-of index row the events do not bear out (docs/trust.md §8)."""
+
+    record: Literal["snapshot", "as_of"] = Field(
+        description="`snapshot`, or `as_of`: a row of the as-of index behind `?as_of=`"
+    )
+    problem: Literal["forged", "orphaned"] = Field(
+        description="`orphaned`: no event has its version; `forged`: its event says otherwise"
+    )
+    project_id: str = Field(description="the project the record names")
+    version: int = Field(description="the project version the record names")
+    position: int | None = Field(
+        description="position of the project's event at that version (null: there is none)"
+    )
+    detail: str = Field(description="what does not match")
+
+
+class DerivedReport(BaseModel):
+    """The derived records checked against the events: a verdict apart from the chain's."""
+
+    ok: bool = Field(
+        description="true only if no snapshot or as-of index row is forged or orphaned"
+    )
+    snapshots_checked: int = Field(ge=0, description="stored snapshots checked")
+    snapshots_unsigned: int = Field(
+        ge=0,
+        description="unsigned snapshots (written before snapshots were signed) that match "
+        "their events; reads never use them",
+    )
+    as_of_rows_checked: int = Field(
+        ge=0,
+        description="as-of index rows checked against their events now (the database checks "
+        "every row as it is written since migration 0007; these are the ones it did not confirm)",
+    )
+    findings_total: int = Field(ge=0, description="forged and orphaned records found")
+    findings: list[DerivedFinding] = Field(
+        description="the first 1000 findings, by position (records with no event last)"
+    )
 
 
 class VerifyReport(BaseModel):
@@ -19,3 +61,6 @@ class VerifyReport(BaseModel):
     )
     problem: str | None = Field(description="what broke there (null when intact)")
     checkpoints_checked: int = Field(ge=0, description="signed checkpoints found in the log")
+    derived: DerivedReport = Field(
+        description="snapshots and as-of index rows checked against the events; not part of `ok`"
+    )

@@ -20,6 +20,7 @@ from psycopg import errors, sql
 from adapters.postgres.database import open_pool, with_role
 from adapters.postgres.dbroles import APP_ROLE, OWNER_ROLE
 from adapters.postgres.migrate import MIGRATIONS, migrate
+from adapters.postgres.principals import Principals, hash_token
 from adapters.postgres.recorder import LedgerRecorder
 from api.bootstrap import build_ledger, upgrade
 from api.checkpoints import SignedCheckpoint
@@ -44,6 +45,9 @@ BASELINE = "0005.grants"
 # The day the schedule's health is read on, so that both reads agree whatever today is.
 NOW = datetime(2030, 1, 15, 12, 0, tzinfo=UTC)
 WRITES = ("INSERT", "UPDATE", "DELETE", "TRUNCATE")
+# Tokens the code before migrations issued (and revoked, `tokens.revoked_at`) in the adopted
+# database, whose plain text these tests know.
+LIVE_TOKEN, REVOKED_TOKEN = "ml_issued-before-migrations", "ml_revoked-before-migrations"
 
 
 def every_migration() -> list[str]:
@@ -255,12 +259,25 @@ def kept_answers(url: str) -> list[tuple[Any, ...]]:
     return [(p, k, bytes(h), s, json.dumps(hd), bytes(b), at) for p, k, h, s, hd, b, at in rows]
 
 
+def issue_tokens_as_before(url: str) -> None:
+    """A live and a revoked token for the dump's first principal, as the old code kept them."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT name FROM principals ORDER BY name LIMIT 1").fetchone()
+        assert row is not None
+        conn.execute(
+            "INSERT INTO tokens (token_hash, principal, revoked_at) VALUES (%s, %s, NULL),"
+            " (%s, %s, now())",
+            (hash_token(LIVE_TOKEN), row[0], hash_token(REVOKED_TOKEN), row[0]),
+        )
+
+
 @pytest.fixture(scope="module")
 def adopted(database_url: str) -> Iterator[Adopted]:
     ensure_roles(database_url)
     with scratch_database(database_url, "ml_mig_adopt") as url:
         load_dump(url, BEFORE_MIGRATIONS)
         keep_old_answer(url)
+        issue_tokens_as_before(url)
         before = Adopted(
             url=url,
             events=count_events(url),
@@ -377,3 +394,64 @@ def test_the_events_of_an_adopted_database_stay_append_only(adopted: Adopted) ->
         conn.execute("UPDATE ledger_events SET originator_version = originator_version")
 
     assert count_events(adopted.url) == adopted.events
+
+
+def test_every_as_of_row_of_an_adopted_database_is_confirmed_by_its_event(
+    adopted: Adopted,
+) -> None:
+    with psycopg.connect(adopted.url) as conn:
+        row = conn.execute(
+            "SELECT count(*), count(*) FILTER (WHERE confirmed) FROM ledger_events_timeline"
+        ).fetchone()
+
+    assert row == (adopted.events, adopted.events)
+
+
+def test_an_adopted_database_answers_every_past_version_from_its_as_of_index(
+    adopted: Adopted, app_ledger: Ledger
+) -> None:
+    with psycopg.connect(adopted.url) as conn:
+        rows = conn.execute(
+            "SELECT project_id, version, occurred_at FROM ledger_events_timeline"
+        ).fetchall()
+
+    assert [app_ledger.version_at(UUID(str(pid)), at) for pid, _, at in rows] == [
+        version for _, version, _ in rows
+    ]
+
+
+@pytest.mark.parametrize(
+    ("table", "allowed"),
+    [
+        ("principals", {"SELECT"}),
+        ("tokens", {"SELECT"}),
+        ("token_revocations", {"SELECT", "INSERT"}),
+        ("ledger_snapshots", {"SELECT", "INSERT"}),
+        ("ledger_events_timeline", {"SELECT", "INSERT"}),
+    ],
+)
+def test_an_adopted_database_grants_the_application_role_no_more_on_the_record(
+    adopted: Adopted, table: str, allowed: set[str]
+) -> None:
+    with psycopg.connect(adopted.url) as conn:
+        granted = {
+            privilege
+            for privilege in (*WRITES, "SELECT")
+            if conn.execute(
+                "SELECT has_table_privilege(%s, %s, %s)", (APP_ROLE, f"public.{table}", privilege)
+            ).fetchone()
+            == (True,)
+        }
+
+    assert granted == allowed
+
+
+def test_tokens_of_an_adopted_database_keep_working_and_stay_revoked(adopted: Adopted) -> None:
+    with open_pool(with_role(adopted.url, APP_ROLE), SETTINGS) as pool:
+        principals = Principals(pool)
+        live, revoked = principals.authenticate(LIVE_TOKEN), principals.authenticate(REVOKED_TOKEN)
+        again = principals.revoke_token(REVOKED_TOKEN)
+
+    assert live is not None
+    assert revoked is None
+    assert again is False

