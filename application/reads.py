@@ -42,13 +42,19 @@ class ProjectReads(ProjectLoading):
         return self.load(admitted.project_id, version)
 
     def project_events(
-        self, admitted: Admission, *, after_version: int = 0, limit: int | None = None
+        self,
+        admitted: Admission,
+        *,
+        after_version: int = 0,
+        limit: int | None = None,
+        page_size: int = HISTORY_PAGE,
     ) -> Iterator[tuple[ProjectEvent, int]]:
         """The project's events after `after_version` in version order, with their positions,
-        read a page at a time (an export of a long history never holds it all in memory)."""
+        read `page_size` at a time, each page its own read (an export of a long history never
+        holds it all in memory, nor a connection between pages)."""
         project_id, remaining = admitted.project_id, limit
         while remaining is None or remaining > 0:
-            page = HISTORY_PAGE if remaining is None else min(HISTORY_PAGE, remaining)
+            page = page_size if remaining is None else min(page_size, remaining)
             rows = self.store.select_project_events(
                 project_id, after_version=after_version, limit=page
             )
