@@ -13,6 +13,7 @@ from api.checkpoints import CheckpointTimer
 from api.limits import BodyLimit
 from api.middleware import RequestMiddleware
 from api.routes import commands, history, queries, system, timeline, trust, web
+from api.serving import Serving
 
 DESCRIPTION = """\
 Keeps a project's deliverables aligned with its milestones, and a tamper-evident record of who
@@ -30,20 +31,23 @@ def create_app(
     closed when the server shuts down.
     """
 
+    serving = Serving(container, history.feed_frames(container))
+
     @asynccontextmanager
-    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Signed checkpoints are taken where the views are kept, once per deployment's runner.
         timer = CheckpointTimer.of(container) if run_projections else None
         if run_projections:
             container.runner.start()
         if timer is not None:
             timer.start()
+        serving.hear_stop_signals()
         try:
             yield
         finally:
             if timer is not None:
                 timer.stop()
-            await history.close_feed(started)
+            await serving.close()
             container.runner.stop()
             if owns_container:
                 container.close()
@@ -55,6 +59,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.serving = serving
     problems.install(app)
     openapi.install(app)
     # Inside the request middleware, so a refused body is still logged and counted.
