@@ -93,7 +93,7 @@ class Serving:
         if self._tokens is None:
             self._tokens = TokenChecks(
                 self._container.principals.authenticate,
-                anyio.CapacityLimiter(4),  # lookups of stream tokens, never behind requests'
+                anyio.CapacityLimiter(2),  # lookups of stream tokens, never behind requests'
             )
         return self._tokens
 
@@ -113,12 +113,13 @@ class Serving:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous = signal.getsignal(signum)
+            if not callable(previous):
+                continue  # no server handles it: the default action ends the process anyway
 
             def handle(number: int, frame: FrameType | None, previous: Any = previous) -> None:
                 with contextlib.suppress(RuntimeError):  # the loop is closed already
                     loop.call_soon_threadsafe(self.drain)
-                if callable(previous):
-                    previous(number, frame)
+                previous(number, frame)
 
             self._signals[signum] = previous
             signal.signal(signum, handle)
