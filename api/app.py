@@ -14,6 +14,7 @@ from api.limits import BodyLimit
 from api.middleware import RequestMiddleware
 from api.pruning import AnswerPruner
 from api.routes import commands, history, queries, system, timeline, trust, web
+from api.serving import Serving
 
 DESCRIPTION = """\
 Keeps a project's deliverables aligned with its milestones, and a tamper-evident record of who
@@ -31,8 +32,10 @@ def create_app(
     closed when the server shuts down.
     """
 
+    serving = Serving(container, history.feed_frames(container))
+
     @asynccontextmanager
-    async def lifespan(started: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Signed checkpoints are taken where the views are kept, once per deployment's runner.
         timer = CheckpointTimer.of(container) if run_projections else None
         # Expired kept answers are pruned there too (api.pruning).
@@ -43,6 +46,7 @@ def create_app(
             timer.start()
         if pruner is not None:
             pruner.start()
+        serving.hear_stop_signals()
         try:
             yield
         finally:
@@ -50,7 +54,7 @@ def create_app(
                 pruner.stop()
             if timer is not None:
                 timer.stop()
-            await history.close_feed(started)
+            await serving.close()
             container.runner.stop()
             if owns_container:
                 container.close()
@@ -62,6 +66,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.container = container
+    app.state.serving = serving
     problems.install(app)
     openapi.install(app)
     # Inside the request middleware, so a refused body is still logged and counted.

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.bootstrap import Container
 from api.problems import ProblemError
+from api.serving import Serving
 from application.access import Principal
 
 
@@ -20,6 +21,14 @@ async def get_container(request: Request) -> Container:
 
 
 ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+async def get_serving(request: Request) -> Serving:
+    serving: Serving = request.app.state.serving
+    return serving
+
+
+ServingDep = Annotated[Serving, Depends(get_serving)]
 
 
 async def authenticate(
@@ -48,6 +57,7 @@ async def authenticate(
         raise ProblemError(401, "Unauthorized", "unknown or revoked token", headers=challenge)
     request.state.caller = principal
     request.state.principal = principal.name  # the request's log line names it (never the token)
+    request.state.token = token  # an event stream checks it again while it is open
     return principal
 
 

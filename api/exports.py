@@ -1,19 +1,32 @@
-"""CSV and NDJSON exports chosen by `Accept`, streamed row by row rather than built in memory."""
+"""CSV and NDJSON exports chosen by `Accept`, streamed row by row rather than built in memory.
+
+The rows come from a plain iterator that reads its source a page at a time, each page on a
+connection it gives back before yielding (`projections.audit.iter_audit`,
+`Ledger.project_events`). Each chunk is made in a worker thread under a limiter shared by every
+export of the process (`MILESTONES_STREAM_CONNECTIONS`), so exports use at most that many
+connections at once, and never one while they wait for their client; the answer is bounded in
+time by `api.streams`.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from fastapi.responses import StreamingResponse
+import anyio
 
 from api.schemas import iso_utc
+from api.streams import BoundedStreamingResponse
+
+# Rows an export reads at a time: each page is one short read of its own, and the most rows an
+# export holds while its client reads (a row is at most ~12 KB by R14's bounds).
+PAGE = 200
 
 
 class Format(StrEnum):
@@ -36,17 +49,54 @@ def negotiate(accept: str | None) -> Format:
 
 
 def stream(
-    rows: Iterable[dict[str, Any]], export: Format, columns: Sequence[str], filename: str
-) -> StreamingResponse:
-    """The rows as CSV (these columns, `data` as JSON text) or NDJSON, one row at a time."""
+    rows: Iterable[dict[str, Any]],
+    export: Format,
+    columns: Sequence[str],
+    filename: str,
+    *,
+    limiter: anyio.CapacityLimiter,
+    deadline: float,
+    send_timeout: float,
+) -> BoundedStreamingResponse:
+    """The rows as CSV (these columns, `data` as JSON text) or NDJSON, one chunk at a time;
+    each chunk is made in a thread under `limiter`, the answer cut off after `deadline` s or
+    when its client accepts nothing for `send_timeout` s."""
     body = _csv(rows, columns) if export is Format.CSV else _ndjson(rows)
     media_type = "text/csv; charset=utf-8" if export is Format.CSV else str(export)
     extension = "csv" if export is Format.CSV else "ndjson"
-    return StreamingResponse(
-        body,
+    return BoundedStreamingResponse(
+        _in_threads(body, limiter),
+        deadline=deadline,
+        send_timeout=send_timeout,
         media_type=media_type,
         headers={"Content-Disposition": f'attachment; filename="{filename}.{extension}"'},
     )
+
+
+async def _in_threads(chunks: Iterator[str], limiter: anyio.CapacityLimiter) -> AsyncIterator[str]:
+    """Each next chunk made in a worker thread (it may read a page), none while the previous
+    one is being sent; the source is closed however the answer ends."""
+    try:
+        while True:
+            chunk = await anyio.to_thread.run_sync(_next_chunk, chunks, limiter=limiter)
+            if chunk is None:
+                return
+            yield chunk
+    finally:
+        # Not running: a cancelled `run_sync` returns only once its thread is done.
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _next_chunk(chunks: Iterator[str]) -> str | None:
+    return next(chunks, None)
+
+
+# A chunk is sent once it holds this many characters (or CHUNK_ROWS rows): few, large writes,
+# yet little made ahead of a client that is slow to read.
+CHUNK_CHARS = 64 * 1024
+CHUNK_ROWS = 200
 
 
 def _csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str]:
@@ -55,18 +105,22 @@ def _csv(rows: Iterable[dict[str, Any]], columns: Sequence[str]) -> Iterator[str
     writer.writerow(columns)
     for n, row in enumerate(rows, 1):
         writer.writerow([_cell(row.get(c)) for c in columns])
-        if n % 200 == 0:  # chunks of a few hundred rows: fewer, larger writes
+        if n % CHUNK_ROWS == 0 or buffer.tell() >= CHUNK_CHARS:
             yield _drain(buffer)
     yield _drain(buffer)
 
 
 def _ndjson(rows: Iterable[dict[str, Any]]) -> Iterator[str]:
     lines: list[str] = []
+    size = 0
     for row in rows:
-        lines.append(_json_line(row))
-        if len(lines) == 200:
+        line = _json_line(row)
+        lines.append(line)
+        size += len(line)
+        if len(lines) == CHUNK_ROWS or size >= CHUNK_CHARS:
             yield "".join(lines)
             lines.clear()
+            size = 0
     yield "".join(lines)
 
 

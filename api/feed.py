@@ -1,91 +1,226 @@
-"""Wakes the Server-Sent-Event streams of the feed when events commit: one LISTEN per process.
+"""The live tail of the global feed, read once per commit for every event stream of a process.
 
-Every save NOTIFYs the events table's channel inside its transaction, so the notification is
-delivered only once the events are visible. A stream notes `generation` *before* it reads the
-feed, then waits for a later generation: a commit between its read and its wait still wakes it.
-The wait is bounded (the stream's keep-alive), so a lost notification delays, never loses.
+One LISTEN per process on the events' channel: every save NOTIFYs inside its transaction, so
+the notification arrives once the events are visible. While any stream is open, one task reads
+the events committed since it last read (one query per burst of commits, whatever the number
+of streams), renders each once as its Server-Sent-Events frame and keeps the latest
+`TAIL_MAX` of them; then it wakes every stream at once. A stream takes from the tail what it
+has not sent yet; only a stream behind the tail (a backlog, a slow reader) reads the store
+itself, a page at a time under the process's limiter of bulk reads.
+
+Wake-ups are a generation counter and an `asyncio.Event` swapped at each bump: a stream notes
+the generation *before* it reads, then waits for a later one, so a commit between its read and
+its wait still wakes it; waiting holds no lock, so any number of streams may be cancelled or
+time out at once and leave nothing held. The tail task also reads every `RECHECK_TAIL`
+seconds, so a lost notification delays, never loses.
+
+Commit order is position order (the store's ordering lock), so every event at or below the
+last position the tail read is there already: the tail is complete from its `start`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
+import anyio
 import psycopg
 from psycopg import sql
 
 log = logging.getLogger(__name__)
 
 RECONNECT_AFTER = 1.0  # seconds before the listener reconnects after losing its connection
+RECHECK_TAIL = 5.0  # seconds between reads of the tail when no notification comes
+TAIL_PAGE = 500  # events per read of the tail
+TAIL_MAX = 1000  # frames kept; a stream further behind reads the store
+
+Frames = list[tuple[int, str]]  # (position, its SSE frame), in position order
+ReadFrames = Callable[[int, int], Frames]  # (after, limit) -> the frames of the next events
 
 
-class FeedNotifier:
-    """Counts the NOTIFYs of one channel and wakes the coroutines waiting for the next one."""
+@dataclass
+class Tail:
+    """The frames of every event after `start`, as far as the tail task has read."""
 
-    def __init__(self, conninfo: str, channel: str | None) -> None:
+    start: int
+    positions: list[int] = field(default_factory=list)
+    frames: list[str] = field(default_factory=list)
+
+    @property
+    def last(self) -> int:
+        return self.positions[-1] if self.positions else self.start
+
+    def covers(self, after: int) -> bool:
+        return after >= self.start
+
+    def after(self, position: int, limit: int) -> tuple[list[str], int]:
+        """Up to `limit` frames after `position`, and the position of the last one."""
+        first = bisect.bisect_right(self.positions, position)
+        taken = self.frames[first : first + limit]
+        return taken, (self.positions[first + len(taken) - 1] if taken else position)
+
+    def extend(self, frames: Frames) -> None:
+        for position, frame in frames:
+            if position > self.last:
+                self.positions.append(position)
+                self.frames.append(frame)
+        extra = len(self.positions) - TAIL_MAX
+        if extra > 0:
+            self.start = self.positions[extra - 1]
+            del self.positions[:extra]
+            del self.frames[:extra]
+
+
+class Feed:
+    """The feed's tail and the wake-ups of the streams that follow it (one per app)."""
+
+    def __init__(
+        self,
+        conninfo: str,
+        channel: str | None,
+        read: ReadFrames,
+        head: Callable[[], int],
+        bulk: anyio.CapacityLimiter,
+    ) -> None:
+        """`read(after, limit)` renders the next events from the store; `head()` is the last
+        position of the log; `bulk` limits the store reads of streams behind the tail."""
         self._conninfo = conninfo
         self._channel = channel
+        self._read = read
+        self._head = head
+        self._bulk = bulk
         self.generation = 0
-        self._changed: asyncio.Condition | None = None
-        self._listening: asyncio.Event | None = None
-        self._task: asyncio.Task[None] | None = None
+        self.draining = False
+        self._subscribers = 0
+        self._tail: Tail | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._changed = asyncio.Event()
+        self._dirty = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._own = anyio.CapacityLimiter(1)  # the tail task's reads: never behind the bulk
 
-    async def start(self) -> None:
-        """Listen from now on (idempotent); returns once LISTEN is in place or has failed."""
-        if self._task is None:
-            self._changed = asyncio.Condition()
-            self._listening = asyncio.Event()
-            self._task = asyncio.create_task(self._listen(), name="feed-listener")
-        assert self._listening is not None
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), RECONNECT_AFTER)
+    # --- what a stream calls -------------------------------------------------------------
 
-    async def wait_after(self, generation: int, timeout: float) -> bool:
-        """True once a NOTIFY later than `generation` has arrived; False after `timeout` s."""
-        await self.start()
-        assert self._changed is not None
-        async with self._changed:
-            try:
-                await asyncio.wait_for(
-                    self._changed.wait_for(lambda: self.generation > generation), timeout
-                )
-            except TimeoutError:
-                return False
+    @contextlib.contextmanager
+    def following(self) -> Iterator[None]:
+        """While a stream is open: the tail is read for it (started on first use)."""
+        self._start()
+        self._subscribers += 1
+        self._dirty.set()
+        try:
+            yield
+        finally:
+            self._subscribers -= 1
+
+    async def frames_after(self, after: int, limit: int) -> tuple[list[str], int]:
+        """Up to `limit` frames of the events after position `after`, and the position of the
+        last one (`after` when there is none yet): from the tail when it covers `after`, else
+        from the store."""
+        tail = self._tail
+        if tail is not None and tail.covers(after):
+            return tail.after(after, limit)
+        frames = await anyio.to_thread.run_sync(self._read, after, limit, limiter=self._bulk)
+        return [frame for _, frame in frames], (frames[-1][0] if frames else after)
+
+    async def wait(self, generation: int, timeout: float) -> bool:
+        """True once the generation is past `generation` (the tail moved, or the feed is
+        draining); False after `timeout` s."""
+        changed = self._changed
+        if self.generation > generation:
             return True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(timeout, 0)):
+                await changed.wait()
+        return self.generation > generation
+
+    # --- the process's side --------------------------------------------------------------
+
+    def drain(self) -> None:
+        """The process is stopping: wake every stream so that it ends (they resume elsewhere
+        with Last-Event-ID)."""
+        self.draining = True
+        self._bump()
 
     async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
+        self.drain()
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    def _start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and self._tasks:
+            return
+        # First use, or a test's second event loop: nothing of the old one carries over.
+        self._loop = loop
+        self._changed = asyncio.Event()
+        self._dirty = asyncio.Event()
+        self._tail = None
+        self._tasks = [
+            loop.create_task(self._listen(), name="feed-listener"),
+            loop.create_task(self._follow(), name="feed-tail"),
+        ]
+
+    def _bump(self) -> None:
+        self.generation += 1
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    async def _follow(self) -> None:
+        """Read the new events whenever told (a NOTIFY, a new stream) while streams are open."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(RECHECK_TAIL):
+                    await self._dirty.wait()
+            self._dirty.clear()
+            if self._subscribers == 0:
+                self._tail = None  # nobody follows: stop reading; start afresh for the next
+                continue
+            try:
+                await self._read_tail()
+            except Exception:
+                # Streams read the store meanwhile (a tail they cannot trust is dropped).
+                log.warning("reading the feed's tail failed; retrying", exc_info=True)
+                self._tail = None
+                await asyncio.sleep(RECONNECT_AFTER)
+                self._dirty.set()
+            self._bump()
+
+    async def _read_tail(self) -> None:
+        if self._tail is None:
+            head = await anyio.to_thread.run_sync(self._head, limiter=self._own)
+            self._tail = Tail(start=head)
+        tail = self._tail
+        while True:
+            frames = await anyio.to_thread.run_sync(
+                self._read, tail.last, TAIL_PAGE, limiter=self._own
+            )
+            tail.extend(frames)
+            if len(frames) < TAIL_PAGE:
+                return
 
     async def _listen(self) -> None:
         while True:
             try:
                 await self._listen_once()
-            except asyncio.CancelledError:
-                raise
             except Exception:
                 log.warning("feed listener lost its connection; reconnecting", exc_info=True)
-            await self._bump()  # whatever happened meanwhile, let streams read once more
+            self._dirty.set()  # whatever happened meanwhile, read the tail once more
             await asyncio.sleep(RECONNECT_AFTER)
 
     async def _listen_once(self) -> None:
-        assert self._listening is not None
-        if self._channel is None:  # a store that does not NOTIFY: streams poll on their timeout
-            self._listening.set()
+        if self._channel is None:  # a store that does not NOTIFY: the tail is read on a timer
             await asyncio.Event().wait()
             return
         async with await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True) as conn:
             await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self._channel)))
-            self._listening.set()
+            self._dirty.set()  # what committed before the LISTEN was not announced
             async for _ in conn.notifies():
-                await self._bump()
-
-    async def _bump(self) -> None:
-        assert self._changed is not None
-        async with self._changed:
-            self.generation += 1
-            self._changed.notify_all()
+                self._dirty.set()

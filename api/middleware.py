@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+from contextvars import ContextVar
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -24,6 +25,9 @@ HEADER = b"x-request-id"
 _ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # The route of a request that matched none (404s): one label value, not one per path.
 UNMATCHED = "unmatched"
+# When the request being served arrived (`time.monotonic()`): a bound such as `min_position`'s
+# 5 s counts from there, not from when the route got round to it.
+arrived: ContextVar[float | None] = ContextVar("arrived", default=None)
 
 
 def incoming_id(scope: Scope) -> str:
@@ -53,6 +57,7 @@ class RequestMiddleware:
             return
         rid = incoming_id(scope)
         token = request_id.set(rid)
+        arrival = arrived.set(time.monotonic())
         started = time.perf_counter()
         status = 500  # what the client gets if the app dies before it answers
 
@@ -87,3 +92,4 @@ class RequestMiddleware:
                 },
             )
             request_id.reset(token)
+            arrived.reset(arrival)

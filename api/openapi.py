@@ -3,8 +3,9 @@
 FastAPI documents its own 422 (request validation) as `application/json` with its
 `HTTPValidationError` schema, and a route lists only the errors it names. Every error this
 service sends is `application/problem+json` (`api.problems`), and every read that takes
-`?min_position` may answer 503 while the views catch up (SPEC §3). Rather than repeat that on
-each route, the document is corrected here once, when it is first built.
+`?min_position` may answer 503 while the views catch up (SPEC §3), and 429 when the caller
+already has its share of such waits open (`MILESTONES_WAITS_PER_PRINCIPAL`). Rather than repeat
+that on each route, the document is corrected here once, when it is first built.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _LAGGING = (
     "the views have not reached `min_position` within the wait (`view-lagging`); "
     "retry after Retry-After"
+)
+_TOO_MANY_WAITS = (
+    "the caller already has `MILESTONES_WAITS_PER_PRINCIPAL` (8) reads waiting for"
+    " `min_position` in this process (`too-many-waits`); retry after Retry-After"
 )
 # FastAPI's own validation-error schemas, unused once its 422s are described as problems.
 _FASTAPI_ERRORS = ("HTTPValidationError", "ValidationError")
@@ -44,7 +49,8 @@ def install(app: FastAPI) -> None:
 
 
 def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
-    """`document` with every error answer as problem JSON and the 503 of `min_position` reads."""
+    """`document` with every error answer as problem JSON, and the 503 and 429 of
+    `min_position` reads."""
     for operations in document.get("paths", {}).values():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
@@ -53,6 +59,7 @@ def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
                 for parameter in operation.get("parameters", [])
             ):
                 responses.setdefault("503", {"description": _LAGGING})
+                responses.setdefault("429", {"description": _TOO_MANY_WAITS})
             for status, answer in responses.items():
                 if status.startswith(("4", "5")):
                     answer["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}

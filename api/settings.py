@@ -21,6 +21,11 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_POLL_INTERVAL` | `0.5` | seconds a worker waits for NOTIFY before it polls |
 | `MILESTONES_READY_MAX_LAG` | `30` | seconds a view may lag before `/ready` answers 503 |
 | `MILESTONES_SHUTDOWN_TIMEOUT` | `10` | seconds SIGTERM waits for in-flight requests |
+| `MILESTONES_STREAM_CONNECTIONS` | `2` | connections exports and stream catch-ups use at once |
+| `MILESTONES_EXPORT_DEADLINE` | `600` | seconds an export may take before it is cut off |
+| `MILESTONES_SEND_TIMEOUT` | `30` | seconds a streamed answer waits for a client to read |
+| `MILESTONES_STREAM_KEEPALIVE` | `15` | seconds between keep-alives of a quiet event stream |
+| `MILESTONES_WAITS_PER_PRINCIPAL` | `8` | `?min_position` waits a principal may have at once |
 | `MILESTONES_LOG_LEVEL` | `INFO` | least severe log level written |
 | `MILESTONES_LOG_FORMAT` | `auto` | `json`, `text`, or `auto` (JSON unless stderr is a terminal) |
 """
@@ -61,6 +66,11 @@ class Settings:
     poll_interval: float = 0.5
     ready_max_lag: float = 30.0
     shutdown_timeout: float = 10.0
+    stream_connections: int = 2
+    export_deadline: float = 600.0
+    send_timeout: float = 30.0
+    stream_keepalive: float = 15.0
+    waits_per_principal: int = 8
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -144,6 +154,15 @@ class Settings:
             poll_interval=seconds("MILESTONES_POLL_INTERVAL", cls.poll_interval),
             ready_max_lag=seconds("MILESTONES_READY_MAX_LAG", cls.ready_max_lag),
             shutdown_timeout=seconds("MILESTONES_SHUTDOWN_TIMEOUT", cls.shutdown_timeout),
+            stream_connections=number(
+                "MILESTONES_STREAM_CONNECTIONS", cls.stream_connections, minimum=1
+            ),
+            export_deadline=seconds("MILESTONES_EXPORT_DEADLINE", cls.export_deadline),
+            send_timeout=seconds("MILESTONES_SEND_TIMEOUT", cls.send_timeout),
+            stream_keepalive=seconds("MILESTONES_STREAM_KEEPALIVE", cls.stream_keepalive),
+            waits_per_principal=number(
+                "MILESTONES_WAITS_PER_PRINCIPAL", cls.waits_per_principal, minimum=1
+            ),
             log_level=choice("MILESTONES_LOG_LEVEL", cls.log_level, LOG_LEVELS),
             log_format=choice("MILESTONES_LOG_FORMAT", cls.log_format, LOG_FORMATS),
         )

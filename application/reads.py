@@ -82,18 +82,28 @@ class ProjectReads(ProjectLoading):
         return found
 
     def project_events(
-        self, admitted: Admission, *, after_version: int = 0, limit: int | None = None
+        self,
+        admitted: Admission,
+        *,
+        after_version: int = 0,
+        limit: int | None = None,
+        page_size: int = HISTORY_PAGE,
     ) -> Iterator[tuple[ProjectEvent, int]]:
         """The project's events after `after_version` in version order, with their positions,
-        read a page at a time (an export of a long history never holds it all in memory)."""
-        return self._events_of(admitted.project_id, after_version, limit)
+        read `page_size` at a time, each page its own read (an export of a long history never
+        holds it all in memory, nor a connection between pages)."""
+        return self._events_of(admitted.project_id, after_version, limit, page_size)
 
     def _events_of(
-        self, project_id: UUID, after_version: int = 0, limit: int | None = None
+        self,
+        project_id: UUID,
+        after_version: int = 0,
+        limit: int | None = None,
+        page_size: int = HISTORY_PAGE,
     ) -> Iterator[tuple[ProjectEvent, int]]:
         remaining = limit
         while remaining is None or remaining > 0:
-            page = HISTORY_PAGE if remaining is None else min(HISTORY_PAGE, remaining)
+            page = page_size if remaining is None else min(page_size, remaining)
             rows = self.store.select_project_events(
                 project_id, after_version=after_version, limit=page
             )

@@ -23,7 +23,7 @@ from projections.committed import Committed
 from projections.pages import PIPELINE_PAGE_MAX, Pages
 from projections.rebuild import PAGE_SIZE as REBUILD_PAGE_SIZE
 from projections.rebuild import Rebuild
-from projections.waits import Waits
+from projections.waits import AsyncWaits, Waits
 
 log = logging.getLogger(__name__)
 
@@ -248,8 +248,21 @@ class ProjectionRunner:
     def wait_for(self, position: int, timeout: float, views: Sequence[str] | None = None) -> bool:
         """True once every named view (all by default) has applied `position`; False when
         `timeout` s pass first (see `projections.waits`)."""
-        names = self._names if views is None else [self._view(name).name for name in views]
-        return self._waits.wait_for(names, position, timeout)
+        return self._waits.wait_for(self.view_names(views), position, timeout)
+
+    def async_waits(self) -> AsyncWaits:
+        """Waits for readers on an event loop (one per loop's owner; `close()` it after)."""
+        return AsyncWaits(self._watcher, self._reached_here, self._read_positions)
+
+    def view_names(self, views: Sequence[str] | None = None) -> list[str]:
+        """The names of the named views (all by default); KeyError for an unknown one."""
+        return self._names if views is None else [self._view(name).name for name in views]
+
+    def _reached_here(self, names: Sequence[str], position: int) -> bool:
+        committed = self._committed
+        return (
+            self.running and committed.held.issuperset(names) and committed.reached(names, position)
+        )
 
     def _read_positions(self) -> dict[str, int]:
         with self._pool.connection() as conn:

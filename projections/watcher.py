@@ -76,6 +76,9 @@ class PositionWatcher:
         self._stop = threading.Event()
         self._start_lock = threading.Lock()
         self._closed = False  # stopped by its owner: not restarted by a waiting reader
+        # Called (from whichever thread noted it) each time a position moves: how readers on
+        # an event loop hear of it (`projections.waits.AsyncWaits`).
+        self._listeners: list[Callable[[], None]] = []
 
     @property
     def listening(self) -> bool:
@@ -105,6 +108,13 @@ class PositionWatcher:
         """Allow `start` again after a `stop` (the owner started again)."""
         self._closed = False
 
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call `listener()` whenever a position moves; it must return at once."""
+        self._listeners = [*self._listeners, listener]
+
+    def remove_listener(self, listener: Callable[[], None]) -> None:
+        self._listeners = [known for known in self._listeners if known is not listener]
+
     def note(self, positions: Mapping[str, int]) -> None:
         """Record positions known to be committed (heard of, or read from the table)."""
         with self._changed:
@@ -115,6 +125,9 @@ class PositionWatcher:
                     moved = True
             if moved:
                 self._changed.notify_all()
+        if moved:
+            for listener in self._listeners:
+                listener()
 
     def reached(self, names: Sequence[str], position: int) -> bool:
         positions = self._positions

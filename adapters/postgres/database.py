@@ -5,10 +5,11 @@ from __future__ import annotations
 import getpass
 import math
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
-from psycopg import Connection
+from psycopg import Connection, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
@@ -123,6 +124,9 @@ def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connectio
     """Open a pool for the service's own tables (views, principals); close it when done.
 
     It fails within the pool timeout when the database is unreachable, rather than on first use.
+    Its sessions end a transaction left idle for `idle_in_transaction_timeout` seconds, as the
+    event store's do: a connection forgotten inside a transaction (a reader that went away)
+    is given back to the server rather than held with its snapshot and locks.
     """
     pool: ConnectionPool[Connection[TupleRow]] = ConnectionPool(
         conninfo=database_url,
@@ -130,6 +134,7 @@ def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connectio
         max_size=settings.pool_size,
         timeout=settings.pool_timeout,
         kwargs={"autocommit": False},
+        configure=_session_settings(settings.idle_in_transaction_timeout),
         check=RecentCheck(),
         open=False,
         name="milestones",
@@ -140,6 +145,18 @@ def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connectio
         pool.close()
         raise
     return pool
+
+
+def _session_settings(idle_in_transaction: int) -> Callable[[Connection[TupleRow]], None]:
+    statement = sql.SQL("SET idle_in_transaction_session_timeout = {}").format(
+        sql.Literal(f"{idle_in_transaction}s")
+    )
+
+    def configure(conn: Connection[TupleRow]) -> None:
+        conn.execute(statement)
+        conn.commit()  # a pooled connection is handed out outside any transaction
+
+    return configure
 
 
 def resolve_database_url(settings: Settings) -> tuple[str, EmbeddedPostgres | None]:

@@ -4,24 +4,29 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 from uuid import UUID
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from api import exports
 from api.access import Anyone, Looker, Overseer, Reader
+from api.bootstrap import Container
 from api.calendar import milestones_calendar
-from api.deps import ContainerDep
-from api.feed import FeedNotifier
+from api.deps import ContainerDep, ServingDep
+from api.feed import Feed, Frames
 from api.presenters_history import feed_event, history_event, retrospective_public
 from api.problems import ProblemError
-from api.routes.queries import MinPosition, _wait_for_view
+from api.routes.queries import MinPosition
 from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
+from api.serving import Serving
+from api.streams import BoundedStreamingResponse
+from api.tokens import TokenChecks
 from projections.audit import AuditFilter, audit_page, iter_audit
 
 router = APIRouter(tags=["history"])
@@ -54,8 +59,9 @@ Accept = Annotated[str | None, Header()]
 
 
 @router.get("/v1/audit", response_model=AuditPage, responses=_ERRORS)
-def audit(
+async def audit(
     container: ContainerDep,
+    serving: ServingDep,
     caller: Anyone,
     project_id: UUID | None = None,
     entity_id: Annotated[str | None, Query(max_length=200)] = None,
@@ -70,26 +76,58 @@ def audit(
 ) -> Any:
     """Every event of the projects the caller may read, newest first; filters combine.
 
-    JSON pages by `cursor`; `Accept: text/csv` or `application/x-ndjson` streams every match.
-    """
-    _wait_for_view(container, "audit", min_position)
+    JSON pages by `cursor`; `Accept: text/csv` or `application/x-ndjson` streams every match,
+    newest first: every row at or below the newest one when the export began, each once
+    (rows added meanwhile are newer, and left for the next export). An export that runs past
+    `MILESTONES_EXPORT_DEADLINE` (600 s), or whose client accepts nothing for
+    `MILESTONES_SEND_TIMEOUT` (30 s), is cut off: the connection closes before the end of the
+    body, so it is visibly incomplete."""
+    await serving.waits.caught_up(caller.name, "audit", min_position)
     where = AuditFilter(project_id, entity_id, actor, type, since, until)
     before = _decode_cursor(cursor)
     reader, read_all = caller.name, caller.reads_everything
     export = exports.negotiate(accept)
     if export is not exports.Format.JSON:
-
-        def rows() -> Iterator[dict[str, Any]]:
-            with container.pool.connection() as conn:
-                yield from iter_audit(conn, where, reader=reader, read_all=read_all, before=before)
-
-        return exports.stream(rows(), export, AUDIT_COLUMNS, "audit")
-    with container.pool.connection() as conn:
-        items = audit_page(
-            conn, where, reader=reader, read_all=read_all, before=before, limit=limit
+        # A page per transaction, none held while the client reads (see iter_audit).
+        rows = iter_audit(
+            container.pool.connection,
+            where,
+            reader=reader,
+            read_all=read_all,
+            before=before,
+            page=exports.PAGE,
         )
+        return _export(container, serving, rows, export, AUDIT_COLUMNS, "audit")
+
+    def page() -> list[dict[str, Any]]:
+        with container.pool.connection() as conn:
+            return audit_page(
+                conn, where, reader=reader, read_all=read_all, before=before, limit=limit
+            )
+
+    items = await run_in_threadpool(page)
     next_cursor = _encode_cursor(items[-1]["position"]) if len(items) == limit else None
     return {"items": items, "next_cursor": next_cursor}
+
+
+def _export(
+    container: Container,
+    serving: Serving,
+    rows: Any,
+    export: exports.Format,
+    columns: tuple[str, ...],
+    filename: str,
+) -> BoundedStreamingResponse:
+    settings = container.settings
+    return exports.stream(
+        rows,
+        export,
+        columns,
+        filename,
+        limiter=serving.bulk,
+        deadline=settings.export_deadline,
+        send_timeout=settings.send_timeout,
+    )
 
 
 def _encode_cursor(position: int) -> str:
@@ -122,6 +160,7 @@ def _decode_cursor(cursor: str | None) -> int | None:
 def history(
     project_id: UUID,
     container: ContainerDep,
+    serving: ServingDep,
     access: Looker,
     after_version: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=1000, description="default 100 (JSON)")] = None,
@@ -130,16 +169,19 @@ def history(
     """The project's events in version order, with their global positions.
 
     JSON pages by `after_version`; `Accept: text/csv` or `application/x-ndjson` streams them
-    all (or `limit` of them).
-    """
+    all (or `limit` of them), a page per read: events the project gains meanwhile are
+    appended, in order. Exports are cut off as `/v1/audit`'s are (deadline, send timeout)."""
     export = exports.negotiate(accept)
-    page = (limit or 100) if export is exports.Format.JSON else limit
-    events = container.ledger.project_events(access, after_version=after_version, limit=page)
     if export is not exports.Format.JSON:
-        rows = (history_event(e, position) for e, position in events)
-        return exports.stream(rows, export, HISTORY_COLUMNS, f"history-{project_id}")
+        read = container.ledger.project_events(
+            access, after_version=after_version, limit=limit, page_size=exports.PAGE
+        )
+        rows = (history_event(e, position) for e, position in read)
+        return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
+    page = limit or 100
+    events = container.ledger.project_events(access, after_version=after_version, limit=page)
     shown = [history_event(e, position) for e, position in events]
-    more = page is not None and len(shown) == page
+    more = len(shown) == page
     return {
         "project_id": project_id,
         "events": shown,
@@ -202,8 +244,11 @@ def events(
 
 # A stream ends after this long at most (the client resumes with Last-Event-ID).
 STREAM_MAX_SECONDS = 3600.0
-KEEPALIVE_SECONDS = 15.0
-STREAM_PAGE = 500
+# Events a stream behind the tail reads and sends at once (a page is held until it is sent).
+STREAM_PAGE = 200
+# An open stream checks its token at least this often (and before every batch of events):
+# revocation and expiry end it within a second.
+TOKEN_RECHECK = 0.5
 
 
 @router.get(
@@ -218,20 +263,26 @@ STREAM_PAGE = 500
 async def event_stream(
     request: Request,
     container: ContainerDep,
+    serving: ServingDep,
     caller: FeedReader,
     after: Annotated[int, Query(ge=0)] = 0,
     max_seconds: Annotated[
         float, Query(gt=0, le=STREAM_MAX_SECONDS, description="end the stream after this long")
     ] = 300.0,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> StreamingResponse:
+) -> BoundedStreamingResponse:
     """The global feed as Server-Sent Events (`id` = position); reconnect with `Last-Event-ID`
     to resume after the last event received. Woken by each commit; keep-alive comments every
-    15 s; ends after `max_seconds` or when the client goes."""
+    15 s (`MILESTONES_STREAM_KEEPALIVE`); ends after `max_seconds`, when the client goes, when
+    the caller's token is revoked or expires (within a second), or when the server stops."""
     start = _resume_from(last_event_id, after)
-    notifier = _notifier(request, container)
-    return StreamingResponse(
-        _sse(request, container, notifier, start, max_seconds),
+    token: str = request.state.token
+    settings = container.settings
+    return BoundedStreamingResponse(
+        _sse(serving.feed, serving.tokens, token, start, max_seconds, settings.stream_keepalive),
+        # A client that reads nothing still has its stream end on time.
+        deadline=max_seconds + 1.0,
+        send_timeout=settings.send_timeout,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -254,44 +305,56 @@ def _resume_from(last_event_id: str | None, after: int) -> int:
     return position
 
 
-async def close_feed(app: Any) -> None:
-    """Stop this app's feed listener, if a stream started one (on shutdown)."""
-    notifier: FeedNotifier | None = getattr(app.state, "feed", None)
-    if notifier is not None:
-        await notifier.close()
+def feed_frames(container: Container) -> Callable[[int, int], Frames]:
+    """Reads the feed's next events and renders each as its Server-Sent-Events frame."""
+
+    def read(after: int, limit: int) -> Frames:
+        return [
+            (position, _frame(feed_event(event, position), position))
+            for event, position in container.ledger.feed(after, limit)
+        ]
+
+    return read
 
 
-def _notifier(request: Request, container: ContainerDep) -> FeedNotifier:
-    notifier: FeedNotifier | None = getattr(request.app.state, "feed", None)
-    if notifier is None:
-        channel: str | None = getattr(container.ledger.recorder, "channel_name", None)
-        notifier = FeedNotifier(container.database_url, channel)
-        request.app.state.feed = notifier
-    return notifier
+def _frame(shown: dict[str, Any], position: int) -> str:
+    body = FeedEvent.model_validate(shown).model_dump_json()
+    return f"id: {position}\ndata: {body}\n\n"
 
 
 async def _sse(
-    request: Request,
-    container: ContainerDep,
-    notifier: FeedNotifier,
+    feed: Feed,
+    tokens: TokenChecks,
+    token: str,
     after: int,
     max_seconds: float,
+    keepalive: float,
 ) -> AsyncIterator[str]:
-    await notifier.start()
-    deadline = anyio.current_time() + max_seconds
-    yield f"retry: 2000\n: events after position {after}\n\n"
-    while not await request.is_disconnected():
-        # Noted before reading: a commit after the read still wakes the wait below.
-        generation = notifier.generation
-        page = await anyio.to_thread.run_sync(container.ledger.feed, after, STREAM_PAGE)
-        for event, position in page:
-            body = FeedEvent.model_validate(feed_event(event, position)).model_dump_json()
-            yield f"id: {position}\ndata: {body}\n\n"
-            after = position
-        remaining = deadline - anyio.current_time()
-        if remaining <= 0:
-            return
-        if len(page) == STREAM_PAGE:
-            continue
-        if not await notifier.wait_after(generation, min(KEEPALIVE_SECONDS, remaining)):
-            yield ": keep-alive\n\n"
+    with feed.following():
+        now = anyio.current_time()
+        deadline, quiet_until = now + max_seconds, now + keepalive
+        yield f"retry: 2000\n: events after position {after}\n\n"
+        while True:
+            if feed.draining:
+                yield ": the server is stopping; resume with Last-Event-ID\n\n"
+                return
+            principal = await tokens.principal(token)
+            if principal is None or not principal.reads_everything:
+                yield ": the token no longer lets this stream in\n\n"
+                return
+            # Noted before reading: a commit after the read still wakes the wait below.
+            generation = feed.generation
+            frames, after = await feed.frames_after(after, STREAM_PAGE)
+            now = anyio.current_time()
+            if frames:
+                yield "".join(frames)
+                quiet_until = now + keepalive
+            if now >= deadline:
+                return
+            if len(frames) == STREAM_PAGE:
+                continue  # a backlog: the next page at once
+            if now >= quiet_until:
+                yield ": keep-alive\n\n"
+                quiet_until = now + keepalive
+            wake = min(deadline, quiet_until, now + TOKEN_RECHECK)
+            await feed.wait(generation, wake - now)

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Header, Query, Response
+from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime
 
 from api.access import Anyone, Looker, Reader, StateReader
-from api.deps import ContainerDep
+from api.deps import ContainerDep, ServingDep
 from api.presenters import project_json
 from api.problems import ProblemError
 from api.schemas import (
@@ -26,9 +27,6 @@ from projections.schedule import get_alignment, get_schedule
 
 router = APIRouter(prefix="/v1/projects", tags=["queries"])
 
-# How long a read with ?min_position waits for the views before answering 503 (SPEC §3).
-MIN_POSITION_WAIT = 5.0
-
 _ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "missing or unknown token"},
     404: {"description": "no such project, or not visible to the caller"},
@@ -39,19 +37,6 @@ MinPosition = Annotated[
     int | None,
     Query(ge=0, description="wait (≤ 5 s) until the view has processed this global position"),
 ]
-
-
-def _wait_for_view(container: ContainerDep, view: str, min_position: int | None) -> None:
-    if min_position is None:
-        return
-    if not container.runner.wait_for(min_position, MIN_POSITION_WAIT, views=[view]):
-        raise ProblemError(
-            503,
-            "View not caught up",
-            f"the {view} view has not yet processed position {min_position}",
-            slug="view-lagging",
-            headers={"Retry-After": "1"},
-        )
 
 
 def _not_seen_yet(view: str) -> ProblemError:
@@ -66,13 +51,18 @@ def _not_seen_yet(view: str) -> ProblemError:
 
 
 @router.get("", response_model=list[ProjectSummary], responses=_ERRORS)
-def projects(
-    container: ContainerDep, caller: Anyone, min_position: MinPosition = None
+async def projects(
+    container: ContainerDep, serving: ServingDep, caller: Anyone, min_position: MinPosition = None
 ) -> list[dict[str, Any]]:
     """The projects the caller may read, with counts and the next due milestone."""
-    _wait_for_view(container, "projects", min_position)
-    with container.pool.connection() as conn:
-        return list_projects(conn, caller.name, caller.reads_everything)
+    # Waits (if at all) on the event loop; then the read costs one worker thread.
+    await serving.waits.caught_up(caller.name, "projects", min_position)
+
+    def read() -> list[dict[str, Any]]:
+        with container.pool.connection() as conn:
+            return list_projects(conn, caller.name, caller.reads_everything)
+
+    return await run_in_threadpool(read)
 
 
 @router.get(
@@ -118,18 +108,23 @@ def _json(body: bytes, headers: dict[str, str] | None = None) -> Response:
 
 
 @router.get("/{project_id}/schedule", response_model=Schedule, responses=_ERRORS)
-def schedule(
+async def schedule(
     project_id: UUID,
     container: ContainerDep,
+    serving: ServingDep,
     access: Looker,
     response: Response,
     min_position: MinPosition = None,
 ) -> dict[str, Any]:
     """Phases in order, each with its milestones: due, baseline, slip, health, deliverables."""
-    _wait_for_view(container, "schedule", min_position)
+    await serving.waits.caught_up(access.principal.name, "schedule", min_position)
     now = container.clock()
-    with container.pool.connection() as conn:
-        view = get_schedule(conn, project_id, now)
+
+    def read() -> dict[str, Any] | None:
+        with container.pool.connection() as conn:
+            return get_schedule(conn, project_id, now)
+
+    view = await run_in_threadpool(read)
     if view is None:  # the project exists but the view has not seen it yet
         raise _not_seen_yet("schedule")
     # Weak: health depends on the day as well as on the events.
@@ -138,9 +133,10 @@ def schedule(
 
 
 @router.get("/{project_id}/alignment", response_model=Alignment, responses=_ERRORS)
-def alignment(
+async def alignment(
     project_id: UUID,
     container: ContainerDep,
+    serving: ServingDep,
     access: Reader,
     response: Response,
     min_position: MinPosition = None,
@@ -148,9 +144,13 @@ def alignment(
     """R11: milestones without deliverables, deliverables without milestones or criteria."""
     state = access.project
     assert state is not None
-    _wait_for_view(container, "schedule", min_position)
-    with container.pool.connection() as conn:
-        view = get_alignment(conn, project_id)
+    await serving.waits.caught_up(access.principal.name, "schedule", min_position)
+
+    def read() -> dict[str, Any] | None:
+        with container.pool.connection() as conn:
+            return get_alignment(conn, project_id)
+
+    view = await run_in_threadpool(read)
     if view is None:
         raise _not_seen_yet("schedule")
     response.headers["ETag"] = f'W/"{state.version}-{today_in(state.timezone, container.clock())}"'

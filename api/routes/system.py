@@ -1,40 +1,54 @@
 """Liveness, readiness and Prometheus metrics: unauthenticated, like most probe targets.
 
-None of them carries project data: statuses, view names, positions and counts only.
+None of them carries project data: statuses, view names, positions and counts only. The probes
+queue behind nothing: `/health` answers on the event loop (no worker thread, no connection);
+`/ready` reads in a worker thread of its own limiter and answers 503 after `READY_TIMEOUT`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 
 from api.access import PUBLIC
-from api.deps import ContainerDep
-from projections.status import view_statuses
+from api.bootstrap import Container
+from api.deps import ContainerDep, ServingDep
+from projections.status import ViewStatus, view_statuses
 
 router = APIRouter(tags=["system"])
 
+# Seconds /ready waits for its checks (a connection included) before it answers 503.
+READY_TIMEOUT = 1.0
+
 
 @router.get("/health", dependencies=[Depends(PUBLIC)])
-def health() -> dict[str, str]:
+async def health() -> dict[str, str]:
     """The process is alive (it answers); says nothing about the database."""
     return {"status": "ok"}
 
 
 @router.get("/ready", dependencies=[Depends(PUBLIC)])
-def ready(container: ContainerDep) -> JSONResponse:
+async def ready(container: ContainerDep, serving: ServingDep) -> JSONResponse:
     """The database answers, and every view is processed by a worker and within the lag bound
-    (`MILESTONES_READY_MAX_LAG` seconds); otherwise 503 with the failing checks."""
+    (`MILESTONES_READY_MAX_LAG` seconds); otherwise 503 with the failing checks (also when
+    the checks take over a second)."""
     bound = container.settings.ready_max_lag
     views: dict[str, dict[str, Any]] = {}
+    statuses: list[ViewStatus] | None = None
     try:
-        with container.pool.connection() as conn:
-            statuses = view_statuses(container.ledger, conn, container.runner.names)
+        with anyio.move_on_after(READY_TIMEOUT):
+            statuses = await anyio.to_thread.run_sync(
+                _statuses, container, limiter=serving.probes, abandon_on_cancel=True
+            )
     except Exception as error:  # any failure means not ready; say which kind
         down = {"status": "not ready", "database": f"unavailable: {type(error).__name__}"}
         return JSONResponse(down, status_code=503, headers={"Retry-After": "2"})
+    if statuses is None:
+        slow = {"status": "not ready", "database": f"no answer within {READY_TIMEOUT:g} s"}
+        return JSONResponse(slow, status_code=503, headers={"Retry-After": "2"})
     ok = True
     for status in statuses:
         problem = None
@@ -52,6 +66,11 @@ def ready(container: ContainerDep) -> JSONResponse:
         }
     body = {"status": "ready" if ok else "not ready", "database": "ok", "views": views}
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def _statuses(container: Container) -> list[ViewStatus]:
+    with container.pool.connection() as conn:
+        return view_statuses(container.ledger, conn, container.runner.names)
 
 
 @router.get("/metrics", response_class=Response, dependencies=[Depends(PUBLIC)])

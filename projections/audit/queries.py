@@ -6,7 +6,8 @@ it is a member of now.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, LiteralString
@@ -36,7 +37,7 @@ _COLUMNS = sql.SQL(
 
 
 def _query(
-    where: AuditFilter, *, reader: str, read_all: bool, before: int | None, limit: int | None
+    where: AuditFilter, *, reader: str, read_all: bool, before: int | None, limit: int
 ) -> tuple[sql.Composed, dict[str, Any]]:
     conditions: list[sql.Composable] = []
     params: dict[str, Any] = {"reader": reader, "limit": limit}
@@ -62,7 +63,6 @@ def _query(
         add("a.event_type = %(type)s", "type", where.type)
     add("a.occurred_at >= %(since)s", "since", where.since)
     add("a.occurred_at < %(until)s", "until", where.until)
-    page = sql.SQL(" LIMIT %(limit)s") if limit is not None else sql.SQL("")
     if read_all:
         # Newest first straight off an index that ends in position: stops after `limit` rows.
         filtered = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else None
@@ -72,22 +72,7 @@ def _query(
                 filtered or sql.SQL(""),
                 sql.SQL(" ORDER BY "),
                 sql.SQL(f"{lead} DESC, a.position DESC" if lead else "a.position DESC"),
-                page,
-            ]
-        ), params
-    if limit is None:
-        # An export streams the whole match in order, so no sort has to finish first.
-        conditions.append(
-            sql.SQL(
-                "a.project_id IN"
-                " (SELECT project_id FROM project_members WHERE principal = %(reader)s)"
-            )
-        )
-        return sql.Composed(
-            [
-                sql.SQL("SELECT {} FROM audit_trail a WHERE ").format(_COLUMNS),
-                sql.SQL(" AND ").join(conditions),
-                sql.SQL(" ORDER BY a.position DESC"),
+                sql.SQL(" LIMIT %(limit)s"),
             ]
         ), params
     # A member's page: at most `limit` rows from each project it reads, then the newest of
@@ -143,24 +128,37 @@ def audit_page(
         return [_row(r) for r in cur.execute(query, params).fetchall()]
 
 
+Connect = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
+
+
 def iter_audit(
-    conn: psycopg.Connection[Any],
+    connect: Connect,
     where: AuditFilter,
     *,
     reader: str,
     read_all: bool,
     before: int | None = None,
+    page: int,
 ) -> Iterator[dict[str, Any]]:
-    """Every matching row, newest first, through a server-side cursor (for exports)."""
-    query, params = _query(where, reader=reader, read_all=read_all, before=before, limit=None)
-    with (
-        conn.transaction(),
-        conn.cursor(name="audit_export", row_factory=dict_row) as cur,
-    ):
-        cur.itersize = 500
-        cur.execute(query, params)
-        for row in cur:
-            yield _row(row)
+    """Every matching row, newest first, for exports: `page` rows at a time, each page read on
+    a connection of its own from `connect()` (a pool's) and given back before any row is
+    yielded, so a slow or vanished reader holds no connection and no transaction between pages.
+
+    The pages are keyed by position, as `audit_page`'s are: rows the view adds meanwhile have
+    higher positions than any row already read, so the export is every match at or below
+    the newest row of its first page, each once, newest first, as complete as a single read.
+    (Visibility is read with each page: a reader removed from a project meanwhile gets no
+    more of its rows.)
+    """
+    while True:
+        with connect() as conn:
+            rows = audit_page(
+                conn, where, reader=reader, read_all=read_all, before=before, limit=page
+            )
+        yield from rows
+        if len(rows) < page:
+            return
+        before = rows[-1]["position"]
 
 
 def explain_audit(

@@ -29,10 +29,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from api import serving
 from api.app import create_app
 from api.bootstrap import Container, bootstrap, upgrade
 from api.problems import PROBLEM_JSON
-from api.routes import queries
 from api.settings import Settings
 from application.access import GlobalRole
 from tests import formats
@@ -101,7 +101,7 @@ def fuzzed(own_database: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fuzze
     # A fuzzed min_position past the head waits the full bound before its 503; at 500
     # examples per operation those waits alone would take most of an hour. The answer, which
     # is what this check looks at, is the same after 0.2 s.
-    monkeypatch.setattr(queries, "MIN_POSITION_WAIT", 0.2)
+    monkeypatch.setattr(serving, "MIN_POSITION_WAIT", 0.2)
     settings = Settings(pool_size=4, pool_max_overflow=4)
     upgrade(own_database, settings)
     container = bootstrap(settings, own_database)
