@@ -15,6 +15,7 @@ from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres import pipelines
 from adapters.postgres.snapshots import SNAPSHOTS_PURPOSE, SnapshotRecorder, SnapshotSigner
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -62,6 +63,8 @@ class LedgerFactory(PostgresFactory):
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
+        # Saves of megabytes must not hang on a Unix socket (see adapters.postgres.pipelines).
+        pipelines.install()
         if self.datastore.pool._check is not None:
             self.datastore.pool._check = RecentCheck()
         role = self.env.get(self.POSTGRES_ROLE)
