@@ -14,6 +14,7 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_POOL_TIMEOUT` | `1` | seconds to wait for (or to open) a connection; 503 after it |
 | `MILESTONES_LOCK_TIMEOUT` | `5` | seconds a write waits for the event table lock |
 | `MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT` | `5` | seconds before an idle transaction is ended |
+| `MILESTONES_SAVE_TIMEOUT` | `10` | seconds before a stalled save is cut (503) |
 | `MILESTONES_ALLOW_UNSAFE_DURABILITY` | unset | `y`: start though fsync or the like is off |
 | `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key; signs checkpoints and snapshots |
 | `MILESTONES_CHECKPOINT_INTERVAL` | `3600` | seconds between checkpoints; 0: on demand |
@@ -59,6 +60,7 @@ class Settings:
     pool_timeout: float = 1.0
     lock_timeout: int = 5
     idle_in_transaction_timeout: int = 5
+    save_timeout: float = 10.0
     allow_unsafe_durability: bool = False
     signing_key: Path | None = None  # None: `<data_dir>/signing-key`
     checkpoint_interval: int = 3600
@@ -145,6 +147,7 @@ class Settings:
             idle_in_transaction_timeout=number(
                 "MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT", cls.idle_in_transaction_timeout, 0
             ),
+            save_timeout=seconds("MILESTONES_SAVE_TIMEOUT", cls.save_timeout),
             allow_unsafe_durability=flag("MILESTONES_ALLOW_UNSAFE_DURABILITY"),
             signing_key=Path(key) if (key := text("MILESTONES_SIGNING_KEY")) else None,
             checkpoint_interval=number(

@@ -56,6 +56,9 @@ class Settings(Protocol):
     def idle_in_transaction_timeout(self) -> int: ...
 
     @property
+    def save_timeout(self) -> float: ...
+
+    @property
     def signing_key_path(self) -> Path: ...
 
 
@@ -101,6 +104,8 @@ def eventsourcing_env(database_url: str, settings: Settings) -> dict[str, str]:
         "POSTGRES_MAX_OVERFLOW": str(settings.pool_max_overflow),
         "POSTGRES_LOCK_TIMEOUT": str(settings.lock_timeout),
         "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": str(settings.idle_in_transaction_timeout),
+        # A save that stalls is cut after this long, releasing the ordering lock.
+        "SAVE_TIMEOUT": str(settings.save_timeout),
         # Check a pooled connection before use: the server may have restarted under us.
         "POSTGRES_PRE_PING": "y",
         # Snapshots are signed with the deployment's key (adapters.postgres.snapshots).

@@ -10,7 +10,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from eventsourcing.persistence import AggregateRecorder
+from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder
 from eventsourcing.postgres import PostgresFactory
 from eventsourcing.utils import Environment, EnvType
 from psycopg_pool import ConnectionPool
@@ -60,6 +60,8 @@ class LedgerFactory(PostgresFactory):
 
     POSTGRES_ROLE = "POSTGRES_ROLE"
     SNAPSHOT_SIGNING_KEY = "SNAPSHOT_SIGNING_KEY"
+    # Seconds a save may take before its connection is cut (adapters.postgres.deadline).
+    SAVE_TIMEOUT = "SAVE_TIMEOUT"
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
@@ -72,6 +74,13 @@ class LedgerFactory(PostgresFactory):
         if role and isinstance(kwargs, dict):
             # The pool has not connected yet (it opens on first use).
             kwargs["options"] = role_option(role)
+
+    def application_recorder(self) -> ApplicationRecorder:
+        recorder = super().application_recorder()
+        timeout = self.env.get(self.SAVE_TIMEOUT)
+        if timeout and hasattr(recorder, "save_timeout"):
+            recorder.save_timeout = float(timeout)
+        return recorder
 
     def aggregate_recorder(self, purpose: str = "events") -> AggregateRecorder:
         if purpose != SNAPSHOTS_PURPOSE:

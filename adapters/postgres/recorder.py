@@ -29,6 +29,7 @@ from psycopg.sql import SQL, Identifier
 
 from adapters.postgres.answers import AnswerTable
 from adapters.postgres.asof import AsOfIndex, AsOfRecord
+from adapters.postgres.deadline import WATCHDOG
 from adapters.postgres.integrity import lock_function
 from adapters.postgres.log import LogReads
 from adapters.postgres.retry import without_retry
@@ -41,8 +42,11 @@ RECORDER_TOPIC = "adapters.postgres.recorder:LedgerRecorder"
 
 
 class LedgerRecorder(PostgresApplicationRecorder):
+    # How long a save may take before its connection is cut (adapters.postgres.deadline);
+    # 0: no limit. The factory sets it from SAVE_TIMEOUT.
+    save_timeout: float = 0.0
+
     # One attempt each (see adapters.postgres.retry).
-    insert_events = without_retry(PostgresApplicationRecorder.insert_events)
     select_events = without_retry(PostgresApplicationRecorder.select_events)
     select_notifications = without_retry(PostgresApplicationRecorder.select_notifications)
     max_notification_id = without_retry(PostgresApplicationRecorder.max_notification_id)
@@ -59,6 +63,38 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self.as_of = AsOfIndex(schema, events_table_name)
         self.answers = AnswerTable(schema)
         self.log = LogReads(schema, events_table_name)
+
+    @without_retry
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        """The library's save (default mode: its pipeline, one transaction, the ordering lock
+        taken first), within the save's deadline."""
+        exc: Exception | None = None
+        notification_ids: Sequence[int] | None = None
+        with (
+            self.datastore.get_connection() as conn,
+            WATCHDOG.guard(conn, self.save_timeout),
+        ):
+            with conn.pipeline() as pipeline, conn.transaction():
+                with conn.cursor() as curs:
+                    self._insert_events(curs, stored_events, **kwargs)
+                if len(stored_events) > 0:
+                    with conn.cursor() as curs:
+                        try:
+                            self._insert_stored_events(curs, stored_events, **kwargs)
+                            # Sync now, so a version clash raises IntegrityError here.
+                            pipeline.sync()
+                            notification_ids = self._fetch_ids_after_insert_events(
+                                curs, stored_events, **kwargs
+                            )
+                        except Exception as e:
+                            # Raised after the pipeline's exit, as the library does, so that
+                            # psycopg does not warn about an unfinished pipeline.
+                            exc = e
+            if exc:
+                raise exc
+        return notification_ids
 
     @property
     def timeline_table(self) -> str:
