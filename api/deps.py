@@ -45,16 +45,33 @@ async def authenticate(
         return known
     challenge = {"WWW-Authenticate": 'Bearer realm="milestones"'}
     if authorization is None:
-        raise ProblemError(401, "Unauthorized", "a bearer token is required", headers=challenge)
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            "a bearer token is required: send Authorization: Bearer <token> "
+            "(an admin makes one with `milestones token create NAME`)",
+            slug="unauthorized",
+            headers=challenge,
+        )
     scheme, _, token = authorization.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         raise ProblemError(
-            401, "Unauthorized", "use Authorization: Bearer <token>", headers=challenge
+            401,
+            "Unauthorized",
+            "use Authorization: Bearer <token>",
+            slug="unauthorized",
+            headers=challenge,
         )
     principal = await run_in_threadpool(container.principals.authenticate, token)
     if principal is None:
-        raise ProblemError(401, "Unauthorized", "unknown or revoked token", headers=challenge)
+        raise ProblemError(
+            401,
+            "Unauthorized",
+            "unknown or revoked token: ask an admin for a new one",
+            slug="unauthorized",
+            headers=challenge,
+        )
     request.state.caller = principal
     request.state.principal = principal.name  # the request's log line names it (never the token)
     request.state.token = token  # an event stream checks it again while it is open

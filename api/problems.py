@@ -124,25 +124,19 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def on_invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {
-                "field": ".".join(str(p) for p in e["loc"] if p != "body"),
-                "message": e["msg"],
-                "type": e["type"],
-            }
-            for e in exc.errors()
-        ]
+    async def on_invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        sent_json = _is_json(request.headers.get("content-type"))
+        errors = _unique([_field_error(e, sent_json) for e in exc.errors()])
         return problem(
             422,
             "Invalid request",
-            "the request does not match the schema",
+            _summary(errors),
             "invalid-request",
             errors=errors,
         )
 
     @app.exception_handler(HTTPException)
-    async def on_http_error(_: Request, exc: HTTPException) -> JSONResponse:
+    async def on_http_error(request: Request, exc: HTTPException) -> JSONResponse:
         if exc.status_code == 400 and exc.detail == BODY_NOT_PARSED:
             # FastAPI's answer to a body it cannot even decode (bytes that are not UTF-8); a
             # malformed body is 422 like any other (R14), and the only 4xx the OpenAPI lists.
@@ -153,11 +147,16 @@ def install(app: FastAPI) -> None:
                 "invalid-request",
                 errors=[{"field": "", "message": "the body is not JSON", "type": "json_invalid"}],
             )
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"there is no {request.method} {request.url.path}; the routes are at /docs"
+        elif exc.status_code == 405 and detail == "Method Not Allowed":
+            detail = f"{request.url.path} does not take {request.method}; see /docs"
         return problem(
             exc.status_code,
             _title(exc.status_code),
-            str(exc.detail),
-            "about:blank",
+            detail,
+            _HTTP_SLUGS.get(exc.status_code, "http-error"),
             headers=dict(exc.headers or {}),
         )
 
@@ -192,6 +191,86 @@ def install(app: FastAPI) -> None:
     async def on_unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
         return problem(500, "Internal error", "an unexpected error occurred", "internal")
+
+
+# The problem types of the errors Starlette raises itself (no route, wrong method, ...).
+_HTTP_SLUGS = {
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    413: "too-large",
+    415: "unsupported-media-type",
+}
+
+_UUID_HINT = "ids are the UUIDs this API returned, e.g. 0b5c6d2e-7f1a-4c3b-9d8e-1f2a3b4c5d6e"
+
+# How to write what a field's type expects, added to pydantic's message of a value it could not
+# parse ("invalid character in year" says what, not how).
+_FORMAT_HINTS = {
+    "date_from_datetime_parsing": "write a date as YYYY-MM-DD, e.g. 2027-02-01",
+    "date_parsing": "write a date as YYYY-MM-DD, e.g. 2027-02-01",
+    "date_type": "write a date as YYYY-MM-DD, e.g. 2027-02-01",
+    "datetime_parsing": "write an instant as RFC 3339, e.g. 2027-02-01T09:30:00Z",
+    "datetime_from_date_parsing": "write an instant as RFC 3339, e.g. 2027-02-01T09:30:00Z",
+    "datetime_type": "write an instant as RFC 3339, e.g. 2027-02-01T09:30:00Z",
+    "uuid_parsing": _UUID_HINT,
+    "uuid_type": _UUID_HINT,
+}
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
+
+
+def _field_error(error: Any, sent_json: bool) -> dict[str, str]:
+    """One of pydantic's errors as the API names it: the field a client wrote (`title`,
+    `criteria.0.text`, `path.pid`), what is wrong, and how to write it instead."""
+    kind = str(error["type"])
+    location = [str(part) for part in error["loc"]]
+    in_body = bool(location) and location[0] == "body"
+    if in_body:
+        location = location[1:]
+    message = str(error["msg"])
+    if kind == "json_invalid":
+        # The location of a JSON syntax error is a character offset, not a field.
+        reason = (error.get("ctx") or {}).get("error", "")
+        at = f" at character {location[0]}" if location else ""
+        return {
+            "field": "",
+            "message": f"the body is not valid JSON{at}: {reason}".rstrip(": "),
+            "type": kind,
+        }
+    if in_body and not location and not sent_json:
+        return {
+            "field": "",
+            "message": "send the body as a JSON object with the header "
+            "Content-Type: application/json",
+            "type": kind,
+        }
+    hint = _FORMAT_HINTS.get(kind)
+    if hint:
+        message = f"{message}; {hint}"
+    return {"field": ".".join(location), "message": message, "type": kind}
+
+
+def _unique(errors: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Each error once (a path parameter checked by two dependencies is reported once)."""
+    seen: set[tuple[str, str]] = set()
+    kept = []
+    for error in errors:
+        key = (error["field"], error["message"])
+        if key not in seen:
+            seen.add(key)
+            kept.append(error)
+    return kept
+
+
+def _summary(errors: list[dict[str, str]]) -> str:
+    if len(errors) == 1:
+        error = errors[0]
+        return f"{error['field']}: {error['message']}" if error["field"] else error["message"]
+    return f"the request does not match the schema ({len(errors)} errors, listed in `errors`)"
 
 
 # What psycopg says when a parameter holds U+0000 (it refuses to send it).

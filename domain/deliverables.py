@@ -27,6 +27,14 @@ class _Unset:
 
 UNSET: Final = _Unset()
 
+# A state as words in a sentence ("'Spec' is in draft; only a deliverable in review can be ...").
+_STATE_WORDS: Final = {
+    DeliverableState.DRAFT: "in draft",
+    DeliverableState.IN_REVIEW: "in review",
+    DeliverableState.APPROVED: "approved",
+    DeliverableState.CANCELLED: "cancelled",
+}
+
 
 class DeliverableCommands(ProjectContents):
     def define_deliverable(
@@ -203,11 +211,11 @@ class DeliverableCommands(ProjectContents):
     ) -> None:
         """The lifecycle (`domain.rules`) allows this step from the deliverable's state."""
         if not transition.allows(deliverable.state):
-            only = " or ".join(sorted(s.value for s in transition.sources))
+            only = " or ".join(sorted(_STATE_WORDS[s] for s in transition.sources))
             raise refuse(
                 rule,
-                f"only a {only} deliverable can be {verb}; "
-                f"'{deliverable.title}' is {deliverable.state.value}",
+                f"'{deliverable.title}' is {_STATE_WORDS[deliverable.state]}; "
+                f"only a deliverable {only} can be {verb}",
                 deliverable_id=str(deliverable.id),
                 state=deliverable.state.value,
             )
