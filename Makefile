@@ -3,22 +3,42 @@
 
 VENV    := .venv
 PYTHON  := $(VENV)/bin/python
-STAMP   := $(VENV)/.installed
+UV      := $(VENV)/bin/uv
+# uv installs the locked versions (requirements/*.txt, made by `make lock`) in seconds; pip
+# would take minutes. Pinned, so two machines resolve nothing differently.
+UV_VERSION := 0.13.9
+RUN_STAMP := $(VENV)/.installed-run
+STAMP     := $(VENV)/.installed-dev
 
-.PHONY: venv install run test lint fmt bench bench-quick test-reliability test-reliability-quick
+.PHONY: venv install run test lint fmt lock bench bench-quick test-reliability test-reliability-quick
 
 venv install: $(STAMP)
 
 $(PYTHON):
 	python3 -m venv $(VENV)
 
-# Reinstall only when the dependencies may have changed, so repeated `make test` is fast.
-$(STAMP): pyproject.toml | $(PYTHON)
-	$(PYTHON) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(UV): | $(PYTHON)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-run: $(STAMP)
-	$(VENV)/bin/milestones db upgrade
+# What running needs, only (`make run`); reinstalled when the lock or the package changes.
+$(RUN_STAMP): requirements/run.txt pyproject.toml | $(UV)
+	$(UV) pip install --quiet --python $(PYTHON) -r requirements/run.txt
+	$(UV) pip install --quiet --python $(PYTHON) --no-deps -e .
+	touch $@
+
+# Everything `make test`, `make lint` and the benchmarks need besides.
+$(STAMP): requirements/dev.txt $(RUN_STAMP)
+	$(UV) pip install --quiet --python $(PYTHON) -r requirements/dev.txt
+	touch $@
+
+# The lock: every package and version, resolved from pyproject.toml (run after changing it).
+lock: | $(UV)
+	$(UV) pip compile --quiet --python-version 3.11 pyproject.toml -o requirements/run.txt
+	$(UV) pip compile --quiet --python-version 3.11 --extra dev pyproject.toml -o requirements/dev.txt
+
+# With the embedded server `serve` migrates itself; an external database is upgraded first.
+run: $(RUN_STAMP)
+	@if [ -n "$$DATABASE_URL" ]; then $(VENV)/bin/milestones db upgrade; fi
 	$(VENV)/bin/milestones serve
 
 test: $(STAMP)
@@ -30,7 +50,7 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy
 
 # The reliability checks of issue 7 (tests/reliability; sizes in tests/reliability/sizes.py):
-# quick = checks 1–6 at bounded sizes (CI, ~3 min), long = all ten at the issue's sizes (~40 min).
+# quick = checks 1–6 at bounded sizes (CI, ~2–3 min), long = all ten at the issue's sizes (~30–40 min).
 test-reliability-quick: $(STAMP)
 	$(PYTHON) -m pytest -q tests/reliability --reliability=ci
 
