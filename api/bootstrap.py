@@ -9,6 +9,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from psycopg import Connection
 from psycopg.rows import TupleRow
@@ -25,6 +26,9 @@ from application.ports import PrincipalDirectory
 from projections import all_views
 from projections.base import View
 from projections.runner import ProjectionRunner
+
+if TYPE_CHECKING:
+    from adapters.postgres.migrate import Upgrade
 
 log = logging.getLogger(__name__)
 
@@ -113,10 +117,10 @@ def bootstrap(
     )
 
 
-def upgrade(database_url: str, settings: Settings) -> None:
+def upgrade(database_url: str, settings: Settings) -> Upgrade:
     """Applies the pending migrations: every table, role, trigger and grant (`db upgrade`);
     idempotent. `settings` is kept for callers; the migrations need only the login."""
     # Imported here: only `db upgrade` needs yoyo, and no other command pays for importing it.
     from adapters.postgres.migrate import migrate
 
-    migrate(database_url)
+    return migrate(database_url)

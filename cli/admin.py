@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from adapters.postgres.database import open_pool, resolve_database_url
-from adapters.postgres.principals import Principals
+from adapters.postgres.principals import PrincipalExistsError, Principals
 from api.bootstrap import upgrade
 from api.settings import Settings
 from application.access import GlobalRole
@@ -22,11 +22,14 @@ from cli.wiring import open_container
 def cmd_db_upgrade(_: argparse.Namespace, settings: Settings) -> int:
     url, embedded = resolve_database_url(settings)
     try:
-        upgrade(settings.owner_url or url, settings)
+        done = upgrade(settings.owner_url or url, settings)
     finally:
         if embedded is not None:
             embedded.stop()
-    print("database is up to date")
+    if done.applied:
+        print(f"database upgraded to {done.head} ({len(done.applied)} migration(s) applied)")
+    else:
+        print(f"database is up to date (at {done.head})")
     return 0
 
 
@@ -45,8 +48,22 @@ def _administered(settings: Settings) -> Iterator[Principals]:
 
 
 def cmd_principal_add(args: argparse.Namespace, settings: Settings) -> int:
+    role = GlobalRole(args.role)
     with _administered(settings) as principals:
-        principal = principals.add(args.name, GlobalRole(args.role))
+        try:
+            principal = principals.add(args.name, role)
+        except PrincipalExistsError:
+            # Idempotent for the same role, so a walk-through or a script can run again; a
+            # different role is never changed silently.
+            existing = principals.get(args.name)
+            if existing is None:
+                raise
+            if existing.role != role:
+                raise PrincipalExistsError(
+                    f"principal {existing.name!r} exists already, as {existing.role} (not {role})"
+                ) from None
+            print(f"{existing.name} exists already ({existing.role})")
+            return 0
     print(f"added {principal.name} ({principal.role})")
     return 0
 

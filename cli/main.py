@@ -25,6 +25,9 @@ DESCRIPTION = (
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
+# The long-running processes, whose logs go to a collector.
+SERVICES: tuple[Command, ...] = (cmd_serve, cmd_worker)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="milestones", description=DESCRIPTION)
@@ -65,7 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--all", action="store_true")
     rebuild.set_defaults(func=cmd_projections_rebuild)
 
-    sub.add_parser("demo", help="load a demo project and print tokens").set_defaults(func=cmd_demo)
+    demo = sub.add_parser(
+        "demo",
+        help="load the demo project once and print export lines with a token per person",
+    )
+    demo.add_argument(
+        "--again", action="store_true", help="load another copy even if one is loaded"
+    )
+    demo.add_argument(
+        "--url",
+        help="the service's address to print (default: http://MILESTONES_HOST:MILESTONES_PORT)",
+    )
+    demo.set_defaults(func=cmd_demo)
     _add_trust_commands(sub)
     return parser
 
@@ -102,8 +116,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        configure_logging(settings.log_level, settings.log_format)
         func: Command = args.func
+        log_format = settings.log_format
+        if log_format == "auto" and func not in SERVICES:
+            # A person runs these (or a script that reads their stdout): plain lines; the
+            # service's processes log JSON for a collector unless on a terminal.
+            log_format = "text"
+        configure_logging(settings.log_level, log_format)
         return func(args, settings)
     except (SettingsError, PrincipalError, StartupError) as error:
         print(f"milestones: {error}", file=sys.stderr)

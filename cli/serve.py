@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import signal
+import socket
 import tempfile
 import threading
 from typing import Any
@@ -35,6 +36,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         "access_log": False,  # the request middleware logs each request, with its id
         "timeout_graceful_shutdown": settings.shutdown_timeout,
     }
+    taken = _port_taken(host, port)
+    if taken is not None:
+        # Before the database starts and before "serving on": a second `make run` on one port
+        # says why it cannot serve, rather than starting, announcing and then failing.
+        log.error(
+            "cannot serve on %s:%s: %s; stop the server using it, or choose another port "
+            "(--port or MILESTONES_PORT)",
+            host,
+            port,
+            taken,
+        )
+        return 1
     with open_container(settings) as container:
         # uvicorn re-raises SIGTERM/SIGINT once it has drained and shut down; by then only the
         # container is left to close (runner, pools, embedded server): the signal must not kill
@@ -84,3 +97,17 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
         stop.wait()
         log.info("projection worker %s stopping", container.runner.holder)
     return 0
+
+
+def _port_taken(host: str, port: int) -> str | None:
+    """Why `host:port` cannot be listened on now (in use, say), or None if it can."""
+    if port == 0:
+        return None
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as error:
+        return error.strerror or str(error)
+    return None
