@@ -11,6 +11,9 @@ An event's stored topic is `domain.events:<ClassName>`: never move or rename one
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
@@ -34,11 +37,32 @@ if TYPE_CHECKING:
     from domain.project import Project
 
 
+# Where event timestamps come from when not from the system clock: only `events_dated_by`, which
+# the demo uses to spread its story over past weeks. Never reachable from a request (R1).
+_EVENT_CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("event_clock", default=None)
+
+
+@contextmanager
+def events_dated_by(clock: Callable[[], datetime]) -> Iterator[None]:
+    """Events created in this block (in this thread or task) take their timestamps from
+    `clock`, which must not go backwards."""
+    token = _EVENT_CLOCK.set(clock)
+    try:
+        yield
+    finally:
+        _EVENT_CLOCK.reset(token)
+
+
 class ProjectEvent(AggregateEvent):
     """Base of every project event."""
 
     class_version = 1
     actor: str
+
+    @staticmethod
+    def create_timestamp() -> datetime:
+        clock = _EVENT_CLOCK.get()
+        return AggregateEvent.create_timestamp() if clock is None else clock()
 
     @property
     def occurred_at(self) -> datetime:

@@ -28,7 +28,9 @@ def test_demo_project_shows_every_health_state_and_every_kind_of_misalignment(
     pid = load_demo(container, base_url="http://127.0.0.1:8000", out=out)
     printed = out.getvalue()
     alice_token = next(
-        line.split()[-1] for line in printed.splitlines() if line.strip().startswith("alice")
+        line.split()[1].removeprefix("ALICE=")
+        for line in printed.splitlines()
+        if line.startswith("export ALICE=")
     )
     alice = User("alice", alice_token, client)
     head = container.ledger.recorder.max_notification_id() or 0
