@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from importlib import metadata
 from pathlib import Path
 
 from adapters.postgres.principals import PrincipalError
@@ -23,19 +24,40 @@ DESCRIPTION = (
     "The `milestones` command line: serve, worker, db upgrade, principals, tokens, demo, views."
 )
 
+EPILOG = (
+    "Each command reads its settings from MILESTONES_* environment variables and DATABASE_URL "
+    "(the README's Configuration table); with no DATABASE_URL it uses the embedded PostgreSQL "
+    "in MILESTONES_DATA_DIR. `milestones COMMAND --help` tells more."
+)
+PRINCIPALS = (
+    "A principal is a person or a system with a global role; project roles are given per "
+    "project through the API (POST /v1/projects/{pid}/members)."
+)
+# The views `projections rebuild` knows (projections.all_views), named without importing them.
+VIEW_NAMES = ("schedule", "projects", "audit")
+
 Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _version() -> str:
+    try:
+        return metadata.version("milestone-ledger")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        return "unknown"
+
 
 # The long-running processes, whose logs go to a collector.
 SERVICES: tuple[Command, ...] = (cmd_serve, cmd_worker)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="milestones", description=DESCRIPTION)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(prog="milestones", description=DESCRIPTION, epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the API and the projection workers")
-    serve.add_argument("--host")
-    serve.add_argument("--port", type=int)
+    serve.add_argument("--host", help="address to listen on (default MILESTONES_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default MILESTONES_PORT, 8000)")
     serve.add_argument("--workers", type=int, help="API processes (default MILESTONES_WORKERS, 1)")
     serve.set_defaults(func=cmd_serve)
 
@@ -44,28 +66,40 @@ def build_parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db", required=True)
     db.add_parser("upgrade", help="create or migrate every table").set_defaults(func=cmd_db_upgrade)
 
-    principal = sub.add_parser("principal").add_subparsers(dest="principal", required=True)
+    principal = sub.add_parser(
+        "principal", help="people and systems that may call the API", description=PRINCIPALS
+    ).add_subparsers(dest="principal", required=True)
     add = principal.add_parser("add", help="create a principal")
-    add.add_argument("name")
-    add.add_argument("--role", choices=[r.value for r in GlobalRole], default="member")
+    add.add_argument("name", help="a name of letters, digits, '.', '_' or '-'")
+    add.add_argument(
+        "--role",
+        choices=[r.value for r in GlobalRole],
+        default="member",
+        help="admin: everything; auditor: reads every project, writes nothing; member: what "
+        "its project roles allow (default: member)",
+    )
     add.set_defaults(func=cmd_principal_add)
 
-    token = sub.add_parser("token").add_subparsers(dest="token", required=True)
+    token = sub.add_parser(
+        "token", help="bearer tokens (only their sha256 is stored)"
+    ).add_subparsers(dest="token", required=True)
     create = token.add_parser("create", help="print a new bearer token for a principal")
-    create.add_argument("name")
+    create.add_argument("name", help="the principal the token acts as")
     create.set_defaults(func=cmd_token_create)
     revoke = token.add_parser("revoke", help="revoke a bearer token")
-    revoke.add_argument("token")
+    revoke.add_argument("token", help="the token itself, as `token create` printed it")
     revoke.set_defaults(func=cmd_token_revoke)
 
-    views = sub.add_parser("projections").add_subparsers(dest="projections", required=True)
+    views = sub.add_parser(
+        "projections", help="the views built from the events: status and rebuilds"
+    ).add_subparsers(dest="projections", required=True)
     views.add_parser("status", help="position and lag of each view").set_defaults(
         func=cmd_projections_status
     )
     rebuild = views.add_parser("rebuild", help="rebuild a view from the events")
     target = rebuild.add_mutually_exclusive_group(required=True)
-    target.add_argument("name", nargs="?")
-    target.add_argument("--all", action="store_true")
+    target.add_argument("name", nargs="?", choices=VIEW_NAMES, help="the view to rebuild")
+    target.add_argument("--all", action="store_true", help="rebuild every view")
     rebuild.set_defaults(func=cmd_projections_rebuild)
 
     demo = sub.add_parser(
