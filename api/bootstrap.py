@@ -17,11 +17,15 @@ from psycopg_pool import ConnectionPool
 from adapters.postgres.database import eventsourcing_env, open_pool, with_role
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.principals import Principals
+from adapters.postgres.webhooks import PostgresWebhooks
 from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
 from api.settings import Settings
+from api.webhooks import signing, targets
 from application.ledger import Ledger
 from application.ports import PrincipalDirectory
+from application.webhooks import Webhooks
+from domain.errors import InvalidValueError
 from projections import all_views
 from projections.base import View
 from projections.runner import ProjectionRunner
@@ -45,6 +49,8 @@ class Container:
     pool: ConnectionPool[Connection[TupleRow]]
     principals: Principals
     runner: ProjectionRunner
+    webhook_store: PostgresWebhooks
+    webhooks: Webhooks
     clock: Clock = utc_now
     embedded: EmbeddedPostgres | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -100,6 +106,7 @@ def bootstrap(
     )
     views = list(all_views() if views is None else views)
     metrics.watch(ledger, pool, [view.name for view in views])
+    webhook_store = PostgresWebhooks(pool)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -107,10 +114,24 @@ def bootstrap(
         pool=pool,
         principals=principals,
         runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
+        webhook_store=webhook_store,
+        webhooks=webhook_service(ledger, webhook_store, settings),
         clock=clock,
         embedded=embedded,
         metrics=metrics,
     )
+
+
+def webhook_service(ledger: Ledger, store: PostgresWebhooks, settings: Settings) -> Webhooks:
+    """The subscriptions, their targets checked as the settings say (api.webhooks.targets)."""
+
+    def check_target(url: str) -> None:
+        try:
+            targets.check(url, settings.webhook_allow_private)
+        except targets.TargetRefusedError as error:
+            raise InvalidValueError("url", str(error)) from None
+
+    return Webhooks(ledger, store, check_target, signing.new_secret)
 
 
 def upgrade(database_url: str, settings: Settings) -> None:
