@@ -42,6 +42,7 @@ def create_app(
         pruner = AnswerPruner(container.ledger.store) if run_projections else None
         if run_projections:
             container.runner.start()
+            container.deliverer.start()  # webhooks are delivered where the views run
         if timer is not None:
             timer.start()
         if pruner is not None:
@@ -55,6 +56,7 @@ def create_app(
             if timer is not None:
                 timer.stop()
             await serving.close()
+            container.deliverer.stop()
             container.runner.stop()
             if owns_container:
                 container.close()

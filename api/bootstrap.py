@@ -22,6 +22,7 @@ from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
 from api.settings import Settings
 from api.webhooks import signing, targets
+from api.webhooks.deliverer import Deliverer, policy_of
 from application.ledger import Ledger
 from application.ports import PrincipalDirectory
 from application.webhooks import Webhooks
@@ -51,6 +52,7 @@ class Container:
     runner: ProjectionRunner
     webhook_store: PostgresWebhooks
     webhooks: Webhooks
+    deliverer: Deliverer
     clock: Clock = utc_now
     embedded: EmbeddedPostgres | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -60,6 +62,7 @@ class Container:
         if self.closed:
             return
         self.closed = True
+        self.deliverer.stop()
         self.runner.stop()
         self.ledger.close()
         self.pool.close()
@@ -116,10 +119,19 @@ def bootstrap(
         runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
         webhook_store=webhook_store,
         webhooks=webhook_service(ledger, webhook_store, settings),
+        deliverer=Deliverer(ledger, webhook_store, _conninfo(pool), policy_of(settings)),
         clock=clock,
         embedded=embedded,
         metrics=metrics,
     )
+
+
+def _conninfo(pool: ConnectionPool[Connection[TupleRow]]) -> Callable[[], str]:
+    def conninfo() -> str:
+        info = pool.conninfo
+        return info() if callable(info) else info
+
+    return conninfo
 
 
 def webhook_service(ledger: Ledger, store: PostgresWebhooks, settings: Settings) -> Webhooks:
