@@ -23,6 +23,7 @@ from api.preflight import preflight
 from api.settings import Settings
 from api.webhooks import signing, targets
 from api.webhooks.deliverer import Deliverer, policy_of
+from api.webhooks.noticer import Noticer
 from application.ledger import Ledger
 from application.ports import PrincipalDirectory
 from application.webhooks import Webhooks
@@ -119,7 +120,13 @@ def bootstrap(
         runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
         webhook_store=webhook_store,
         webhooks=webhook_service(ledger, webhook_store, settings),
-        deliverer=Deliverer(ledger, webhook_store, _conninfo(pool), policy_of(settings)),
+        deliverer=Deliverer(
+            ledger,
+            webhook_store,
+            _conninfo(pool),
+            policy_of(settings),
+            noticer=Noticer(ledger, pool, webhook_store, clock, settings.notice_interval),
+        ),
         clock=clock,
         embedded=embedded,
         metrics=metrics,

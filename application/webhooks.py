@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 from application.access import GlobalRole, Principal
 from domain import events
 from domain.errors import DomainError, InvalidValueError, ProjectNotFoundError
+from domain.notices import NOTICE_TYPES, Notice
 from domain.roles import ProjectRole
 
 if TYPE_CHECKING:
@@ -45,10 +46,6 @@ def known_event_types() -> frozenset[str]:
     return frozenset(_subclasses(events.ProjectEvent) | set(NOTICE_TYPES))
 
 
-# Derived notices (item 2 of issue 16): delivered, never stored as events.
-NOTICE_TYPES = ("MilestoneDueSoon", "MilestoneOverdue")
-
-
 @dataclass(frozen=True)
 class Subscription:
     id: UUID
@@ -64,6 +61,7 @@ class Subscription:
     paused_reason: str | None
     paused_at: datetime | None
     generation: int
+    notice_position: int = 0
 
     def wants(self, project_id: UUID, type_name: str) -> bool:
         """Whether an event of `type_name` in `project_id` is delivered to this subscription."""
@@ -85,6 +83,16 @@ class Delivery:
     response_code: int | None
     latency_ms: int
     error: str | None
+    notice_id: int | None = None
+
+
+@dataclass(frozen=True)
+class RaisedNotice:
+    """A notice as raised: its number (the order subscribers and streams follow) and time."""
+
+    id: int
+    notice: Notice
+    noticed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,7 @@ class NewSubscription:
     secret: str
     created_by: str
     position: int
+    notice_position: int = 0
 
 
 class WebhookStore(Protocol):
@@ -124,6 +133,8 @@ class WebhookStore(Protocol):
     ) -> list[tuple[int, Delivery]]: ...
 
     def replay(self, webhook_id: UUID, from_position: int) -> Subscription | None: ...
+
+    def last_notice_id(self) -> int: ...
 
 
 def check_event_types(types: Sequence[str]) -> tuple[str, ...]:
@@ -202,6 +213,7 @@ class Webhooks:
             secret=secret,
             created_by=principal.name,
             position=self._ledger.recorder.max_notification_id() or 0,
+            notice_position=self._store.last_notice_id(),
         )
         return self._store.create(new), secret
 

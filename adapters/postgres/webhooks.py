@@ -17,12 +17,15 @@ from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
-from application.webhooks import Delivery, NewSubscription, Subscription
+from application.webhooks import Delivery, NewSubscription, RaisedNotice, Subscription
+from domain.notices import Notice
 
 _COLUMNS = (
     "id, project_id, url, event_types, active, created_by, created_at, position, failures,"
-    " next_attempt_at, paused_reason, paused_at, generation"
+    " next_attempt_at, paused_reason, paused_at, generation, notice_position"
 )
+# Raisers of notices serialise on this transaction lock ("MN"), so ids commit in order.
+NOTICE_LOCK = (0x4D4E, 0)
 
 
 def _subscription(row: Sequence[Any]) -> Subscription:
@@ -40,6 +43,7 @@ def _subscription(row: Sequence[Any]) -> Subscription:
         paused_reason=row[10],
         paused_at=row[11],
         generation=row[12],
+        notice_position=row[13],
     )
 
 
@@ -55,8 +59,9 @@ class PostgresWebhooks:
         with self._pool.connection() as conn:
             row = conn.execute(
                 "INSERT INTO public.webhooks"
-                " (id, project_id, url, event_types, active, secret, created_by, position)"
-                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
+                " (id, project_id, url, event_types, active, secret, created_by, position,"
+                " notice_position)"
+                f" VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING {_COLUMNS}",
                 (
                     new.id,
                     new.project_id,
@@ -66,6 +71,7 @@ class PostgresWebhooks:
                     new.secret,
                     new.created_by,
                     new.position,
+                    new.notice_position,
                 ),
             ).fetchone()
         assert row is not None
@@ -147,7 +153,7 @@ class PostgresWebhooks:
         with self._pool.connection() as conn:
             rows = conn.execute(
                 "SELECT id, message_id, position, event_type, attempt, attempted_at, status,"
-                " response_code, latency_ms, error FROM public.webhook_deliveries"
+                " response_code, latency_ms, error, notice_id FROM public.webhook_deliveries"
                 " WHERE webhook_id = %s AND (%s::bigint IS NULL OR id < %s)"
                 " ORDER BY id DESC LIMIT %s",
                 (webhook_id, before, before, limit),
@@ -201,14 +207,18 @@ class PostgresWebhooks:
         retry_in: timedelta | None,
         pause_reason: str | None,
     ) -> bool:
-        """Log one attempt and move the subscription on: past the event when it was delivered,
-        else a retry in `retry_in` (or a pause). False if a replay or another deliverer moved
-        the subscription meanwhile (the attempt is logged all the same)."""
+        """Log one attempt and move the subscription on: past the event (or the notice) when
+        it was delivered, else a retry in `retry_in` (or a pause). False if a replay or another
+        deliverer moved the subscription meanwhile (the attempt is logged all the same)."""
+        notice = attempt.notice_id is not None
+        cursor_column = "notice_position" if notice else "position"
+        reached = attempt.notice_id if notice else attempt.position
+        held = sub.notice_position if notice else sub.position
         with self._pool.connection() as conn, conn.transaction():
             conn.execute(
                 "INSERT INTO public.webhook_deliveries (webhook_id, message_id, position,"
-                " event_type, attempt, attempted_at, status, response_code, latency_ms, error)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                " event_type, attempt, attempted_at, status, response_code, latency_ms, error,"
+                " notice_id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 (
                     sub.id,
                     attempt.message_id,
@@ -220,14 +230,15 @@ class PostgresWebhooks:
                     attempt.response_code,
                     attempt.latency_ms,
                     attempt.error,
+                    attempt.notice_id,
                 ),
             )
             if attempt.status == "delivered":
                 cursor = conn.execute(
-                    "UPDATE public.webhooks SET position = %s, failures = 0,"
+                    f"UPDATE public.webhooks SET {cursor_column} = %s, failures = 0,"
                     " next_attempt_at = now()"
-                    " WHERE id = %s AND generation = %s AND position = %s",
-                    (attempt.position, sub.id, sub.generation, sub.position),
+                    f" WHERE id = %s AND generation = %s AND {cursor_column} = %s",
+                    (reached, sub.id, sub.generation, held),
                 )
             else:
                 cursor = conn.execute(
@@ -235,17 +246,73 @@ class PostgresWebhooks:
                     " next_attempt_at = now() + %s,"
                     " paused_reason = %s, paused_at = CASE WHEN %s::text IS NULL THEN NULL"
                     " ELSE now() END"
-                    " WHERE id = %s AND generation = %s AND position = %s",
+                    f" WHERE id = %s AND generation = %s AND {cursor_column} = %s",
                     (
                         retry_in or timedelta(0),
                         pause_reason,
                         pause_reason,
                         sub.id,
                         sub.generation,
-                        sub.position,
+                        held,
                     ),
                 )
             return cursor.rowcount == 1
+
+    def skip_notices_to(self, sub: Subscription, notice_id: int) -> bool:
+        """Move past notices the subscription does not want; False if it changed meanwhile."""
+        with self._pool.connection() as conn:
+            cursor = conn.execute(
+                "UPDATE public.webhooks SET notice_position = %s"
+                " WHERE id = %s AND generation = %s AND notice_position = %s",
+                (notice_id, sub.id, sub.generation, sub.notice_position),
+            )
+            return cursor.rowcount == 1
+
+    # --- notices -------------------------------------------------------------------------
+
+    def raise_notices(self, notices: Sequence[Notice]) -> int:
+        """Keep the notices not raised before (once per milestone, due date and kind); how
+        many were new."""
+        if not notices:
+            return 0
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", NOTICE_LOCK)
+            raised = 0
+            for n in notices:
+                cursor = conn.execute(
+                    "INSERT INTO public.milestone_notices (kind, project_id, milestone_id,"
+                    " milestone_name, due, today, risk_window_days)"
+                    " VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                    " ON CONFLICT (milestone_id, due, kind) DO NOTHING",
+                    (
+                        n.kind,
+                        n.project_id,
+                        n.milestone_id,
+                        n.milestone_name,
+                        n.due,
+                        n.today,
+                        n.risk_window_days,
+                    ),
+                )
+                raised += cursor.rowcount
+            return raised
+
+    def notices_after(self, after: int, limit: int) -> list[RaisedNotice]:
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT id, kind, project_id, milestone_id, milestone_name, due, today,"
+                " risk_window_days, noticed_at FROM public.milestone_notices"
+                " WHERE id > %s ORDER BY id LIMIT %s",
+                (after, limit),
+            ).fetchall()
+        return [RaisedNotice(row[0], Notice(*row[1:8]), row[8]) for row in rows]
+
+    def last_notice_id(self) -> int:
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT coalesce(max(id), 0) FROM public.milestone_notices"
+            ).fetchone()
+        return int(row[0]) if row else 0
 
     def prune_deliveries(self, older_than: timedelta) -> int:
         with self._pool.connection() as conn:

@@ -42,6 +42,7 @@ def _public(sub: Subscription) -> dict[str, Any]:
         "created_by": sub.created_by,
         "created_at": sub.created_at,
         "position": sub.position,
+        "notice_position": sub.notice_position,
         "failures": sub.failures,
         "next_attempt_at": sub.next_attempt_at,
         "paused": sub.paused_reason is not None,

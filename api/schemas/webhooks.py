@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -45,6 +46,7 @@ class WebhookPublic(BaseModel):
     created_by: str
     created_at: UtcDatetime
     position: int = Field(description="the last position delivered (or passed over)")
+    notice_position: int = Field(description="the last notice delivered (or passed over)")
     failures: int = Field(description="failures in a row of the next delivery")
     next_attempt_at: UtcDatetime
     paused: bool
@@ -71,6 +73,7 @@ class DeliveryPublic(BaseModel):
     response_code: int | None
     latency_ms: int
     error: str | None
+    notice_id: int | None = Field(description="the notice delivered (then position is 0)")
 
 
 class DeliveryPage(BaseModel):
@@ -78,3 +81,21 @@ class DeliveryPage(BaseModel):
     next_before: int | None = Field(
         description="pass as `before` for older attempts; null on the last page"
     )
+
+
+class NoticeData(BaseModel):
+    milestone_id: UUID
+    name: str
+    due: date
+    today: date = Field(description="the project's calendar day on which the notice was true")
+    risk_window_days: int
+
+
+class NoticePublic(BaseModel):
+    """A derived notice (R16) as webhooks and the event stream carry it; not an event."""
+
+    notice_id: int = Field(description="the notices' own order (not a position of the log)")
+    project_id: UUID
+    type: str = Field(description="MilestoneDueSoon or MilestoneOverdue")
+    occurred_at: UtcDatetime = Field(description="when the service noticed it")
+    data: NoticeData

@@ -29,11 +29,13 @@ from uuid import UUID
 import psycopg
 
 from adapters.postgres.webhooks import PostgresWebhooks
+from api.periodic import Periodic
 from api.presenters_history import feed_event
 from api.schemas.history import FeedEvent
 from api.webhooks import signing, targets
+from api.webhooks.noticer import notice_json
 from application.ledger import Ledger
-from application.webhooks import Delivery, Subscription
+from application.webhooks import Delivery, RaisedNotice, Subscription
 from domain.events import ProjectEvent
 from projections import claims
 
@@ -64,6 +66,11 @@ class DeliveryPolicy:
 def message_id(sub: Subscription, position: int) -> str:
     """`webhook-id`: one event for one subscription, the same for every attempt and replay."""
     return f"msg_{sub.id.hex}_{position}"
+
+
+def notice_message_id(sub: Subscription, notice_id: int) -> str:
+    """`webhook-id` of a notice: one notice for one subscription, the same on every attempt."""
+    return f"msg_{sub.id.hex}_n{notice_id}"
 
 
 def body_of(event: ProjectEvent, position: int) -> bytes:
@@ -117,13 +124,16 @@ class SubscriptionWorker:
         if wait > 0:
             self.stop.wait(min(wait, self._policy.poll_interval))
             return True
+        secret = self._store.secret(sub.id)
+        if secret is None:
+            return False
+        raised = self._store.notices_after(sub.notice_position, PAGE)
+        if raised:
+            return self._notices(sub, secret, raised)
         notifications = self._ledger.store.read_page(sub.position, PAGE)
         if not notifications:
             self._sleep(self._policy.poll_interval, wakeable=True)
             return True
-        secret = self._store.secret(sub.id)
-        if secret is None:
-            return False
         for notification in notifications:
             if self.stop.is_set():
                 return True
@@ -138,7 +148,9 @@ class SubscriptionWorker:
                 if not self._store.skip_to(sub, position - 1):
                     return True
                 sub = replace(sub, position=position - 1)
-            moved = self._deliver(sub, secret, event, position)
+            moved = self._deliver(
+                sub, secret, body_of(event, position), event.type_name, position, None
+            )
             if moved is None:
                 return True  # failed (retried later), or the subscription changed meanwhile
             sub = moved
@@ -147,13 +159,42 @@ class SubscriptionWorker:
             self._store.skip_to(sub, last)
         return True
 
+    def _notices(self, sub: Subscription, secret: str, raised: list[RaisedNotice]) -> bool:
+        """Deliver the wanted notices among `raised` (R16), in their order."""
+        for item in raised:
+            if self.stop.is_set():
+                return True
+            notice = item.notice
+            if not sub.wants(notice.project_id, notice.kind):
+                continue
+            if item.id - 1 > sub.notice_position:
+                if not self._store.skip_notices_to(sub, item.id - 1):
+                    return True
+                sub = replace(sub, notice_position=item.id - 1)
+            body = notice_json(item).encode()
+            moved = self._deliver(sub, secret, body, notice.kind, 0, item.id)
+            if moved is None:
+                return True
+            sub = moved
+        if raised[-1].id > sub.notice_position:
+            self._store.skip_notices_to(sub, raised[-1].id)
+        return True
+
     def _deliver(
-        self, sub: Subscription, secret: str, event: ProjectEvent, position: int
+        self,
+        sub: Subscription,
+        secret: str,
+        body: bytes,
+        event_type: str,
+        position: int,
+        notice_id: int | None,
     ) -> Subscription | None:
-        """POST one event; the subscription moved past it, or None when it was not."""
-        body = body_of(event, position)
-        msg = message_id(sub, position)
-        headers = {**signing.headers(secret, msg, body), "idempotency-key": str(position)}
+        """POST one event (or notice); the subscription moved past it, or None when not."""
+        if notice_id is None:
+            msg, key = message_id(sub, position), str(position)
+        else:
+            msg, key = notice_message_id(sub, notice_id), f"n{notice_id}"
+        headers = {**signing.headers(secret, msg, body), "idempotency-key": key}
         attempted_at = datetime.now(UTC)
         policy = self._policy
         code: int | None = None
@@ -183,13 +224,14 @@ class SubscriptionWorker:
         attempt = Delivery(
             message_id=msg,
             position=position,
-            event_type=event.type_name,
+            event_type=event_type,
             attempt=sub.failures + 1,
             attempted_at=attempted_at,
             status="delivered" if delivered else "failed",
             response_code=code,
             latency_ms=latency,
             error=error,
+            notice_id=notice_id,
         )
         if not self._store.record(sub, attempt, retry_in=retry_in, pause_reason=pause):
             return None
@@ -197,6 +239,8 @@ class SubscriptionWorker:
             if pause is not None:
                 log.warning("webhook %s paused: %s", sub.id, pause)
             return None
+        if notice_id is not None:
+            return replace(sub, notice_position=notice_id, failures=0)
         return replace(sub, position=position, failures=0)
 
 
@@ -210,7 +254,10 @@ class Deliverer:
         conninfo: Callable[[], str],
         policy: DeliveryPolicy,
         holder: str | None = None,
+        noticer: Periodic | None = None,
     ) -> None:
+        """`noticer` (R16's notices) runs beside the deliverer, started and stopped with it."""
+        self._noticer = noticer
         self._ledger = ledger
         self._store = store
         self._conninfo = conninfo
@@ -231,8 +278,12 @@ class Deliverer:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="webhook-deliverer", daemon=True)
         self._thread.start()
+        if self._noticer is not None:
+            self._noticer.start()
 
     def stop(self, timeout: float | None = None) -> None:
+        if self._noticer is not None:
+            self._noticer.stop()
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None:

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -22,6 +24,7 @@ import pytest
 from api.bootstrap import Container, bootstrap, upgrade
 from api.settings import Settings
 from api.webhooks.deliverer import WEBHOOK_LOCK_CLASS
+from api.webhooks.noticer import Noticer
 from application.access import GlobalRole, Principal
 from application.webhooks import Subscription
 from projections import claims
@@ -210,6 +213,51 @@ def test_a_replay_delivers_again_from_the_position_asked(service: Container) -> 
         receiver.stop()
 
     assert receiver.positions() == expected + expected[5:]
+
+
+def test_notices_reach_a_subscription_that_wants_them_signed_and_once(
+    service: Container,
+) -> None:
+    receiver = Receiver()
+    manager = f"manager-{uuid4().hex[:8]}"
+    principal = Principal(manager)
+    project_id = service.ledger.create_project(principal, name="Due", risk_window_days=7).project_id
+    assert project_id is not None
+    due = date.today() + timedelta(days=2)
+    last = run_as(
+        service.ledger,
+        project_id,
+        lambda p: {
+            "milestone_id": p.define_milestone(
+                name="Ready",
+                phase_id=p.add_phase("Build", actor=manager),
+                due=due,
+                deliverable_ids=[],
+                actor=manager,
+            )
+        },
+        actor=manager,
+    )
+    sub, secret = service.webhooks.create(
+        ADMIN, project_id, receiver.url, ["MilestoneDueSoon", "MilestoneOverdue"], True
+    )
+    service.deliverer.start()
+    try:
+        service.runner.catch_up()
+        noticer = Noticer(service.ledger, service.pool, service.webhook_store, service.clock, 0)
+        noticer.raise_now()
+        noticer.raise_now()
+        wait_until(lambda: receiver.received, 30, "the notice")
+        time.sleep(0.5)  # long enough for a second delivery, were there one
+    finally:
+        receiver.stop()
+
+    [got] = receiver.received
+    assert got.event["type"] == "MilestoneDueSoon"
+    assert got.event["data"]["milestone_id"] == str(last.ids["milestone_id"])
+    assert got.event["data"]["due"] == due.isoformat()
+    assert got.headers["webhook-id"] == f"msg_{sub.id.hex}_n{got.event['notice_id']}"
+    assert receiver.all_verify(secret)
 
 
 def _holder_pid(url: str, sub_id: UUID) -> int | None:
