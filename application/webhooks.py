@@ -168,6 +168,8 @@ class Webhooks:
 
     def _require_manager(self, principal: Principal, project_id: UUID | None) -> None:
         if principal.role is GlobalRole.ADMIN:
+            if project_id is not None:  # the project must exist (404 otherwise)
+                self._ledger.admit(project_id, principal, keep_state=False)
             return
         if project_id is None:
             raise InvalidValueError(

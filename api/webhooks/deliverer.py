@@ -29,11 +29,10 @@ from uuid import UUID
 import psycopg
 
 from adapters.postgres.webhooks import PostgresWebhooks
-from api.periodic import Periodic
 from api.presenters_history import feed_event
 from api.schemas.history import FeedEvent
 from api.webhooks import signing, targets
-from api.webhooks.noticer import notice_json
+from api.webhooks.noticer import Noticer, notice_json
 from application.ledger import Ledger
 from application.webhooks import Delivery, RaisedNotice, Subscription
 from domain.events import ProjectEvent
@@ -44,6 +43,9 @@ log = logging.getLogger(__name__)
 # The first key of every subscription's lock ("MW"); the second is derived from its id.
 WEBHOOK_LOCK_CLASS = 0x4D57
 PAGE = 500  # events read at a time after a subscription's position
+# A subscription with nothing to deliver looks again after this long, unless a commit's NOTIFY
+# wakes it first (notices, and changes made through the API, do not NOTIFY).
+IDLE_RECHECK = 5.0
 ERROR_MAX = 500  # characters of an error kept in the delivery log
 
 
@@ -55,6 +57,9 @@ class DeliveryPolicy:
     retry_first: float = 1.0
     retry_max: float = 300.0
     poll_interval: float = 0.5
+    # Subscriptions one worker delivers at once (a thread each); the others are left to the
+    # other workers, or wait for a free place.
+    max_held: int = 64
 
     def retry_in(self, failures: int, rand: Callable[[], float] = random.random) -> float:
         """Seconds before the next try after `failures` failures in a row: `retry_first`
@@ -132,7 +137,7 @@ class SubscriptionWorker:
             return self._notices(sub, secret, raised)
         notifications = self._ledger.store.read_page(sub.position, PAGE)
         if not notifications:
-            self._sleep(self._policy.poll_interval, wakeable=True)
+            self._sleep(max(IDLE_RECHECK, self._policy.poll_interval), wakeable=True)
             return True
         for notification in notifications:
             if self.stop.is_set():
@@ -254,10 +259,12 @@ class Deliverer:
         conninfo: Callable[[], str],
         policy: DeliveryPolicy,
         holder: str | None = None,
-        noticer: Periodic | None = None,
+        noticer: Noticer | None = None,
     ) -> None:
         """`noticer` (R16's notices) runs beside the deliverer, started and stopped with it."""
         self._noticer = noticer
+        if noticer is not None:
+            noticer.on_raised = self._wake_all
         self._ledger = ledger
         self._store = store
         self._conninfo = conninfo
@@ -319,6 +326,8 @@ class Deliverer:
                     (WEBHOOK_LOCK_CLASS, claims.lock_key(str(sub_id))),
                 )
         for sub_id in sorted(wanted - set(self._workers)):
+            if len(self._workers) >= self._policy.max_held:
+                break
             row = session.execute(
                 "SELECT pg_try_advisory_lock(%s, %s)",
                 (WEBHOOK_LOCK_CLASS, claims.lock_key(str(sub_id))),
@@ -349,7 +358,8 @@ class Deliverer:
                 self._wake_all()
 
     def _wake_all(self) -> None:
-        for worker in self._workers.values():
+        # A copy: the noticer's thread calls this too, while this thread may change the dict.
+        for worker in list(self._workers.values()):
             worker.wake.set()
 
     def _let_go_all(self) -> None:

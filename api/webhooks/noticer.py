@@ -64,6 +64,8 @@ class Noticer(Periodic):
         self._pool = pool
         self._store = store
         self._clock = clock
+        # Told when new notices were raised (the deliverer of this process wakes its threads).
+        self.on_raised: Callable[[], None] | None = None
 
     def raise_now(self) -> int:
         """One look now; how many notices were new (0 after a failure, logged)."""
@@ -84,4 +86,6 @@ class Noticer(Periodic):
             return 0
         if raised:
             log.info("raised %d milestone notice(s)", raised)
+            if self.on_raised is not None:
+                self.on_raised()
         return raised

@@ -165,3 +165,11 @@ def test_a_new_subscription_has_an_empty_delivery_log(users: Users) -> None:
 
     assert log.status_code == 200
     assert log.json() == {"deliveries": [], "next_before": None}
+
+
+def test_a_subscription_to_a_project_that_does_not_exist_is_refused(users: Users) -> None:
+    admin = users("admin", GlobalRole.ADMIN)
+
+    refused = _subscribe(admin, "00000000-0000-4000-8000-000000000000")
+
+    assert refused.status_code == 404
