@@ -189,16 +189,6 @@ class PostgresWebhooks:
             ).fetchone()
         return None if row is None else str(row[0])
 
-    def skip_to(self, sub: Subscription, position: int) -> bool:
-        """Move past events the subscription does not want; False if it changed meanwhile."""
-        with self._pool.connection() as conn:
-            cursor = conn.execute(
-                "UPDATE public.webhooks SET position = %s"
-                " WHERE id = %s AND generation = %s AND position = %s",
-                (position, sub.id, sub.generation, sub.position),
-            )
-            return cursor.rowcount == 1
-
     def record(
         self,
         sub: Subscription,
@@ -259,6 +249,43 @@ class PostgresWebhooks:
                         held,
                     ),
                 )
+            return cursor.rowcount == 1
+
+    def record_delivered(
+        self, sub: Subscription, attempts: Sequence[Delivery], position: int
+    ) -> bool:
+        """Log delivered attempts (maybe none) and move the subscription to `position`, in one
+        transaction; False if a replay or another deliverer moved it meanwhile."""
+        with self._pool.connection() as conn, conn.transaction():
+            conn.execute("SET LOCAL synchronous_commit = off")  # as in `record`
+            if attempts:
+                with conn.cursor() as cur:
+                    cur.executemany(
+                        "INSERT INTO public.webhook_deliveries (webhook_id, message_id,"
+                        " position, event_type, attempt, attempted_at, status, response_code,"
+                        " latency_ms, error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                        [
+                            (
+                                sub.id,
+                                a.message_id,
+                                a.position,
+                                a.event_type,
+                                a.attempt,
+                                a.attempted_at,
+                                a.status,
+                                a.response_code,
+                                a.latency_ms,
+                                a.error,
+                            )
+                            for a in attempts
+                        ],
+                    )
+            cursor = conn.execute(
+                "UPDATE public.webhooks SET position = %s,"
+                " failures = CASE WHEN %s THEN 0 ELSE failures END"
+                " WHERE id = %s AND generation = %s AND position = %s",
+                (position, bool(attempts), sub.id, sub.generation, sub.position),
+            )
             return cursor.rowcount == 1
 
     def skip_notices_to(self, sub: Subscription, notice_id: int) -> bool:

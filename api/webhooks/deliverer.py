@@ -20,7 +20,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 # The first key of every subscription's lock ("MW"); the second is derived from its id.
 WEBHOOK_LOCK_CLASS = 0x4D57
 PAGE = 500  # events read at a time after a subscription's position
+# Delivered events are recorded (logged, the position moved) this many at a time, or this
+# often, whichever comes first: a worker that dies re-sends at most one batch.
+RECORD_BATCH = 50
+RECORD_EVERY = 0.1
 # A subscription with nothing to deliver looks again after this long, unless a commit's NOTIFY
 # wakes it first (notices, and changes made through the API, do not NOTIFY).
 IDLE_RECHECK = 5.0
@@ -139,29 +143,45 @@ class SubscriptionWorker:
         if not notifications:
             self._sleep(max(IDLE_RECHECK, self._policy.poll_interval), wakeable=True)
             return True
+        return self._events(sub, secret, notifications)
+
+    def _events(self, sub: Subscription, secret: str, notifications: Sequence[Any]) -> bool:
+        """Deliver the wanted events of a page in order. Successes are recorded in batches
+        (`RECORD_BATCH` attempts, or every `RECORD_EVERY` s): a worker that dies loses at most
+        one batch of records, whose events then go out again (at least once)."""
+        done: list[Delivery] = []  # delivered, not recorded yet
+        reached = sub.position  # where the subscription will be once `done` is recorded
+        recorded_at = time.monotonic()
         for notification in notifications:
             if self.stop.is_set():
-                return True
+                break
             event = self._ledger.mapper.to_domain_event(notification)
             position = notification.id
             if not isinstance(event, ProjectEvent) or not sub.wants(
                 event.originator_id, event.type_name
             ):
                 continue
-            if position - 1 > sub.position:
-                # Pass over the unwanted events before it, so a restart does not read them again.
-                if not self._store.skip_to(sub, position - 1):
+            body = body_of(event, position)
+            attempt = self._attempt(sub, secret, body, event.type_name, position, None)
+            if attempt.status != "delivered":
+                # Record what went before and stand just before this event, then its failure.
+                if not self._store.record_delivered(sub, done, position - 1):
                     return True
-                sub = replace(sub, position=position - 1)
-            moved = self._deliver(
-                sub, secret, body_of(event, position), event.type_name, position, None
-            )
-            if moved is None:
-                return True  # failed (retried later), or the subscription changed meanwhile
-            sub = moved
-        last = notifications[-1].id
-        if last > sub.position:
-            self._store.skip_to(sub, last)
+                self._record_failure(replace(sub, position=position - 1), attempt)
+                return True
+            done.append(attempt)
+            reached = position
+            sub = replace(sub, failures=0)
+            if len(done) >= RECORD_BATCH or time.monotonic() - recorded_at >= RECORD_EVERY:
+                if not self._store.record_delivered(sub, done, reached):
+                    return True  # a replay or another deliverer moved it: look again
+                sub = replace(sub, position=reached)
+                done, recorded_at = [], time.monotonic()
+        else:
+            # The whole page was looked at: pass over the unwanted events at its end too.
+            reached = max(reached, notifications[-1].id)
+        if reached > sub.position:
+            self._store.record_delivered(sub, done, reached)
         return True
 
     def _notices(self, sub: Subscription, secret: str, raised: list[RaisedNotice]) -> bool:
@@ -185,6 +205,62 @@ class SubscriptionWorker:
             self._store.skip_notices_to(sub, raised[-1].id)
         return True
 
+    def _attempt(
+        self,
+        sub: Subscription,
+        secret: str,
+        body: bytes,
+        event_type: str,
+        position: int,
+        notice_id: int | None,
+    ) -> Delivery:
+        """POST one event (or notice), with no transaction open; the attempt as logged."""
+        if notice_id is None:
+            msg, key = message_id(sub, position), str(position)
+        else:
+            msg, key = notice_message_id(sub, notice_id), f"n{notice_id}"
+        headers = {**signing.headers(secret, msg, body), "idempotency-key": key}
+        attempted_at = datetime.now(UTC)
+        code: int | None = None
+        error: str | None = None
+        try:
+            answer = targets.post(
+                sub.url,
+                body,
+                headers,
+                timeout=self._policy.timeout,
+                allow_private=self._policy.allow_private,
+            )
+            code, latency = answer.status, answer.latency_ms
+            if not 200 <= code < 300:
+                error = f"answered {code}"
+        except targets.DeliveryError as failure:
+            latency, error = failure.latency_ms, failure.reason[:ERROR_MAX]
+        return Delivery(
+            message_id=msg,
+            position=position,
+            event_type=event_type,
+            attempt=sub.failures + 1,
+            attempted_at=attempted_at,
+            status="delivered" if error is None else "failed",
+            response_code=code,
+            latency_ms=latency,
+            error=error,
+            notice_id=notice_id,
+        )
+
+    def _record_failure(self, sub: Subscription, attempt: Delivery) -> None:
+        """Log a failed attempt: a retry after the backoff, or a pause after too many."""
+        failures = sub.failures + 1
+        pause = None
+        retry_in: timedelta | None = None
+        if failures >= self._policy.max_failures:
+            pause = f"paused after {failures} failed deliveries in a row; the last: {attempt.error}"
+        else:
+            retry_in = timedelta(seconds=self._policy.retry_in(failures))
+        if self._store.record(sub, attempt, retry_in=retry_in, pause_reason=pause) and pause:
+            log.warning("webhook %s paused: %s", sub.id, pause)
+
     def _deliver(
         self,
         sub: Subscription,
@@ -194,55 +270,13 @@ class SubscriptionWorker:
         position: int,
         notice_id: int | None,
     ) -> Subscription | None:
-        """POST one event (or notice); the subscription moved past it, or None when not."""
-        if notice_id is None:
-            msg, key = message_id(sub, position), str(position)
-        else:
-            msg, key = notice_message_id(sub, notice_id), f"n{notice_id}"
-        headers = {**signing.headers(secret, msg, body), "idempotency-key": key}
-        attempted_at = datetime.now(UTC)
-        policy = self._policy
-        code: int | None = None
-        error: str | None = None
-        try:
-            answer = targets.post(
-                sub.url,
-                body,
-                headers,
-                timeout=policy.timeout,
-                allow_private=policy.allow_private,
-            )
-            code, latency = answer.status, answer.latency_ms
-            if not 200 <= code < 300:
-                error = f"answered {code}"
-        except targets.DeliveryError as failure:
-            latency, error = failure.latency_ms, failure.reason[:ERROR_MAX]
-        delivered = error is None
-        failures = 0 if delivered else sub.failures + 1
-        pause = None
-        retry_in: timedelta | None = None
-        if not delivered:
-            if failures >= policy.max_failures:
-                pause = f"paused after {failures} failed deliveries in a row; the last: {error}"
-            else:
-                retry_in = timedelta(seconds=policy.retry_in(failures))
-        attempt = Delivery(
-            message_id=msg,
-            position=position,
-            event_type=event_type,
-            attempt=sub.failures + 1,
-            attempted_at=attempted_at,
-            status="delivered" if delivered else "failed",
-            response_code=code,
-            latency_ms=latency,
-            error=error,
-            notice_id=notice_id,
-        )
-        if not self._store.record(sub, attempt, retry_in=retry_in, pause_reason=pause):
+        """POST one event (or notice) and record it at once; the subscription moved past it,
+        or None when it was not (a failure, or the subscription changed meanwhile)."""
+        attempt = self._attempt(sub, secret, body, event_type, position, notice_id)
+        if attempt.status != "delivered":
+            self._record_failure(sub, attempt)
             return None
-        if not delivered:
-            if pause is not None:
-                log.warning("webhook %s paused: %s", sub.id, pause)
+        if not self._store.record(sub, attempt, retry_in=None, pause_reason=None):
             return None
         if notice_id is not None:
             return replace(sub, notice_position=notice_id, failures=0)
