@@ -20,6 +20,7 @@ from adapters.postgres.principals import Principals
 from adapters.postgres.webhooks import PostgresWebhooks
 from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
+from api.pruning import DeliveryLogPruner
 from api.settings import Settings
 from api.webhooks import signing, targets
 from api.webhooks.deliverer import Deliverer, policy_of
@@ -126,6 +127,7 @@ def bootstrap(
             _conninfo(pool),
             policy_of(settings),
             noticer=Noticer(ledger, pool, webhook_store, clock, settings.notice_interval),
+            jobs=[DeliveryLogPruner(webhook_store.prune_deliveries, settings.webhook_log_days)],
         ),
         clock=clock,
         embedded=embedded,

@@ -29,6 +29,7 @@ from uuid import UUID
 import psycopg
 
 from adapters.postgres.webhooks import PostgresWebhooks
+from api.periodic import Periodic
 from api.presenters_history import feed_event
 from api.schemas.history import FeedEvent
 from api.webhooks import signing, targets
@@ -294,9 +295,12 @@ class Deliverer:
         policy: DeliveryPolicy,
         holder: str | None = None,
         noticer: Noticer | None = None,
+        jobs: Sequence[Periodic] = (),
     ) -> None:
-        """`noticer` (R16's notices) runs beside the deliverer, started and stopped with it."""
+        """`noticer` (R16's notices) and `jobs` (the delivery log's pruning) run beside the
+        deliverer, started and stopped with it."""
         self._noticer = noticer
+        self._jobs = [*([noticer] if noticer is not None else []), *jobs]
         if noticer is not None:
             noticer.on_raised = self._wake_all
         self._ledger = ledger
@@ -319,12 +323,12 @@ class Deliverer:
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="webhook-deliverer", daemon=True)
         self._thread.start()
-        if self._noticer is not None:
-            self._noticer.start()
+        for job in self._jobs:
+            job.start()
 
     def stop(self, timeout: float | None = None) -> None:
-        if self._noticer is not None:
-            self._noticer.stop()
+        for job in self._jobs:
+            job.stop()
         self._stop.set()
         thread, self._thread = self._thread, None
         if thread is not None:

@@ -3,11 +3,16 @@ targets refused (SSRF), and problem answers that change nothing."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 
+from api.bootstrap import Container
+from api.pruning import DeliveryLogPruner
 from application.access import GlobalRole
+from application.webhooks import Delivery
 from tests.integration.conftest import User, Users
 
 # A literal public address: no DNS needed, and the subscriptions are made inactive, so nothing
@@ -173,3 +178,23 @@ def test_a_subscription_to_a_project_that_does_not_exist_is_refused(users: Users
     refused = _subscribe(admin, "00000000-0000-4000-8000-000000000000")
 
     assert refused.status_code == 404
+
+
+def test_the_delivery_log_forgets_attempts_older_than_its_days(
+    users: Users, container: Container
+) -> None:
+    manager = users("manager")
+    hook = UUID(_subscribe(manager, _project(manager)).json()["id"])
+    sub = container.webhook_store.get(hook)
+    assert sub is not None
+    now = datetime.now(UTC)
+    old, recent = (
+        Delivery(f"msg_{n}", n, "PhaseAdded", 1, at, "delivered", 204, 3, None)
+        for n, at in ((1, now - timedelta(days=31)), (2, now - timedelta(days=29)))
+    )
+    assert container.webhook_store.record_delivered(sub, [old, recent], sub.position)
+
+    DeliveryLogPruner(container.webhook_store.prune_deliveries, 30).prune()
+
+    log = manager.get(f"/v1/webhooks/{hook}/deliveries").json()["deliveries"]
+    assert [d["message_id"] for d in log] == ["msg_2"]
