@@ -34,6 +34,7 @@ class Rule(StrEnum):
     NOT_AUDITOR = "not-auditor"  # any principal but an auditor (creating a project)
     READS_EVERYTHING = "reads-everything"  # auditors and admins only (the feed, verification)
     PROJECT = "project"  # a role on the project (or, to read, reading every project)
+    WEBHOOK = "webhook-manager"  # the subscription's project's managers, and admins
 
 
 class Requirement:
@@ -153,10 +154,23 @@ class _WritesProject(_OnProject):
         return replace(admitted, expected_version=await expected_version(if_match))
 
 
+class _ManagesWebhook(Requirement):
+    """The subscription the path names, managed by the caller (else 404: not revealed)."""
+
+    rule = Rule.WEBHOOK
+
+    async def __call__(
+        self, webhook_id: UUID, caller: Caller, container: ContainerDep
+    ) -> Principal:
+        await run_in_threadpool(container.webhooks.get, caller, webhook_id)
+        return caller
+
+
 PUBLIC = _Public()
 AUTHENTICATED = _Authenticated()
 NOT_AUDITOR = _NotAuditor()
 READS_EVERYTHING = _ReadsEverything()
+MANAGES_WEBHOOK = _ManagesWebhook()
 PROJECT_READER = _ReadsProject(ProjectRole.VIEWER, writes=False)
 PROJECT_STATE_READER = _ReadsProjectNowOrPast(ProjectRole.VIEWER, writes=False)
 # A read that replays events itself (history, the retrospective) or reads a view: the project
@@ -170,6 +184,7 @@ PROJECT_WRITERS = {role: _WritesProject(role, writes=True) for role in ProjectRo
 Anyone = Annotated[Principal, Depends(AUTHENTICATED)]
 Creator = Annotated[Principal, Depends(NOT_AUDITOR)]
 Overseer = Annotated[Principal, Depends(READS_EVERYTHING)]
+WebhookManager = Annotated[Principal, Depends(MANAGES_WEBHOOK)]
 Reader = Annotated[Admission, Depends(PROJECT_READER)]
 StateReader = Annotated[Admission, Depends(PROJECT_STATE_READER)]
 Looker = Annotated[Admission, Depends(PROJECT_LOOKER)]

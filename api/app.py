@@ -13,7 +13,7 @@ from api.checkpoints import CheckpointTimer
 from api.limits import BodyLimit
 from api.middleware import RequestMiddleware
 from api.pruning import AnswerPruner
-from api.routes import commands, history, queries, system, timeline, trust, web
+from api.routes import commands, history, queries, system, timeline, trust, web, webhooks
 from api.serving import Serving
 
 DESCRIPTION = """\
@@ -42,6 +42,7 @@ def create_app(
         pruner = AnswerPruner(container.ledger.store) if run_projections else None
         if run_projections:
             container.runner.start()
+            container.deliverer.start()  # webhooks are delivered where the views run
         if timer is not None:
             timer.start()
         if pruner is not None:
@@ -55,6 +56,7 @@ def create_app(
             if timer is not None:
                 timer.stop()
             await serving.close()
+            container.deliverer.stop()
             container.runner.stop()
             if owns_container:
                 container.close()
@@ -78,6 +80,7 @@ def create_app(
     app.include_router(history.router)
     app.include_router(timeline.router)
     app.include_router(trust.router)
+    app.include_router(webhooks.router)
     web.install(app)  # last: the page at / and its assets under /web
     headers.install(app)  # around everything, the framework's own answers included
     return app

@@ -18,11 +18,18 @@ from psycopg_pool import ConnectionPool
 from adapters.postgres.database import eventsourcing_env, open_pool, with_role
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.principals import Principals
+from adapters.postgres.webhooks import PostgresWebhooks
 from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
+from api.pruning import DeliveryLogPruner
 from api.settings import Settings
+from api.webhooks import signing, targets
+from api.webhooks.deliverer import Deliverer, policy_of
+from api.webhooks.noticer import Noticer
 from application.ledger import Ledger
 from application.ports import PrincipalDirectory
+from application.webhooks import Webhooks
+from domain.errors import InvalidValueError
 from projections import all_views
 from projections.base import View
 from projections.runner import ProjectionRunner
@@ -49,6 +56,9 @@ class Container:
     pool: ConnectionPool[Connection[TupleRow]]
     principals: Principals
     runner: ProjectionRunner
+    webhook_store: PostgresWebhooks
+    webhooks: Webhooks
+    deliverer: Deliverer
     clock: Clock = utc_now
     embedded: EmbeddedPostgres | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -58,6 +68,7 @@ class Container:
         if self.closed:
             return
         self.closed = True
+        self.deliverer.stop()
         self.runner.stop()
         self.ledger.close()
         self.pool.close()
@@ -104,6 +115,7 @@ def bootstrap(
     )
     views = list(all_views() if views is None else views)
     metrics.watch(ledger, pool, [view.name for view in views])
+    webhook_store = PostgresWebhooks(pool)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -111,10 +123,40 @@ def bootstrap(
         pool=pool,
         principals=principals,
         runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
+        webhook_store=webhook_store,
+        webhooks=webhook_service(ledger, webhook_store, settings),
+        deliverer=Deliverer(
+            ledger,
+            webhook_store,
+            _conninfo(pool),
+            policy_of(settings),
+            noticer=Noticer(ledger, pool, webhook_store, clock, settings.notice_interval),
+            jobs=[DeliveryLogPruner(webhook_store.prune_deliveries, settings.webhook_log_days)],
+        ),
         clock=clock,
         embedded=embedded,
         metrics=metrics,
     )
+
+
+def _conninfo(pool: ConnectionPool[Connection[TupleRow]]) -> Callable[[], str]:
+    def conninfo() -> str:
+        info = pool.conninfo
+        return info() if callable(info) else info
+
+    return conninfo
+
+
+def webhook_service(ledger: Ledger, store: PostgresWebhooks, settings: Settings) -> Webhooks:
+    """The subscriptions, their targets checked as the settings say (api.webhooks.targets)."""
+
+    def check_target(url: str) -> None:
+        try:
+            targets.check(url, settings.webhook_allow_private)
+        except targets.TargetRefusedError as error:
+            raise InvalidValueError("url", str(error)) from None
+
+    return Webhooks(ledger, store, check_target, signing.new_secret)
 
 
 def upgrade(database_url: str, settings: Settings) -> Upgrade:

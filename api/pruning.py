@@ -4,6 +4,8 @@ runner, like the checkpoint timer): `LedgerStore.prune_answers` every hour, and 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import timedelta
 
 from api.periodic import Periodic
 from application.ports import LedgerStore
@@ -30,4 +32,36 @@ class AnswerPruner(Periodic):
             return 0
         if pruned:
             log.info("pruned %d expired kept answer(s)", pruned)
+        return pruned
+
+
+# Webhook delivery log rows older than `MILESTONES_WEBHOOK_LOG_DAYS` are deleted this often.
+PRUNE_DELIVERIES_EVERY_SECONDS = 3600.0
+
+
+class DeliveryLogPruner(Periodic):
+    """Deletes webhook delivery log rows older than `days`, at start and every hour."""
+
+    def __init__(
+        self,
+        prune: Callable[[timedelta], int],
+        days: int,
+        interval: float = PRUNE_DELIVERIES_EVERY_SECONDS,
+    ) -> None:
+        super().__init__(
+            "delivery-log-pruner", interval if days > 0 else 0, self.prune, at_start=True
+        )
+        self._prune = prune
+        self._age = timedelta(days=days)
+
+    def prune(self) -> int:
+        try:
+            pruned = self._prune(self._age)
+        except Exception:
+            log.warning(
+                "pruning the webhook delivery log failed; trying again later", exc_info=True
+            )
+            return 0
+        if pruned:
+            log.info("pruned %d webhook delivery log row(s)", pruned)
         return pruned

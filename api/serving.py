@@ -26,6 +26,8 @@ from api.feed import Feed, Frames
 from api.middleware import arrived
 from api.problems import ProblemError
 from api.tokens import TokenChecks
+from api.webhooks.noticer import notice_json
+from api.webhooks.noticetail import NoticeTail
 from projections.waits import AsyncWaits
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,7 @@ class Serving:
         self._container = container
         self._render = render
         self._feed: Feed | None = None
+        self._notices: NoticeTail | None = None
         self._waits: ViewWaits | None = None
         self._tokens: TokenChecks | None = None
         self._bulk: anyio.CapacityLimiter | None = None
@@ -62,6 +65,14 @@ class Serving:
         if self._probes is None:
             self._probes = anyio.CapacityLimiter(2)
         return self._probes
+
+    @property
+    def notices(self) -> NoticeTail:
+        """R20's notices for the event streams (`api.webhooks.noticetail`)."""
+        if self._notices is None:
+            store = self._container.webhook_store
+            self._notices = NoticeTail(store.notices_after, store.last_notice_id, notice_json)
+        return self._notices
 
     @property
     def feed(self) -> Feed:

@@ -27,6 +27,13 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_SEND_TIMEOUT` | `30` | seconds a streamed answer waits for a client to read |
 | `MILESTONES_STREAM_KEEPALIVE` | `15` | seconds between keep-alives of a quiet event stream |
 | `MILESTONES_WAITS_PER_PRINCIPAL` | `8` | `?min_position` waits a principal may have at once |
+| `MILESTONES_WEBHOOK_ALLOW_PRIVATE` | unset | `y`: webhooks may target private addresses |
+| `MILESTONES_WEBHOOK_TIMEOUT` | `10` | seconds a delivery waits per step |
+| `MILESTONES_WEBHOOK_MAX_FAILURES` | `10` | failures in a row that pause a subscription |
+| `MILESTONES_WEBHOOK_RETRY_FIRST` | `1` | seconds before a first retry (doubled, jittered) |
+| `MILESTONES_WEBHOOK_RETRY_MAX` | `300` | the longest wait between retries, seconds |
+| `MILESTONES_WEBHOOK_LOG_DAYS` | `30` | days a delivery attempt stays in the log; 0: for ever |
+| `MILESTONES_NOTICE_INTERVAL` | `60` | seconds between looks for notices; 0: never |
 | `MILESTONES_LOG_LEVEL` | `INFO` | least severe log level written |
 | `MILESTONES_LOG_FORMAT` | `auto` | `json`, `text`, or `auto` (JSON unless stderr is a terminal) |
 """
@@ -73,6 +80,13 @@ class Settings:
     send_timeout: float = 30.0
     stream_keepalive: float = 15.0
     waits_per_principal: int = 8
+    webhook_allow_private: bool = False
+    webhook_timeout: float = 10.0
+    webhook_max_failures: int = 10
+    webhook_retry_first: float = 1.0
+    webhook_retry_max: float = 300.0
+    webhook_log_days: int = 30
+    notice_interval: int = 60
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -166,6 +180,15 @@ class Settings:
             waits_per_principal=number(
                 "MILESTONES_WAITS_PER_PRINCIPAL", cls.waits_per_principal, minimum=1
             ),
+            webhook_allow_private=flag("MILESTONES_WEBHOOK_ALLOW_PRIVATE"),
+            webhook_timeout=seconds("MILESTONES_WEBHOOK_TIMEOUT", cls.webhook_timeout),
+            webhook_max_failures=number(
+                "MILESTONES_WEBHOOK_MAX_FAILURES", cls.webhook_max_failures, minimum=1
+            ),
+            webhook_retry_first=seconds("MILESTONES_WEBHOOK_RETRY_FIRST", cls.webhook_retry_first),
+            webhook_retry_max=seconds("MILESTONES_WEBHOOK_RETRY_MAX", cls.webhook_retry_max),
+            webhook_log_days=number("MILESTONES_WEBHOOK_LOG_DAYS", cls.webhook_log_days, 0),
+            notice_interval=number("MILESTONES_NOTICE_INTERVAL", cls.notice_interval, 0),
             log_level=choice("MILESTONES_LOG_LEVEL", cls.log_level, LOG_LEVELS),
             log_format=choice("MILESTONES_LOG_FORMAT", cls.log_format, LOG_FORMATS),
         )

@@ -69,6 +69,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         with tempfile.TemporaryDirectory(prefix="milestones-metrics-") as metrics_dir:
             os.environ[MULTIPROC_ENV] = metrics_dir  # counters shared by the API processes
             container.runner.start()
+            container.deliverer.start()  # webhooks are delivered where the views run
             CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
             AnswerPruner(container.ledger.store).start()  # the same
             try:
@@ -76,6 +77,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
                     "api.asgi:create_from_env", factory=True, workers=workers, **server_options
                 )
             finally:
+                container.deliverer.stop()
                 container.runner.stop()
     return 0
 
@@ -91,6 +93,7 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with open_container(settings) as container:
         container.runner.start()
+        container.deliverer.start()  # webhooks are delivered where the views run
         CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
         AnswerPruner(container.ledger.store).start()  # the same
         log.info("projection worker %s running", container.runner.holder)

@@ -27,6 +27,7 @@ from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, Ret
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
 from api.tokens import TokenChecks
+from api.webhooks.noticetail import NoticeTail
 from projections.audit import AuditFilter, audit_page, iter_audit
 
 router = APIRouter(tags=["history"])
@@ -279,7 +280,15 @@ async def event_stream(
     token: str = request.state.token
     settings = container.settings
     return BoundedStreamingResponse(
-        _sse(serving.feed, serving.tokens, token, start, max_seconds, settings.stream_keepalive),
+        _sse(
+            serving.feed,
+            serving.tokens,
+            token,
+            start,
+            max_seconds,
+            settings.stream_keepalive,
+            serving.notices,
+        ),
         # A client that reads nothing still has its stream end on time.
         deadline=max_seconds + 1.0,
         send_timeout=settings.send_timeout,
@@ -329,11 +338,14 @@ async def _sse(
     after: int,
     max_seconds: float,
     keepalive: float,
+    notices: NoticeTail,
 ) -> AsyncIterator[str]:
     with feed.following():
         now = anyio.current_time()
         deadline, quiet_until = now + max_seconds, now + keepalive
         yield f"retry: 2000\n: events after position {after}\n\n"
+        # R20's notices, live: `event: notice` frames with no id (api.webhooks.noticetail).
+        noticed = await notices.start()
         while True:
             if feed.draining:
                 yield ": the server is stopping; resume with Last-Event-ID\n\n"
@@ -345,9 +357,10 @@ async def _sse(
             # Noted before reading: a commit after the read still wakes the wait below.
             generation = feed.generation
             frames, after = await feed.frames_after(after, STREAM_PAGE)
+            notice_frames, noticed = await notices.after(noticed)
             now = anyio.current_time()
-            if frames:
-                yield "".join(frames)
+            if frames or notice_frames:
+                yield "".join(frames) + notice_frames
                 quiet_until = now + keepalive
             if now >= deadline:
                 return

@@ -120,3 +120,21 @@ class _Linked(NamedTuple):
 
 def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
+
+
+def projects_with_notices_to_check(conn: psycopg.Connection[Any], today: date) -> list[UUID]:
+    """The projects with an open milestone that may be due soon or overdue on `today` (UTC's
+    day; R20): due within the project's risk window of it, a day of slack for the project's
+    time zone, and not yet noticed overdue for that due date. Only a shortlist: the notices
+    themselves are decided on the event-sourced project (`domain.notices`)."""
+    rows = conn.execute(
+        "SELECT DISTINCT m.project_id FROM schedule_milestones m"
+        " JOIN schedule_projects p USING (project_id)"
+        " WHERE m.status = 'not_achieved'"
+        " AND m.due <= %s::date + p.risk_window_days + 1"
+        " AND NOT EXISTS (SELECT FROM public.milestone_notices n"
+        "  WHERE n.milestone_id = m.milestone_id AND n.due = m.due"
+        "  AND n.kind = 'MilestoneOverdue')",
+        (today,),
+    ).fetchall()
+    return [row[0] for row in rows]

@@ -99,6 +99,10 @@ def expected(requirement: Requirement, kind: str, own: bool) -> int | str:
         return 403 if kind == "auditor" else ALLOWED
     if rule is Rule.READS_EVERYTHING:
         return ALLOWED if kind in ("auditor", "admin") else 403
+    if rule is Rule.WEBHOOK:
+        # A subscription is the business of its project's managers and of admins; anyone
+        # else is not told it exists.
+        return ALLOWED if kind == "admin" or (kind == "manager" and own) else 404
     assert rule is Rule.PROJECT
     assert requirement.project_role is not None
     if kind in ("auditor", "admin"):
@@ -141,6 +145,7 @@ def _project(manager: User, members: dict[str, str]) -> dict[str, str]:
     ).json()["milestone_id"]
     return {
         "project_id": pid,
+        "webhook_id": _webhook(manager, pid),
         "phase_id": phase,
         "deliverable_id": deliverable,
         "criterion_id": criterion,
@@ -148,6 +153,12 @@ def _project(manager: User, members: dict[str, str]) -> dict[str, str]:
         # Removing the last manager is refused (409): the matrix changes no membership.
         "principal": manager.name,
     }
+
+
+def _webhook(manager: User, pid: str) -> str:
+    """An inactive subscription (nothing is sent) to a literal public address."""
+    body = {"url": "https://93.184.215.14/hook", "project_id": pid, "active": False}
+    return str(manager.post("/v1/webhooks", body).json()["id"])
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +193,18 @@ def _call(
     # A body no command accepts: an authorized caller gets 422 and changes nothing.
     body = {"__probe__": True} if method in ("POST", "PATCH") else None
     response = client.request(method, url, json=body, headers=headers, params=QUERY.get(path, {}))
+    if method == "DELETE" and path == "/v1/webhooks/{webhook_id}" and response.is_success:
+        # Deleted: the next caller asks about a subscription of the same project again.
+        again = client.post(
+            "/v1/webhooks",
+            json={
+                "url": "https://93.184.215.14/hook",
+                "project_id": ids["project_id"],
+                "active": False,
+            },
+            headers=headers,
+        )
+        ids["webhook_id"] = again.json()["id"]
     return int(response.status_code)
 
 
