@@ -83,9 +83,9 @@ async def audit(
     `MILESTONES_SEND_TIMEOUT` (30 s), is cut off: the connection closes before the end of the
     body, so it is visibly incomplete."""
     await serving.waits.caught_up(caller.name, "audit", min_position)
-    where = AuditFilter(project_id, entity_id, actor, type, since, until)
+    where = AuditFilter(project_id, entity_id, actor, type, since, until, caller.projects)
     before = _decode_cursor(cursor)
-    reader, read_all = caller.name, caller.reads_everything
+    reader, read_all = caller.name, caller.oversees
     export = exports.negotiate(accept)
     if export is not exports.Format.JSON:
         # A page per transaction, none held while the client reads (see iter_audit).

@@ -60,7 +60,7 @@ async def projects(
 
     def read() -> list[dict[str, Any]]:
         with container.pool.connection() as conn:
-            return list_projects(conn, caller.name, caller.reads_everything)
+            return list_projects(conn, caller.name, caller.oversees, caller.projects)
 
     return await run_in_threadpool(read)
 

@@ -99,6 +99,8 @@ def expected(requirement: Requirement, kind: str, own: bool) -> int | str:
         return 403 if kind == "auditor" else ALLOWED
     if rule is Rule.READS_EVERYTHING:
         return ALLOWED if kind in ("auditor", "admin") else 403
+    if rule is Rule.ADMIN:
+        return ALLOWED if kind == "admin" else 403
     assert rule is Rule.PROJECT
     assert requirement.project_role is not None
     if kind in ("auditor", "admin"):
