@@ -11,7 +11,7 @@ PostgreSQL's trigger) and no NOTIFY.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -85,6 +85,19 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
 
     def read_page(self, after: int, limit: int) -> Sequence[Notification]:
         return self.select_notifications(start=after + 1, limit=limit)
+
+    def read_page_of(
+        self, projects: Collection[UUID], after: int, limit: int, until: int | None = None
+    ) -> Sequence[Notification]:
+        wanted = set(projects)
+        found: list[Notification] = []
+        while len(found) < limit:
+            page = self.select_notifications(start=after + 1, limit=1000, stop=until)
+            found += [n for n in page if n.originator_id in wanted]
+            if len(page) < 1000:
+                break
+            after = page[-1].id
+        return found[:limit]
 
     def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         """The memory store keeps no hash chain: there is nothing to verify."""

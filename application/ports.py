@@ -14,7 +14,7 @@ Records that must commit or roll back with a command's events travel as keyword 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -67,6 +67,11 @@ class LedgerStore(Protocol):
 
     def read_page(self, after: int, limit: int) -> Sequence[Notification]:
         """At most `limit` notifications after position `after`, in position order."""
+
+    def read_page_of(
+        self, projects: Collection[UUID], after: int, limit: int, until: int | None = None
+    ) -> Sequence[Notification]:
+        """`read_page` of the events of `projects` only (at or below `until` when given)."""
 
     def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         """Every stored event as raw columns, in position order (for the hash chain's check)."""

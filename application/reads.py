@@ -12,7 +12,7 @@ it out (`index_agrees`); otherwise the events decide.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from datetime import datetime
 from uuid import UUID
 
@@ -118,14 +118,25 @@ class ProjectReads(ProjectLoading):
         """Slips, reschedules and review rounds, replayed from every event of the project."""
         return retrospective(event for event, _ in self.project_events(admitted))
 
-    def feed(self, after: int, limit: int) -> list[tuple[ProjectEvent, int]]:
-        """Every project's events after global position `after`, in commit order.
+    def feed(
+        self,
+        after: int,
+        limit: int,
+        *,
+        projects: Collection[UUID] | None = None,
+        until: int | None = None,
+    ) -> list[tuple[ProjectEvent, int]]:
+        """Every project's events after global position `after`, in commit order; only those
+        of `projects` (at or below `until`) when given.
 
         The store's ordering lock makes commit order equal position order, so a reader that
         resumes after the last position it saw never skips an event (positions may have gaps).
-        Who may read it is the caller's to check (`access.require_overseer`).
+        Who may read it, and which projects, is the caller's to decide.
         """
-        notifications = self.store.read_page(after, limit)
+        if projects is None:
+            notifications = self.store.read_page(after, limit)
+        else:
+            notifications = self.store.read_page_of(projects, after, limit, until)
         events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
         return [(e, position) for e, position in events if isinstance(e, ProjectEvent)]
 

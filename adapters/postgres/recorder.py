@@ -15,7 +15,7 @@ SECURITY DEFINER function that does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -117,6 +117,12 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def read_page(self, after: int, limit: int) -> list[Notification]:
         with self.datastore.get_connection() as conn:
             return self.log.read_page(conn, after, limit)
+
+    def read_page_of(
+        self, projects: Collection[UUID], after: int, limit: int, until: int | None = None
+    ) -> list[Notification]:
+        with self.datastore.get_connection() as conn:
+            return self.log.read_page_of(conn, projects, after, limit, until)
 
     def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         with self.datastore.get_connection() as conn:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,19 +15,20 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from api import exports
-from api.access import Anyone, Looker, Overseer, Reader
+from api.access import Anyone, Looker, Reader
 from api.bootstrap import Container
 from api.calendar import milestones_calendar
 from api.deps import ContainerDep, ServingDep
-from api.feed import Feed, Frames
+from api.feed import Frames, ReadFrames, Visible
 from api.presenters_history import feed_event, history_event, retrospective_public
 from api.problems import ProblemError
 from api.routes.queries import MinPosition
 from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
-from api.tokens import TokenChecks
+from application.access import Principal
 from projections.audit import AuditFilter, audit_page, iter_audit
+from projections.projects.queries import readable_projects
 
 router = APIRouter(tags=["history"])
 
@@ -220,26 +221,51 @@ def calendar(project_id: UUID, container: ContainerDep, access: Reader) -> Respo
 # --- the global feed -------------------------------------------------------------------------
 
 
-# The global feed is for admins and auditors (api.access).
-FeedReader = Overseer
+# Everyone follows the feed: admins and auditors every project's events, a member (or a scoped
+# token) those of the projects it may read.
+FeedReader = Anyone
 
 
-@router.get(
-    "/v1/events", response_model=FeedPage, responses={**_ERRORS, 403: {"description": "not admin"}}
-)
+def visible_to(container: Container, caller: Principal) -> Visible | None:
+    """What `caller`'s feed shows: None for everything (admins and auditors); a scoped
+    overseer's token its projects; a member the projects it is a member of now (within its
+    token's scope), as of the projects view's position, which bounds what it is shown: every
+    membership change up to there is known, so an event shown or passed over never has to be
+    looked at again."""
+    if caller.reads_everything:
+        return None
+    if caller.oversees:
+        assert caller.projects is not None
+        return Visible(caller.projects)
+    with container.pool.connection() as conn:
+        readable = readable_projects(conn, caller.name, caller.projects)
+    return Visible(readable.projects, readable.position)
+
+
+@router.get("/v1/events", response_model=FeedPage, responses=_ERRORS)
 def events(
     container: ContainerDep,
     caller: FeedReader,
     after: Annotated[int, Query(ge=0, description="the last position already read")] = 0,
     limit: Limit = 100,
 ) -> dict[str, Any]:
-    """Every project's events after `after`, in commit order (admins and auditors).
+    """The events after `after` of every project the caller may read, in commit order: all of
+    them for admins and auditors, a member's own projects' (as of the projects view).
 
     Positions increase with commit order but may have gaps; resume with `after=next_after`.
+    A member's `next_after` may pass events of projects it does not read.
     """
-    page = container.ledger.feed(after, limit)
+    visible = visible_to(container, caller)
+    if visible is None:
+        page = container.ledger.feed(after, limit)
+    else:
+        page = container.ledger.feed(after, limit, projects=visible.projects, until=visible.until)
     shown = [feed_event(e, position) for e, position in page]
-    return {"events": shown, "next_after": shown[-1]["position"] if shown else after}
+    next_after = shown[-1]["position"] if shown else after
+    if visible is not None and visible.until is not None and len(shown) < limit:
+        # Every event of the member's up to `until` is in this page: it need not look again.
+        next_after = max(next_after, visible.until)
+    return {"events": shown, "next_after": next_after}
 
 
 # A stream ends after this long at most (the client resumes with Last-Event-ID).
@@ -253,11 +279,7 @@ TOKEN_RECHECK = 0.5
 
 @router.get(
     "/v1/events/stream",
-    responses={
-        **_ERRORS,
-        403: {"description": "not admin"},
-        200: {"content": {"text/event-stream": {}}},
-    },
+    responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}},
     response_class=StreamingResponse,
 )
 async def event_stream(
@@ -271,15 +293,24 @@ async def event_stream(
     ] = 300.0,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> BoundedStreamingResponse:
-    """The global feed as Server-Sent Events (`id` = position); reconnect with `Last-Event-ID`
-    to resume after the last event received. Woken by each commit; keep-alive comments every
-    15 s (`MILESTONES_STREAM_KEEPALIVE`); ends after `max_seconds`, when the client goes, when
-    the caller's token is revoked or expires (within a second), or when the server stops."""
+    """The feed as Server-Sent Events (`id` = position): every project's events for admins and
+    auditors, a member's own projects' (re-read at least every 0.5 s); reconnect with
+    `Last-Event-ID` to resume after the last event received. Woken by each commit; keep-alive
+    comments every 15 s (`MILESTONES_STREAM_KEEPALIVE`); ends after `max_seconds`, when the
+    client goes, when the caller's token is revoked or expires (within a second), or when the
+    server stops."""
     start = _resume_from(last_event_id, after)
     token: str = request.state.token
     settings = container.settings
     return BoundedStreamingResponse(
-        _sse(serving.feed, serving.tokens, token, start, max_seconds, settings.stream_keepalive),
+        _sse(
+            serving,
+            lambda principal: visible_to(container, principal),
+            token,
+            start,
+            max_seconds,
+            settings.stream_keepalive,
+        ),
         # A client that reads nothing still has its stream end on time.
         deadline=max_seconds + 1.0,
         send_timeout=settings.send_timeout,
@@ -305,13 +336,17 @@ def _resume_from(last_event_id: str | None, after: int) -> int:
     return position
 
 
-def feed_frames(container: Container) -> Callable[[int, int], Frames]:
-    """Reads the feed's next events and renders each as its Server-Sent-Events frame."""
+def feed_frames(container: Container) -> ReadFrames:
+    """Reads the feed's next events (of some projects only, up to a position, when told) and
+    renders each as its Server-Sent-Events frame."""
 
-    def read(after: int, limit: int) -> Frames:
+    def read(
+        after: int, limit: int, projects: Collection[UUID] | None, until: int | None
+    ) -> Frames:
+        page = container.ledger.feed(after, limit, projects=projects, until=until)
         return [
-            (position, _frame(feed_event(event, position), position))
-            for event, position in container.ledger.feed(after, limit)
+            (position, _frame(feed_event(event, position), position), event.originator_id)
+            for event, position in page
         ]
 
     return read
@@ -323,28 +358,39 @@ def _frame(shown: dict[str, Any], position: int) -> str:
 
 
 async def _sse(
-    feed: Feed,
-    tokens: TokenChecks,
+    serving: Serving,
+    visible_to: Callable[[Principal], Visible | None],
     token: str,
     after: int,
     max_seconds: float,
     keepalive: float,
 ) -> AsyncIterator[str]:
+    feed, tokens = serving.feed, serving.tokens
     with feed.following():
         now = anyio.current_time()
         deadline, quiet_until = now + max_seconds, now + keepalive
+        visible: Visible | None = None
+        seen_by: Principal | None = None
+        visible_until = now  # when a member's projects are read again
         yield f"retry: 2000\n: events after position {after}\n\n"
         while True:
             if feed.draining:
                 yield ": the server is stopping; resume with Last-Event-ID\n\n"
                 return
             principal = await tokens.principal(token)
-            if principal is None or not principal.reads_everything:
+            if principal is None:
                 yield ": the token no longer lets this stream in\n\n"
                 return
+            if principal != seen_by or (visible is not None and now >= visible_until):
+                # A member's projects (and the position they are known at), read again at
+                # most every TOKEN_RECHECK s, in a thread of the bulk reads' limiter.
+                visible = await anyio.to_thread.run_sync(
+                    visible_to, principal, limiter=serving.bulk
+                )
+                seen_by, visible_until = principal, now + TOKEN_RECHECK
             # Noted before reading: a commit after the read still wakes the wait below.
             generation = feed.generation
-            frames, after = await feed.frames_after(after, STREAM_PAGE)
+            frames, after = await feed.frames_after(after, STREAM_PAGE, visible)
             now = anyio.current_time()
             if frames:
                 yield "".join(frames)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -10,6 +11,7 @@ from uuid import UUID
 import psycopg
 from psycopg.rows import dict_row
 
+from projections.tracking import read_position
 from projections.transactions import snapshot
 
 _LIST_PROJECTS = """
@@ -76,3 +78,28 @@ def _project_item(row: dict[str, Any]) -> dict[str, Any]:
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Readable:
+    """The projects a member reads, as of `position`: the projects view's position when it read
+    them (every membership change at or below it is in)."""
+
+    projects: frozenset[UUID]
+    position: int
+
+
+def readable_projects(
+    conn: psycopg.Connection[Any], principal: str, scope: Collection[UUID] | None = None
+) -> Readable:
+    """The projects `principal` is a member of now (only those in `scope` when given), and the
+    position of the projects view they were read at, on one snapshot."""
+    with snapshot(conn) as snap:
+        rows = snap.execute(
+            "SELECT project_id FROM project_members WHERE principal = %s", (principal,)
+        ).fetchall()
+        position = read_position(snap, "projects")
+    projects = frozenset(row[0] for row in rows)
+    if scope is not None:
+        projects &= frozenset(scope)
+    return Readable(projects, position)

@@ -241,7 +241,9 @@ def test_spec_roles_map_to_the_routes_that_need_them(client: TestClient) -> None
 
     assert "POST /v1/projects" in table["not-auditor"]
     assert "GET /v1/verify" in table["reads-everything"]
-    assert "GET /v1/events" in table["reads-everything"]
+    # Everyone follows the feed, a member only its own projects' events (issue 16, item 4).
+    assert "GET /v1/events" in table["authenticated"]
+    assert "POST /v1/tokens" in table["admin"]
     assert (
         "POST /v1/projects/{project_id}/deliverables/{deliverable_id}/approve"
         in table["project reviewer (writes)"]
