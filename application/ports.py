@@ -29,6 +29,15 @@ from domain.chain import RawRow
 
 
 @dataclass(frozen=True)
+class CorrelationEntry:
+    """One event and the correlation id of the request that caused it."""
+
+    project_id: UUID
+    version: int
+    correlation_id: str
+
+
+@dataclass(frozen=True)
 class AsOfEntry:
     """One event in the as-of index: its project, version and when it was recorded."""
 
@@ -72,6 +81,20 @@ class LedgerStore(Protocol):
         self, projects: Collection[UUID], after: int, limit: int, until: int | None = None
     ) -> Sequence[Notification]:
         """`read_page` of the events of `projects` only (at or below `until` when given)."""
+
+    def read_correlated(
+        self,
+        correlation_id: str,
+        after: int,
+        limit: int,
+        projects: Collection[UUID] | None = None,
+        until: int | None = None,
+    ) -> Sequence[Notification]:
+        """`read_page` of the events one request caused (of `projects`, at or below `until`,
+        when given)."""
+
+    def correlation_ids(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
+        """The correlation ids of these events (project, version) that have one."""
 
     def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         """Every stored event as raw columns, in position order (for the hash chain's check)."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Callable, Collection
+import itertools
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -27,6 +28,7 @@ from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, Ret
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
 from application.access import Principal
+from domain.events import ProjectEvent
 from projections.audit import AuditFilter, audit_page, iter_audit
 from projections.projects.queries import readable_projects
 
@@ -48,9 +50,10 @@ AUDIT_COLUMNS = (
     "type",
     "actor",
     "summary",
+    "correlation_id",
     "data",
 )
-HISTORY_COLUMNS = ("version", "position", "type", "actor", "occurred_at", "data")
+HISTORY_COLUMNS = ("version", "position", "type", "actor", "occurred_at", "correlation_id", "data")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page (at most 1000)")]
 Accept = Annotated[str | None, Header()]
@@ -98,6 +101,7 @@ async def audit(
             before=before,
             page=exports.PAGE,
         )
+        rows = _correlated(container, rows, lambda row: (row["project_id"], row["version"]))
         return _export(container, serving, rows, export, AUDIT_COLUMNS, "audit")
 
     def page() -> list[dict[str, Any]]:
@@ -107,6 +111,10 @@ async def audit(
             )
 
     items = await run_in_threadpool(page)
+    keys = [(item["project_id"], item["version"]) for item in items]
+    correlated = await run_in_threadpool(container.ledger.correlation_ids, keys)
+    for item, key in zip(items, keys, strict=True):
+        item["correlation_id"] = correlated.get(key)
     next_cursor = _encode_cursor(items[-1]["position"]) if len(items) == limit else None
     return {"items": items, "next_cursor": next_cursor}
 
@@ -129,6 +137,20 @@ def _export(
         deadline=settings.export_deadline,
         send_timeout=settings.send_timeout,
     )
+
+
+def _correlated(
+    container: Container,
+    rows: Iterator[dict[str, Any]],
+    key: Callable[[dict[str, Any]], tuple[UUID, int]],
+) -> Iterator[dict[str, Any]]:
+    """An export's rows, each with its correlation id, looked up a page of rows at a time (in
+    the export's own thread, holding nothing between pages)."""
+    while chunk := list(itertools.islice(rows, exports.PAGE)):
+        correlated = container.ledger.correlation_ids([key(row) for row in chunk])
+        for row in chunk:
+            row["correlation_id"] = correlated.get(key(row))
+            yield row
 
 
 def _encode_cursor(position: int) -> str:
@@ -177,11 +199,20 @@ def history(
         read = container.ledger.project_events(
             access, after_version=after_version, limit=limit, page_size=exports.PAGE
         )
-        rows = (history_event(e, position) for e, position in read)
+        rows = _correlated(
+            container,
+            (history_event(e, position) for e, position in read),
+            lambda row: (project_id, row["version"]),
+        )
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
     page = limit or 100
-    events = container.ledger.project_events(access, after_version=after_version, limit=page)
-    shown = [history_event(e, position) for e, position in events]
+    events = list(container.ledger.project_events(access, after_version=after_version, limit=page))
+    keys = [(project_id, e.originator_version) for e, _ in events]
+    correlated = container.ledger.correlation_ids(keys)
+    shown = [
+        history_event(e, position, correlated.get(key))
+        for (e, position), key in zip(events, keys, strict=True)
+    ]
     more = len(shown) == page
     return {
         "project_id": project_id,
@@ -248,23 +279,28 @@ def events(
     caller: FeedReader,
     after: Annotated[int, Query(ge=0, description="the last position already read")] = 0,
     limit: Limit = 100,
+    correlation_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=255, description="only the events this request caused"),
+    ] = None,
 ) -> dict[str, Any]:
     """The events after `after` of every project the caller may read, in commit order: all of
-    them for admins and auditors, a member's own projects' (as of the projects view).
+    them for admins and auditors, a member's own projects' (as of the projects view). With
+    `correlation_id`, only those one request caused (its Idempotency-Key or X-Request-ID).
 
     Positions increase with commit order but may have gaps; resume with `after=next_after`.
     A member's `next_after` may pass events of projects it does not read.
     """
     visible = visible_to(container, caller)
-    if visible is None:
-        page = container.ledger.feed(after, limit)
-    else:
-        page = container.ledger.feed(after, limit, projects=visible.projects, until=visible.until)
-    shown = [feed_event(e, position) for e, position in page]
+    projects, until = (None, None) if visible is None else (visible.projects, visible.until)
+    page = container.ledger.feed(
+        after, limit, projects=projects, until=until, correlation_id=correlation_id
+    )
+    shown = _feed_events(container, page)
     next_after = shown[-1]["position"] if shown else after
-    if visible is not None and visible.until is not None and len(shown) < limit:
+    if until is not None and len(shown) < limit:
         # Every event of the member's up to `until` is in this page: it need not look again.
-        next_after = max(next_after, visible.until)
+        next_after = max(next_after, until)
     return {"events": shown, "next_after": next_after}
 
 
@@ -344,12 +380,25 @@ def feed_frames(container: Container) -> ReadFrames:
         after: int, limit: int, projects: Collection[UUID] | None, until: int | None
     ) -> Frames:
         page = container.ledger.feed(after, limit, projects=projects, until=until)
+        shown = _feed_events(container, page)
         return [
-            (position, _frame(feed_event(event, position), position), event.originator_id)
-            for event, position in page
+            (position, _frame(item, position), event.originator_id)
+            for item, (event, position) in zip(shown, page, strict=True)
         ]
 
     return read
+
+
+def _feed_events(
+    container: Container, page: Sequence[tuple[ProjectEvent, int]]
+) -> list[dict[str, Any]]:
+    """The page's events as the feed shows them, each with its correlation id (one read)."""
+    keys = [(event.originator_id, event.originator_version) for event, _ in page]
+    correlated = container.ledger.correlation_ids(keys)
+    return [
+        feed_event(event, position, correlated.get(key))
+        for (event, position), key in zip(page, keys, strict=True)
+    ]
 
 
 def _frame(shown: dict[str, Any], position: int) -> str:
