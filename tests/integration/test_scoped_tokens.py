@@ -206,3 +206,22 @@ def test_token_create_refuses_a_lifetime_it_cannot_read(
 
     assert exit_.value.code == 2
     assert "30d" in capsys.readouterr().err
+
+
+def test_a_narrower_token_cannot_replay_what_a_wider_one_did_under_the_same_key(
+    container: Container, manager: User
+) -> None:
+    mine, other = _project(manager, "Mine"), _project(manager, "Other")
+    key = {"Idempotency-Key": "add-build-once"}
+    first = manager.post(f"/v1/projects/{other}/phases", {"name": "Build"}, headers=key)
+    reader = _scoped(container, manager, TokenScope(read_only=True))
+    scoped = _scoped(container, manager, TokenScope(projects=frozenset({UUID(mine)})))
+
+    replayed_by_reader = reader.post(f"/v1/projects/{other}/phases", {"name": "Build"}, headers=key)
+    replayed_by_scoped = scoped.post(f"/v1/projects/{other}/phases", {"name": "Build"}, headers=key)
+
+    assert first.status_code == 201
+    assert replayed_by_reader.status_code == 403
+    assert replayed_by_scoped.status_code == 404
+    again = manager.post(f"/v1/projects/{other}/phases", {"name": "Build"}, headers=key)
+    assert (again.status_code, again.json()) == (201, first.json())  # the key still replays
