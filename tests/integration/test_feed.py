@@ -20,6 +20,7 @@ from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from adapters.postgres.principals import TokenScope
 from adapters.postgres.recorder import LedgerRecorder
 from api.app import create_app
 from api.bootstrap import Container, bootstrap
@@ -68,6 +69,19 @@ def test_a_member_follows_only_the_projects_it_reads_in_commit_order(
     assert [e["version"] for e in seen] == [1, 2, 3, 4]
     assert [e["position"] for e in everything] == sorted(alices + bobs)
     assert [e["position"] for e in _follow(bob, head)] == bobs
+
+
+def test_a_scoped_admin_token_follows_only_its_projects(users: Users, container: Container) -> None:
+    alice, bob = users("alice"), users("bob")
+    admin = users("admin", GlobalRole.ADMIN)
+    head = _head(admin)
+    alices, bobs = _interleaved(alice, bob)
+    pid = ok(admin.get("/v1/events", params={"after": alices[0] - 1, "limit": 1}))["events"][0]
+    scope = TokenScope(projects=frozenset({UUID(pid["project_id"])}))
+    scoped = User(admin.name, container.principals.create_token(admin.name, scope), admin.client)
+
+    assert [e["position"] for e in _follow(scoped, head)] == alices
+    assert [e["position"] for e in _follow(admin, head)] == sorted(alices + bobs)
 
 
 def test_a_member_added_to_a_project_then_follows_it(users: Users, container: Container) -> None:
