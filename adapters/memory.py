@@ -11,7 +11,7 @@ PostgreSQL's trigger) and no NOTIFY.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
-from application.ports import AsOfEntry, PendingAnswer
+from application.ports import AsOfEntry, CorrelationEntry, PendingAnswer
 from application.results import ANSWERS_KEPT_FOR, KeptAnswer
 from domain.chain import RawRow
 
@@ -43,6 +43,7 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
         super().__init__()
         self.clock = clock  # when an answer is kept, and when it expires
         self._as_of: dict[UUID, list[tuple[datetime, int]]] = {}
+        self._correlations: dict[tuple[UUID, int], str] = {}
         self._answers: dict[tuple[str, str], tuple[KeptAnswer, datetime]] = {}
         self._key_locks: dict[tuple[str, str], threading.Lock] = {}
         self._key_locks_lock = threading.Lock()
@@ -58,6 +59,10 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
         entries: Sequence[AsOfEntry] = kwargs.get("as_of", ())
         for entry in entries:
             self._as_of.setdefault(entry.project_id, []).append((entry.occurred_at, entry.version))
+        correlations: Sequence[CorrelationEntry] = kwargs.get("correlations", ())
+        for correlated in correlations:
+            key = (correlated.project_id, correlated.version)
+            self._correlations[key] = correlated.correlation_id
         for pending in answers:
             end = pending.before + pending.events
             result = replace(pending.result, position=positions[end - 1])
@@ -85,6 +90,41 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
 
     def read_page(self, after: int, limit: int) -> Sequence[Notification]:
         return self.select_notifications(start=after + 1, limit=limit)
+
+    def read_page_of(
+        self, projects: Collection[UUID], after: int, limit: int, until: int | None = None
+    ) -> Sequence[Notification]:
+        wanted = set(projects)
+        found: list[Notification] = []
+        while len(found) < limit:
+            page = self.select_notifications(start=after + 1, limit=1000, stop=until)
+            found += [n for n in page if n.originator_id in wanted]
+            if len(page) < 1000:
+                break
+            after = page[-1].id
+        return found[:limit]
+
+    def read_correlated(
+        self,
+        correlation_id: str,
+        after: int,
+        limit: int,
+        projects: Collection[UUID] | None = None,
+        until: int | None = None,
+    ) -> Sequence[Notification]:
+        with self._database_lock:
+            keys = {k for k, c in self._correlations.items() if c == correlation_id}
+        found = [
+            n
+            for n in self.select_notifications(start=after + 1, limit=2**31, stop=until)
+            if (n.originator_id, n.originator_version) in keys
+            and (projects is None or n.originator_id in projects)
+        ]
+        return found[:limit]
+
+    def correlation_ids(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
+        with self._database_lock:
+            return {k: self._correlations[k] for k in events if k in self._correlations}
 
     def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         """The memory store keeps no hash chain: there is nothing to verify."""

@@ -24,7 +24,13 @@ from fastapi.concurrency import run_in_threadpool
 from api.bootstrap import Container
 from api.deps import Caller, ContainerDep, RawIfMatch, expected_version
 from api.idempotency import answer_key, note_admitted
-from application.access import Admission, Principal, require_overseer, require_writer
+from application.access import (
+    Admission,
+    Principal,
+    require_admin,
+    require_creator,
+    require_overseer,
+)
 from domain.roles import ProjectRole
 
 
@@ -32,7 +38,8 @@ class Rule(StrEnum):
     PUBLIC = "public"  # no token needed (probes, metrics)
     AUTHENTICATED = "authenticated"  # any principal; answers only what it may read
     NOT_AUDITOR = "not-auditor"  # any principal but an auditor (creating a project)
-    READS_EVERYTHING = "reads-everything"  # auditors and admins only (the feed, verification)
+    READS_EVERYTHING = "reads-everything"  # auditors and admins only (verification)
+    ADMIN = "admin"  # admins only (tokens)
     PROJECT = "project"  # a role on the project (or, to read, reading every project)
     WEBHOOK = "webhook-manager"  # the subscription's project's managers, and admins
 
@@ -69,7 +76,7 @@ class _NotAuditor(Requirement):
     rule = Rule.NOT_AUDITOR
 
     async def __call__(self, caller: Caller) -> Principal:
-        require_writer(caller)
+        require_creator(caller)
         return caller
 
 
@@ -78,6 +85,14 @@ class _ReadsEverything(Requirement):
 
     async def __call__(self, caller: Caller) -> Principal:
         require_overseer(caller)
+        return caller
+
+
+class _Administers(Requirement):
+    rule = Rule.ADMIN
+
+    async def __call__(self, caller: Caller) -> Principal:
+        require_admin(caller)
         return caller
 
 
@@ -171,6 +186,7 @@ AUTHENTICATED = _Authenticated()
 NOT_AUDITOR = _NotAuditor()
 READS_EVERYTHING = _ReadsEverything()
 MANAGES_WEBHOOK = _ManagesWebhook()
+ADMINISTERS = _Administers()
 PROJECT_READER = _ReadsProject(ProjectRole.VIEWER, writes=False)
 PROJECT_STATE_READER = _ReadsProjectNowOrPast(ProjectRole.VIEWER, writes=False)
 # A read that replays events itself (history, the retrospective) or reads a view: the project
@@ -185,6 +201,7 @@ Anyone = Annotated[Principal, Depends(AUTHENTICATED)]
 Creator = Annotated[Principal, Depends(NOT_AUDITOR)]
 Overseer = Annotated[Principal, Depends(READS_EVERYTHING)]
 WebhookManager = Annotated[Principal, Depends(MANAGES_WEBHOOK)]
+Admin = Annotated[Principal, Depends(ADMINISTERS)]
 Reader = Annotated[Admission, Depends(PROJECT_READER)]
 StateReader = Annotated[Admission, Depends(PROJECT_STATE_READER)]
 Looker = Annotated[Admission, Depends(PROJECT_LOOKER)]

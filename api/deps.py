@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 
+from adapters.postgres.principals import TokenRefusal
 from api.bootstrap import Container
 from api.problems import ProblemError
 from api.serving import Serving
@@ -63,14 +64,11 @@ async def authenticate(
             slug="unauthorized",
             headers=challenge,
         )
-    principal = await run_in_threadpool(container.principals.authenticate, token)
-    if principal is None:
+    principal = await run_in_threadpool(container.principals.identify, token)
+    if isinstance(principal, TokenRefusal):
+        # Said plainly (unknown, revoked, expired at ...): the caller learns what to renew.
         raise ProblemError(
-            401,
-            "Unauthorized",
-            "unknown or revoked token: ask an admin for a new one",
-            slug="unauthorized",
-            headers=challenge,
+            401, "Unauthorized", principal.detail, slug="unauthorized", headers=challenge
         )
     request.state.caller = principal
     request.state.principal = principal.name  # the request's log line names it (never the token)

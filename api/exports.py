@@ -21,6 +21,7 @@ from uuid import UUID
 
 import anyio
 
+from api.problems import ProblemError
 from api.schemas import iso_utc
 from api.streams import BoundedStreamingResponse
 
@@ -36,16 +37,41 @@ class Format(StrEnum):
 
 
 def negotiate(accept: str | None) -> Format:
-    """The first export format `Accept` names; JSON otherwise (including */*)."""
-    for part in (accept or "").split(","):
-        media = part.split(";")[0].strip().lower()
+    """The format `Accept` prefers, by its q-values (RFC 9110 §12.5.1; the first named wins a
+    tie); JSON without an `Accept`. 406 when it names only formats this read does not answer."""
+    if accept is None or not accept.strip():
+        return Format.JSON
+    for media in _by_preference(accept):
         if media == Format.CSV:
             return Format.CSV
         if media in (Format.NDJSON, "application/ndjson"):
             return Format.NDJSON
         if media in (Format.JSON, "*/*", "application/*"):
             return Format.JSON
-    return Format.JSON
+    raise ProblemError(
+        406,
+        "Not acceptable",
+        f"Accept names no format this read answers: {Format.JSON}, {Format.CSV} or {Format.NDJSON}",
+        slug="not-acceptable",
+    )
+
+
+def _by_preference(accept: str) -> list[str]:
+    """The media ranges of `accept` a client accepts (q > 0), most preferred first."""
+    ranked: list[tuple[float, int, str]] = []
+    for order, part in enumerate(accept.split(",")):
+        media, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0  # an unreadable weight accepts nothing
+        if media and quality > 0:
+            ranked.append((-quality, order, media.lower()))
+    return [media for _, _, media in sorted(ranked)]
 
 
 def stream(

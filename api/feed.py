@@ -24,8 +24,9 @@ import asyncio
 import bisect
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import anyio
 import psycopg
@@ -38,8 +39,20 @@ RECHECK_TAIL = 5.0  # seconds between reads of the tail when no notification com
 TAIL_PAGE = 500  # events per read of the tail
 TAIL_MAX = 1000  # frames kept; a stream further behind reads the store
 
-Frames = list[tuple[int, str]]  # (position, its SSE frame), in position order
-ReadFrames = Callable[[int, int], Frames]  # (after, limit) -> the frames of the next events
+# (position, its SSE frame, its project), in position order
+Frames = list[tuple[int, str, UUID]]
+# (after, limit, only these projects or every one, at or below this position or any) -> the
+# frames of the next events
+ReadFrames = Callable[[int, int, Collection[UUID] | None, int | None], Frames]
+
+
+@dataclass(frozen=True)
+class Visible:
+    """What a member's stream shows: the events of `projects`, at or below `until` (the
+    position its projects were read at; None: any)."""
+
+    projects: frozenset[UUID]
+    until: int | None = None
 
 
 @dataclass
@@ -49,6 +62,7 @@ class Tail:
     start: int
     positions: list[int] = field(default_factory=list)
     frames: list[str] = field(default_factory=list)
+    projects: list[UUID] = field(default_factory=list)
 
     @property
     def last(self) -> int:
@@ -57,22 +71,40 @@ class Tail:
     def covers(self, after: int) -> bool:
         return after >= self.start
 
-    def after(self, position: int, limit: int) -> tuple[list[str], int]:
-        """Up to `limit` frames after `position`, and the position of the last one."""
+    def after(
+        self, position: int, limit: int, visible: Visible | None = None
+    ) -> tuple[list[str], int]:
+        """Up to `limit` frames after `position` (only `visible` ones when given), and the
+        position the reader has seen up to: the last frame's, or for a member the last
+        position it looked at (the frames it may not see are passed over, once)."""
         first = bisect.bisect_right(self.positions, position)
-        taken = self.frames[first : first + limit]
-        return taken, (self.positions[first + len(taken) - 1] if taken else position)
+        if visible is None:
+            taken = self.frames[first : first + limit]
+            return taken, (self.positions[first + len(taken) - 1] if taken else position)
+        taken, seen = [], position
+        for index in range(first, len(self.positions)):
+            at = self.positions[index]
+            if visible.until is not None and at > visible.until:
+                break
+            if self.projects[index] in visible.projects:
+                if len(taken) == limit:
+                    break
+                taken.append(self.frames[index])
+            seen = at
+        return taken, seen
 
     def extend(self, frames: Frames) -> None:
-        for position, frame in frames:
+        for position, frame, project in frames:
             if position > self.last:
                 self.positions.append(position)
                 self.frames.append(frame)
+                self.projects.append(project)
         extra = len(self.positions) - TAIL_MAX
         if extra > 0:
             self.start = self.positions[extra - 1]
             del self.positions[:extra]
             del self.frames[:extra]
+            del self.projects[:extra]
 
 
 class Feed:
@@ -116,15 +148,24 @@ class Feed:
         finally:
             self._subscribers -= 1
 
-    async def frames_after(self, after: int, limit: int) -> tuple[list[str], int]:
-        """Up to `limit` frames of the events after position `after`, and the position of the
-        last one (`after` when there is none yet): from the tail when it covers `after`, else
-        from the store."""
+    async def frames_after(
+        self, after: int, limit: int, visible: Visible | None = None
+    ) -> tuple[list[str], int]:
+        """Up to `limit` frames of the events after position `after` (of `visible` only when
+        given), and the position read up to (`after` when there is nothing yet): from the tail
+        when it covers `after`, else from the store."""
         tail = self._tail
         if tail is not None and tail.covers(after):
-            return tail.after(after, limit)
-        frames = await anyio.to_thread.run_sync(self._read, after, limit, limiter=self._bulk)
-        return [frame for _, frame in frames], (frames[-1][0] if frames else after)
+            return tail.after(after, limit, visible)
+        projects, until = (None, None) if visible is None else (visible.projects, visible.until)
+        frames = await anyio.to_thread.run_sync(
+            self._read, after, limit, projects, until, limiter=self._bulk
+        )
+        shown = [frame for _, frame, _ in frames]
+        if frames:
+            return shown, frames[-1][0]
+        # Nothing of the member's up to `until`: it need not look below it again.
+        return shown, max(after, until or 0)
 
     async def wait(self, generation: int, timeout: float) -> bool:
         """True once the generation is past `generation` (the tail moved, or the feed is
@@ -200,7 +241,7 @@ class Feed:
         tail = self._tail
         while True:
             frames = await anyio.to_thread.run_sync(
-                self._read, tail.last, TAIL_PAGE, limiter=self._own
+                self._read, tail.last, TAIL_PAGE, None, None, limiter=self._own
             )
             tail.extend(frames)
             if len(frames) < TAIL_PAGE:

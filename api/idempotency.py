@@ -25,6 +25,7 @@ import json
 from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any
+from uuid import UUID
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
@@ -33,6 +34,7 @@ from starlette.concurrency import run_in_threadpool
 from api import problems
 from api.answers import answer
 from api.deps import authenticate
+from application.access import Principal
 from application.ports import LedgerStore
 from application.results import AnswerKey, KeptAnswer
 
@@ -148,6 +150,10 @@ async def run_once(
         principal = await authenticate(request, container, request.headers.get("authorization"))
     except problems.ProblemError as error:
         return await problems.render(request, error)
+    if _outside_scope(request, principal):
+        # A narrower token of the same principal must not replay what a wider one did: the
+        # command is refused by its admission (403 or 404), and nothing is kept.
+        return await handler(request)
     store: LedgerStore = container.ledger.store
     body = await request.body()
     claim = AnswerKey(
@@ -165,6 +171,19 @@ async def run_once(
             await _in_thread(across_processes, entering=False)
 
     return await _locks.run((claim.principal, claim.key), locked)
+
+
+def _outside_scope(request: Request, principal: Principal) -> bool:
+    """Whether the token's scope refuses this command whatever its key (read-only, or another
+    project than its own, or a new project for a token scoped to projects)."""
+    if principal.read_only:
+        return True
+    if principal.projects is None:
+        return False
+    try:
+        return UUID(str(request.path_params.get("project_id"))) not in principal.projects
+    except ValueError:
+        return True  # no project in the path: creating one, which a scoped token may not
 
 
 async def _answer(

@@ -1,4 +1,5 @@
-"""Per request: an id (X-Request-ID in and out), one structured log line, and the metrics.
+"""Per request: an id (X-Request-ID in and out), its correlation id (which the events it causes
+carry), one structured log line, and the metrics.
 
 A plain ASGI middleware rather than Starlette's `BaseHTTPMiddleware`, so streamed responses
 (the event stream) pass through unbuffered.
@@ -17,10 +18,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.logs import request_id
 from api.metrics import Metrics
+from application.correlation import correlation_id
 
 log = logging.getLogger("milestones.request")
 
 HEADER = b"x-request-id"
+IDEMPOTENCY_HEADER = b"idempotency-key"
+# As api.idempotency checks a key (not imported: it imports this module through api.deps).
+MAX_KEY_LENGTH = 255
 # A caller's id is kept only when it is short and plain, so it cannot forge log lines.
 _ACCEPTED_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # The route of a request that matched none (404s): one label value, not one per path.
@@ -40,6 +45,18 @@ def incoming_id(scope: Scope) -> str:
     return uuid.uuid4().hex
 
 
+def request_correlation(scope: Scope, rid: str) -> str:
+    """What every event the request causes is correlated by: its Idempotency-Key when it has a
+    usable one (a retry's events then share its id), else its request id."""
+    for name, value in scope.get("headers", ()):
+        if name == IDEMPOTENCY_HEADER:
+            key = str(value.decode("latin-1"))
+            if 1 <= len(key) <= MAX_KEY_LENGTH and all(" " <= c <= "~" for c in key):
+                return key
+            break
+    return rid
+
+
 def route_template(scope: Scope) -> str:
     route: Any = scope.get("route")
     path = getattr(route, "path", None)
@@ -57,6 +74,7 @@ class RequestMiddleware:
             return
         rid = incoming_id(scope)
         token = request_id.set(rid)
+        correlated = correlation_id.set(request_correlation(scope, rid))
         arrival = arrived.set(time.monotonic())
         started = time.perf_counter()
         status = 500  # what the client gets if the app dies before it answers
@@ -92,4 +110,5 @@ class RequestMiddleware:
                 },
             )
             request_id.reset(token)
+            correlation_id.reset(correlated)
             arrived.reset(arrival)

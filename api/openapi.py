@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from api.openapi_clients import describe_for_clients
 from api.problems import PROBLEM_JSON
 from api.schemas import Problem
 
@@ -42,7 +43,7 @@ def install(app: FastAPI) -> None:
                 description=app.description,
                 routes=app.routes,
             )
-            app.openapi_schema = describe_problems(document)
+            app.openapi_schema = describe_for_clients(describe_problems(document))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

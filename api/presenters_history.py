@@ -19,18 +19,23 @@ from domain.history import json_data
 from domain.retrospective import DeliverableReview, Retrospective
 
 
-def history_event(event: ProjectEvent, position: int | None) -> dict[str, Any]:
+def history_event(
+    event: ProjectEvent, position: int | None, correlation_id: str | None = None
+) -> dict[str, Any]:
     return {
         "version": event.originator_version,
         "position": position,
         "type": event.type_name,
         "actor": event.actor,
         "occurred_at": event.timestamp,
+        "correlation_id": correlation_id,
         "data": json_data(event),
     }
 
 
-def feed_event(event: ProjectEvent, position: int) -> dict[str, Any]:
+def feed_event(
+    event: ProjectEvent, position: int, correlation_id: str | None = None
+) -> dict[str, Any]:
     return {
         "position": position,
         "project_id": event.originator_id,
@@ -38,6 +43,7 @@ def feed_event(event: ProjectEvent, position: int) -> dict[str, Any]:
         "type": event.type_name,
         "actor": event.actor,
         "occurred_at": event.timestamp,
+        "correlation_id": correlation_id,
         "data": json_data(event),
     }
 

@@ -15,6 +15,11 @@ from psycopg import OperationalError as PgOperationalError
 from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException
 
+from adapters.postgres.principals import (
+    InvalidTokenScopeError,
+    PrincipalError,
+    TokenIssuerRefusedError,
+)
 from domain.errors import (
     DomainError,
     EntityNotFoundError,
@@ -116,6 +121,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def on_domain_error(_: Request, exc: DomainError) -> JSONResponse:
         return domain_problem(exc)
+
+    @app.exception_handler(PrincipalError)
+    async def on_principal_error(_: Request, exc: PrincipalError) -> JSONResponse:
+        if isinstance(exc, TokenIssuerRefusedError):
+            return problem(403, "Forbidden", str(exc), "forbidden")
+        field = "expires_at" if isinstance(exc, InvalidTokenScopeError) else "principal"
+        errors = [{"field": field, "message": str(exc)}]
+        return problem(422, "Invalid value", str(exc), "invalid-value", errors=errors)
 
     @app.exception_handler(ProblemError)
     async def on_problem(_: Request, exc: ProblemError) -> JSONResponse:

@@ -22,7 +22,7 @@ from typing import Any
 import anyio
 
 from api.bootstrap import Container
-from api.feed import Feed, Frames
+from api.feed import Feed, ReadFrames
 from api.middleware import arrived
 from api.problems import ProblemError
 from api.tokens import TokenChecks
@@ -39,8 +39,9 @@ MIN_POSITION_WAIT = 5.0
 class Serving:
     """The async side of one API process (see the module's docstring)."""
 
-    def __init__(self, container: Container, render: Callable[[int, int], Frames]) -> None:
-        """`render(after, limit)` reads and renders the feed's next events (the route's)."""
+    def __init__(self, container: Container, render: ReadFrames) -> None:
+        """`render(after, limit, projects, until)` reads and renders the feed's next events
+        (the route's)."""
         self._container = container
         self._render = render
         self._feed: Feed | None = None

@@ -1,5 +1,6 @@
 """Who may do what (SPEC §2), decided in one place: the principal's global role and its project
-role, read from the event-sourced project (never from a view).
+role, read from the event-sourced project (never from a view), narrowed by the scope of the token
+it came with (some projects only, reading only): a scope never widens what the role allows.
 
 A principal with no role on a project is told the project does not exist (404), unless it reads
 every project (auditors and admins): those see it, so a command they may not send is refused
@@ -37,36 +38,72 @@ class Principal:
 
     name: str
     role: GlobalRole = GlobalRole.MEMBER
+    # The token's scope: the only projects it may reach (None: every one the role reaches)...
+    projects: frozenset[UUID] | None = None
+    # ... and whether it may only read.
+    read_only: bool = False
 
     @property
-    def reads_everything(self) -> bool:
-        """Auditors and admins read every project (SPEC §2)."""
+    def oversees(self) -> bool:
+        """Auditors and admins read projects they have no role on (SPEC §2)."""
         return self.role in (GlobalRole.AUDITOR, GlobalRole.ADMIN)
 
     @property
+    def reads_everything(self) -> bool:
+        """Auditors and admins read every project (SPEC §2), unless their token is scoped."""
+        return self.oversees and self.projects is None
+
+    @property
     def writes(self) -> bool:
-        """Auditors read; they write nothing."""
-        return self.role is not GlobalRole.AUDITOR
+        """Auditors read; they write nothing. Nor does a read-only token."""
+        return self.role is not GlobalRole.AUDITOR and not self.read_only
+
+    def reaches(self, project_id: UUID) -> bool:
+        """Whether the token's scope lets this principal reach the project at all."""
+        return self.projects is None or project_id in self.projects
 
 
 def require_writer(principal: Principal) -> None:
-    """Anyone but an auditor may send commands (and create a project)."""
-    if not principal.writes:
+    """Anyone but an auditor may send commands (and create a project), with a token that may
+    write."""
+    if principal.role is GlobalRole.AUDITOR:
         raise PermissionDeniedError("auditors read; they write nothing")
+    if principal.read_only:
+        raise PermissionDeniedError("this token is read-only")
+
+
+def require_creator(principal: Principal) -> None:
+    """Creating a project: a writer whose token is not limited to projects that exist."""
+    require_writer(principal)
+    if principal.projects is not None:
+        raise PermissionDeniedError("a token scoped to projects cannot create one")
 
 
 def require_overseer(principal: Principal) -> None:
-    """Only auditors and admins read across projects (the global feed, verification)."""
-    if not principal.reads_everything:
+    """Only auditors and admins read across projects (verification), with an unscoped token."""
+    if not principal.oversees:
         raise PermissionDeniedError("only auditors and admins may read this")
+    if not principal.reads_everything:
+        raise PermissionDeniedError("a token scoped to projects cannot read across them")
+
+
+def require_admin(principal: Principal) -> None:
+    """Only admins manage tokens, and only with a token that reaches every project."""
+    if principal.role is not GlobalRole.ADMIN:
+        raise PermissionDeniedError("only admins may do this")
+    if principal.projects is not None:
+        raise PermissionDeniedError("a token scoped to projects cannot manage tokens")
 
 
 def authorize(
     project: ProjectContents, principal: Principal, needs: ProjectRole, *, writes: bool
 ) -> None:
     """Let `principal` do what needs `needs` on `project` (a command when `writes`), or refuse."""
+    if not principal.reaches(project.id):
+        # Outside the token's scope the project does not exist for it, as for a non-member.
+        raise ProjectNotFoundError(f"project {project.id} not found")
     role = project.role_of(principal.name)
-    if role is None and not principal.reads_everything:
+    if role is None and not principal.oversees:
         raise ProjectNotFoundError(f"project {project.id} not found")
     if writes:
         require_writer(principal)

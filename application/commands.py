@@ -17,7 +17,7 @@ from datetime import date
 from typing import Any, Concatenate, ParamSpec, TypeVar
 from uuid import UUID
 
-from application.access import Admission, Principal, require_writer
+from application.access import Admission, Principal, require_creator
 from application.loading import ProjectLoading
 from application.ports import PrincipalDirectory
 from application.results import AnswerKey, CommandResult
@@ -108,7 +108,7 @@ class ProjectCommands(ProjectLoading):
         answer_key: AnswerKey | None = None,
     ) -> CommandResult:
         """Any principal but an auditor may create a project, and becomes its manager."""
-        require_writer(principal)
+        require_creator(principal)
         project = Project.create(
             name=name,
             description=description,

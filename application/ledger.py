@@ -23,8 +23,15 @@ from eventsourcing.utils import EnvType
 
 from application.access import Admission, Principal, authorize
 from application.commands import Act, ProjectCommands
+from application.correlation import correlation_id
 from application.groupcommit import GroupCommit, Pending
-from application.ports import AsOfEntry, LedgerStore, PendingAnswer, PrincipalDirectory
+from application.ports import (
+    AsOfEntry,
+    CorrelationEntry,
+    LedgerStore,
+    PendingAnswer,
+    PrincipalDirectory,
+)
 from application.reads import ProjectReads
 from application.results import AnswerKey, CommandResult, Ids
 from domain.errors import DomainError, VersionMismatchError
@@ -216,12 +223,21 @@ class Ledger(ProjectCommands, ProjectReads):
             AsOfEntry(e.originator_id, e.originator_version, e.timestamp)
             for e in project.pending_events
         ]
+        # Read here, in the command's own thread: a group commit may be led by another's.
+        correlation = correlation_id.get()
+        correlations = (
+            []
+            if correlation is None
+            else [
+                CorrelationEntry(e.originator_id, e.originator_version, correlation)
+                for e in project.pending_events
+            ]
+        )
         events = project.collect_events()
         result = CommandResult(project.id, project.version, None, ids, created=created)
         answers = [] if answer_key is None else [PendingAnswer(answer_key, result, len(events))]
-        recordings = self._commits.save(
-            Pending(project.id, project, events, {"as_of": as_of, "answers": answers})
-        )
+        kwargs = {"as_of": as_of, "answers": answers, "correlations": correlations}
+        recordings = self._commits.save(Pending(project.id, project, events, kwargs))
         return replace(result, position=recordings[-1].notification.id if recordings else None)
 
     def _record_batch(self, batch: Sequence[Pending]) -> list[Recording[UUID]]:
@@ -232,6 +248,9 @@ class Ledger(ProjectCommands, ProjectReads):
             processing_event.events.extend(pending.events)
             processing_event.aggregates[pending.aggregate.id] = pending.aggregate
             processing_event.saved_kwargs.setdefault("as_of", []).extend(pending.kwargs["as_of"])
+            processing_event.saved_kwargs.setdefault("correlations", []).extend(
+                pending.kwargs["correlations"]
+            )
             processing_event.saved_kwargs.setdefault("answers", []).extend(
                 replace(a, before=before) for a in pending.kwargs["answers"]
             )

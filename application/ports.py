@@ -14,7 +14,7 @@ Records that must commit or roll back with a command's events travel as keyword 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +26,15 @@ from eventsourcing.persistence import Notification, StoredEvent
 from application.access import Principal
 from application.results import AnswerKey, CommandResult, KeptAnswer
 from domain.chain import RawRow
+
+
+@dataclass(frozen=True)
+class CorrelationEntry:
+    """One event and the correlation id of the request that caused it."""
+
+    project_id: UUID
+    version: int
+    correlation_id: str
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,25 @@ class LedgerStore(Protocol):
 
     def read_page(self, after: int, limit: int) -> Sequence[Notification]:
         """At most `limit` notifications after position `after`, in position order."""
+
+    def read_page_of(
+        self, projects: Collection[UUID], after: int, limit: int, until: int | None = None
+    ) -> Sequence[Notification]:
+        """`read_page` of the events of `projects` only (at or below `until` when given)."""
+
+    def read_correlated(
+        self,
+        correlation_id: str,
+        after: int,
+        limit: int,
+        projects: Collection[UUID] | None = None,
+        until: int | None = None,
+    ) -> Sequence[Notification]:
+        """`read_page` of the events one request caused (of `projects`, at or below `until`,
+        when given)."""
+
+    def correlation_ids(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
+        """The correlation ids of these events (project, version) that have one."""
 
     def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         """Every stored event as raw columns, in position order (for the hash chain's check)."""

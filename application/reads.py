@@ -12,7 +12,7 @@ it out (`index_agrees`); otherwise the events decide.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -118,16 +118,37 @@ class ProjectReads(ProjectLoading):
         """Slips, reschedules and review rounds, replayed from every event of the project."""
         return retrospective(event for event, _ in self.project_events(admitted))
 
-    def feed(self, after: int, limit: int) -> list[tuple[ProjectEvent, int]]:
-        """Every project's events after global position `after`, in commit order.
+    def feed(
+        self,
+        after: int,
+        limit: int,
+        *,
+        projects: Collection[UUID] | None = None,
+        until: int | None = None,
+        correlation_id: str | None = None,
+    ) -> list[tuple[ProjectEvent, int]]:
+        """Every project's events after global position `after`, in commit order; only those
+        of `projects` (at or below `until`) when given; only those one request caused when
+        `correlation_id` is given.
 
         The store's ordering lock makes commit order equal position order, so a reader that
         resumes after the last position it saw never skips an event (positions may have gaps).
-        Who may read it is the caller's to check (`access.require_overseer`).
+        Who may read it, and which projects, is the caller's to decide.
         """
-        notifications = self.store.read_page(after, limit)
+        if correlation_id is not None:
+            notifications = self.store.read_correlated(
+                correlation_id, after, limit, projects, until
+            )
+        elif projects is None:
+            notifications = self.store.read_page(after, limit)
+        else:
+            notifications = self.store.read_page_of(projects, after, limit, until)
         events = [(self.mapper.to_domain_event(n), n.id) for n in notifications]
         return [(e, position) for e, position in events if isinstance(e, ProjectEvent)]
+
+    def correlation_ids(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
+        """The correlation ids (which request caused them) of these events (project, version)."""
+        return self.store.correlation_ids(events)
 
     def _event(self, stored: StoredEvent) -> ProjectEvent:
         event = self.mapper.to_domain_event(stored)

@@ -1,4 +1,5 @@
-"""The administrator's commands: `db upgrade`, `principal add`, `token create`, `token revoke`.
+"""The administrator's commands: `db upgrade`, `principal add`, `token create`, `token list`,
+`token revoke`.
 
 Creating a principal or a token acts as the record's owner, which the service's own role may
 not: on `MILESTONES_OWNER_URL` when it is set, else on the service's login (which must then be
@@ -8,11 +9,13 @@ a member of the owner role, as a superuser is; if it is not, the command says so
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 
 from adapters.postgres.database import open_pool, resolve_database_url
-from adapters.postgres.principals import PrincipalExistsError, Principals
+from adapters.postgres.principals import PrincipalExistsError, Principals, TokenRecord, TokenScope
 from api.bootstrap import upgrade
 from api.settings import Settings
 from application.access import GlobalRole
@@ -68,10 +71,43 @@ def cmd_principal_add(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+_LIFETIME = re.compile(r"^([1-9][0-9]{0,5})([dhm])$")
+_UNITS = {"d": "days", "h": "hours", "m": "minutes"}
+
+
+def lifetime(text: str) -> timedelta:
+    """`--expires`: a whole number of days, hours or minutes (`30d`, `12h`, `90m`)."""
+    match = _LIFETIME.match(text.strip())
+    if match is None:
+        raise argparse.ArgumentTypeError(f"{text!r}: write a lifetime such as 30d, 12h or 90m")
+    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+
+
 def cmd_token_create(args: argparse.Namespace, settings: Settings) -> int:
+    expires = None if args.expires is None else datetime.now(UTC) + args.expires
+    projects = None if args.project is None else frozenset(args.project)
+    scope = TokenScope(projects=projects, read_only=args.read_only, expires_at=expires)
     with _administered(settings) as principals:
-        print(principals.create_token(args.name))
+        print(principals.create_token(args.name, scope))
     return 0
+
+
+def cmd_token_list(args: argparse.Namespace, settings: Settings) -> int:
+    with open_container(settings) as container:
+        records = container.principals.list_tokens(args.name)
+    print("id\tprincipal\tprojects\taccess\texpires\tstate")
+    now = datetime.now(UTC)
+    for record in records:
+        print("\t".join(_token_line(record, now)))
+    return 0
+
+
+def _token_line(record: TokenRecord, now: datetime) -> list[str]:
+    scope = record.scope
+    projects = "all" if scope.projects is None else ",".join(sorted(map(str, scope.projects)))
+    expires = "never" if scope.expires_at is None else scope.expires_at.isoformat()
+    access = "read-only" if scope.read_only else "read-write"
+    return [record.id, record.principal, projects, access, expires, record.state(now)]
 
 
 def cmd_token_revoke(args: argparse.Namespace, settings: Settings) -> int:

@@ -7,13 +7,21 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import metadata
 from pathlib import Path
+from uuid import UUID
 
 from adapters.postgres.principals import PrincipalError
 from api.logs import configure_logging
 from api.preflight import StartupError
 from api.settings import Settings, SettingsError
 from application.access import GlobalRole
-from cli.admin import cmd_db_upgrade, cmd_principal_add, cmd_token_create, cmd_token_revoke
+from cli.admin import (
+    cmd_db_upgrade,
+    cmd_principal_add,
+    cmd_token_create,
+    cmd_token_list,
+    cmd_token_revoke,
+    lifetime,
+)
 from cli.demo import cmd_demo
 from cli.serve import cmd_serve, cmd_worker
 from cli.trust import cmd_checkpoint_create, cmd_keys_public, cmd_verify
@@ -85,7 +93,21 @@ def build_parser() -> argparse.ArgumentParser:
     ).add_subparsers(dest="token", required=True)
     create = token.add_parser("create", help="print a new bearer token for a principal")
     create.add_argument("name", help="the principal the token acts as")
+    create.add_argument(
+        "--project",
+        action="append",
+        type=UUID,
+        metavar="PID",
+        help="reach only this project (repeat for more); others answer 404",
+    )
+    create.add_argument("--read-only", action="store_true", help="reads only; commands get 403")
+    create.add_argument(
+        "--expires", type=lifetime, metavar="DURATION", help="e.g. 30d, 12h, 90m; then 401"
+    )
     create.set_defaults(func=cmd_token_create)
+    listing = token.add_parser("list", help="tokens with their scope and expiry (never secrets)")
+    listing.add_argument("name", nargs="?", help="only this principal's tokens")
+    listing.set_defaults(func=cmd_token_list)
     revoke = token.add_parser("revoke", help="revoke a bearer token")
     revoke.add_argument("token", help="the token itself, as `token create` printed it")
     revoke.set_defaults(func=cmd_token_revoke)

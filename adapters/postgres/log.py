@@ -4,7 +4,7 @@ every stored row as raw bytes (the hash chain's check)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any, cast
 from uuid import UUID
 
@@ -17,6 +17,8 @@ from psycopg.sql import SQL, Identifier
 
 from domain.chain import RawRow
 
+_LAST_POSITION = 2**63 - 1  # no upper bound
+
 
 class LogReads:
     def __init__(self, schema: str, events_table: str) -> None:
@@ -24,6 +26,16 @@ class LogReads:
         self._select_page = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
+        ).format(table=table)
+        # A member's feed: each project's next rows by (originator_id, notification_id) (0031),
+        # at most a page each, merged by position.
+        self._select_page_of = SQL(
+            "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%(projects)s::uuid[]) AS p(id) CROSS JOIN LATERAL ("
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {table} WHERE originator_id = p.id AND notification_id > %(after)s "
+            "AND notification_id <= %(until)s ORDER BY notification_id LIMIT %(limit)s) e "
+            "ORDER BY e.notification_id LIMIT %(limit)s"
         ).format(table=table)
         # A history: the primary key (originator_id, originator_version) serves it.
         self._select_project_events = SQL(
@@ -42,6 +54,36 @@ class LogReads:
         (about half its cost per event, which a rebuild pays for the whole log)."""
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_page, (after, limit))
+            return [
+                Notification(
+                    id=row[0],
+                    originator_id=row[1],
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=bytes(row[4]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    def read_page_of(
+        self,
+        conn: Connection[Any],
+        projects: Collection[UUID],
+        after: int,
+        limit: int,
+        until: int | None,
+    ) -> list[Notification]:
+        """`read_page` of the events of `projects` only, at or below `until` when given."""
+        if not projects:
+            return []
+        params = {
+            "projects": sorted(projects),
+            "after": after,
+            "until": _LAST_POSITION if until is None else until,
+            "limit": limit,
+        }
+        with conn.cursor(row_factory=tuple_row, binary=True) as curs:
+            curs.execute(self._select_page_of, params)
             return [
                 Notification(
                     id=row[0],

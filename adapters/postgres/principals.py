@@ -9,10 +9,14 @@ append-only row in `token_revocations`); a principal or a token is created as th
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from uuid import UUID
 
 from psycopg import Connection, errors, sql
 from psycopg.rows import TupleRow
@@ -25,6 +29,9 @@ from domain.validation import name_characters
 
 TOKEN_PREFIX = "ml_"
 NAME_MAX_LENGTH = 200
+# A token is named in lists by the start of its hash: enough to tell tokens apart, useless to
+# log in with.
+TOKEN_ID_LENGTH = 12
 
 
 class PrincipalError(Exception):
@@ -46,6 +53,49 @@ class UnknownPrincipalError(PrincipalError):
 
 class NotAnAdministratorError(PrincipalError):
     """The login may not act as the record's owner, which creating principals and tokens needs."""
+
+
+class InvalidTokenScopeError(PrincipalError, ValueError):
+    """A token's scope cannot be issued (an expiry already past)."""
+
+
+class TokenIssuerRefusedError(PrincipalError):
+    """Only a live, unscoped, writing admin token may issue a token through the service."""
+
+
+@dataclass(frozen=True)
+class TokenScope:
+    """What a token narrows its principal to: some projects, reading only, until a time."""
+
+    projects: frozenset[UUID] | None = None
+    read_only: bool = False
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TokenRecord:
+    """A token as `token list` shows it: never its secret, only the start of its hash."""
+
+    id: str
+    principal: str
+    scope: TokenScope
+    created_at: datetime
+    revoked: bool
+
+    def state(self, now: datetime) -> str:
+        """live, expired or revoked (at `now`)."""
+        if self.revoked:
+            return "revoked"
+        if self.scope.expires_at is not None and self.scope.expires_at <= now:
+            return "expired"
+        return "live"
+
+
+@dataclass(frozen=True)
+class TokenRefusal:
+    """Why a token lets nobody in, said in its 401."""
+
+    detail: str
 
 
 def hash_token(token: str) -> str:
@@ -121,18 +171,66 @@ class Principals:
             rows = conn.execute("SELECT name, role FROM public.principals ORDER BY name").fetchall()
         return [Principal(name, GlobalRole(role)) for name, role in rows]
 
-    def create_token(self, name: str) -> str:
-        """Issue a new token for principal `name`; only its hash is stored, so show it once."""
+    def create_token(self, name: str, scope: TokenScope | None = None) -> str:
+        """Issue a new token for principal `name`, narrowed by `scope`; only its hash is
+        stored, so show it once."""
+        scope = _checked(scope or TokenScope())
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
             with self._as_owner() as conn:
                 conn.execute(
-                    "INSERT INTO public.tokens (token_hash, principal) VALUES (%s, %s)",
-                    [hash_token(token), name],
+                    "INSERT INTO public.tokens"
+                    " (token_hash, principal, projects, read_only, expires_at)"
+                    " VALUES (%s, %s, %s, %s, %s)",
+                    [hash_token(token), name, *_scope_columns(scope)],
                 )
         except errors.ForeignKeyViolation:
             raise UnknownPrincipalError(f"no principal is named {name!r}") from None
         return token
+
+    def issue_token(self, issuer: str, name: str, scope: TokenScope | None = None) -> str:
+        """Issue a token on the service's own role, on the word of an admin's token `issuer`
+        (checked by the database, which runs the insert as the owner: see migration 0030)."""
+        scope = _checked(scope or TokenScope())
+        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        try:
+            with self._pool.connection() as conn:
+                conn.execute(
+                    "SELECT public.milestones_issue_token(%s, %s, %s, %s, %s, %s)",
+                    [issuer, hash_token(token), name, *_scope_columns(scope)],
+                )
+        except errors.ForeignKeyViolation:
+            raise UnknownPrincipalError(f"no principal is named {name!r}") from None
+        except errors.InsufficientPrivilege:
+            raise TokenIssuerRefusedError(
+                "only an admin's live token with no scope may issue a token"
+            ) from None
+        return token
+
+    def list_tokens(self, name: str | None = None) -> builtins.list[TokenRecord]:
+        """Every token (of principal `name` when given), newest first: scope, expiry and
+        revocation, never the secret."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT t.token_hash, t.principal, t.projects, t.read_only, t.expires_at,"
+                " t.created_at, (t.revoked_at IS NOT NULL OR EXISTS (SELECT FROM"
+                " public.token_revocations r WHERE r.token_hash = t.token_hash))"
+                " FROM public.tokens t WHERE %(name)s::text IS NULL OR t.principal = %(name)s"
+                " ORDER BY t.created_at DESC, t.token_hash",
+                {"name": name},
+            ).fetchall()
+        return [
+            TokenRecord(
+                id=row[0][:TOKEN_ID_LENGTH],
+                principal=row[1],
+                scope=TokenScope(
+                    None if row[2] is None else frozenset(row[2]), row[3], _utc(row[4])
+                ),
+                created_at=row[5].astimezone(UTC),
+                revoked=row[6],
+            )
+            for row in rows
+        ]
 
     def revoke_token(self, token: str) -> bool:
         """Revoke `token` (a row in `token_revocations`, which nobody may take back); return
@@ -147,19 +245,53 @@ class Principals:
             return cursor.rowcount == 1
 
     def authenticate(self, token: str) -> Principal | None:
-        """The principal a live (not revoked) `token` belongs to, if any."""
+        """The principal a live (known, not revoked, not expired) `token` lets in, if any."""
+        verdict = self.identify(token)
+        return verdict if isinstance(verdict, Principal) else None
+
+    def identify(self, token: str) -> Principal | TokenRefusal:
+        """The principal a live `token` lets in, narrowed by its scope; else why not."""
         with self._pool.connection() as conn:
             # One statement, so no transaction around it: one round trip, not three. Every
-            # request asks, so a revoked token stops working at once in every process.
+            # request asks, so a revoked token stops working at once in every process. Expiry
+            # is the database's clock, the same for every process.
             conn.autocommit = True
             try:
                 row = conn.execute(
-                    "SELECT p.name, p.role FROM public.tokens t JOIN public.principals p"
-                    " ON p.name = t.principal"
-                    " WHERE t.token_hash = %s AND t.revoked_at IS NULL AND NOT EXISTS"
-                    " (SELECT FROM public.token_revocations r WHERE r.token_hash = t.token_hash)",
+                    "SELECT p.name, p.role, t.projects, t.read_only, t.expires_at,"
+                    " t.expires_at <= now(), (t.revoked_at IS NOT NULL OR EXISTS"
+                    " (SELECT FROM public.token_revocations r WHERE r.token_hash = t.token_hash))"
+                    " FROM public.tokens t JOIN public.principals p ON p.name = t.principal"
+                    " WHERE t.token_hash = %s",
                     [hash_token(token)],
                 ).fetchone()
             finally:
                 conn.autocommit = False
-        return None if row is None else Principal(row[0], GlobalRole(row[1]))
+        if row is None:
+            return TokenRefusal("unknown token")
+        name, role, projects, read_only, expires_at, expired, revoked = row
+        if revoked:
+            return TokenRefusal("this token was revoked")
+        if expired:
+            when = expires_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+            return TokenRefusal(f"this token expired at {when}")
+        scope = None if projects is None else frozenset(projects)
+        return Principal(name, GlobalRole(role), projects=scope, read_only=read_only)
+
+
+def _checked(scope: TokenScope) -> TokenScope:
+    if scope.expires_at is not None:
+        if scope.expires_at.tzinfo is None:
+            raise InvalidTokenScopeError("a token's expiry needs a time zone")
+        if scope.expires_at <= datetime.now(UTC):
+            raise InvalidTokenScopeError("a token's expiry must be in the future")
+    return scope
+
+
+def _scope_columns(scope: TokenScope) -> tuple[list[UUID] | None, bool, datetime | None]:
+    projects = None if scope.projects is None else sorted(scope.projects)
+    return projects, scope.read_only, scope.expires_at
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)

@@ -5,6 +5,7 @@ table lock per save, so commit order equals position order) plus the records tha
 or roll back together with the events (see `application.ports`): the as-of index
 (`adapters.postgres.asof`) and the answers kept under an Idempotency-Key by commands that wrote
 events (`adapters.postgres.answers`: a cache that expires, outside the append-only record).
+and the correlation ids of the request that caused each event (`adapters.postgres.correlation`).
 `Ledger.save(..., **kwargs)` passes them through to `_insert_events`, which writes them after
 the events.
 
@@ -15,7 +16,7 @@ SECURITY DEFINER function that does.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from typing import Any
@@ -29,11 +30,12 @@ from psycopg.sql import SQL, Identifier
 
 from adapters.postgres.answers import AnswerTable
 from adapters.postgres.asof import AsOfIndex, AsOfRecord
+from adapters.postgres.correlation import CorrelationIndex
 from adapters.postgres.deadline import WATCHDOG
 from adapters.postgres.integrity import lock_function
 from adapters.postgres.log import LogReads
 from adapters.postgres.retry import without_retry
-from application.ports import AsOfEntry, PendingAnswer
+from application.ports import AsOfEntry, CorrelationEntry, PendingAnswer
 from application.results import KeptAnswer
 from domain.chain import RawRow
 
@@ -63,6 +65,7 @@ class LedgerRecorder(PostgresApplicationRecorder):
         self.as_of = AsOfIndex(schema, events_table_name)
         self.answers = AnswerTable(schema)
         self.log = LogReads(schema, events_table_name)
+        self.correlations = CorrelationIndex(schema, events_table_name)
 
     @without_retry
     def insert_events(
@@ -116,10 +119,12 @@ class LedgerRecorder(PostgresApplicationRecorder):
         # the ledger retries), not as a failure of a later record in the same pipeline.
         super()._insert_stored_events(curs, stored_events, **kwargs)
         as_of: Sequence[AsOfEntry] = kwargs.get("as_of", ())
-        if as_of:
+        correlations: Sequence[CorrelationEntry] = kwargs.get("correlations", ())
+        if as_of or correlations:
             # Another cursor, so the library still reads the events' notification ids from `curs`.
             with curs.connection.cursor() as extra:
                 self.as_of.insert(extra, as_of)
+                self.correlations.insert(extra, correlations)
 
     def _fetch_ids_after_insert_events(
         self,
@@ -153,6 +158,27 @@ class LedgerRecorder(PostgresApplicationRecorder):
     def read_page(self, after: int, limit: int) -> list[Notification]:
         with self.datastore.get_connection() as conn:
             return self.log.read_page(conn, after, limit)
+
+    def read_correlated(
+        self,
+        correlation_id: str,
+        after: int,
+        limit: int,
+        projects: Collection[UUID] | None = None,
+        until: int | None = None,
+    ) -> list[Notification]:
+        with self.datastore.get_connection() as conn:
+            return self.correlations.events(conn, correlation_id, after, limit, projects, until)
+
+    def correlation_ids(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
+        with self.datastore.get_connection() as conn:
+            return self.correlations.ids(conn, events)
+
+    def read_page_of(
+        self, projects: Collection[UUID], after: int, limit: int, until: int | None = None
+    ) -> list[Notification]:
+        with self.datastore.get_connection() as conn:
+            return self.log.read_page_of(conn, projects, after, limit, until)
 
     def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
         with self.datastore.get_connection() as conn:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Callable
+import itertools
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,20 +16,22 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
 from api import exports
-from api.access import Anyone, Looker, Overseer, Reader
+from api.access import Anyone, Looker, Reader
 from api.bootstrap import Container
 from api.calendar import milestones_calendar
 from api.deps import ContainerDep, ServingDep
-from api.feed import Feed, Frames
+from api.feed import Frames, ReadFrames, Visible
 from api.presenters_history import feed_event, history_event, retrospective_public
 from api.problems import ProblemError
 from api.routes.queries import MinPosition
 from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
-from api.tokens import TokenChecks
 from api.webhooks.noticetail import NoticeTail
+from application.access import Principal
+from domain.events import ProjectEvent
 from projections.audit import AuditFilter, audit_page, iter_audit
+from projections.projects.queries import readable_projects
 
 router = APIRouter(tags=["history"])
 
@@ -48,9 +51,10 @@ AUDIT_COLUMNS = (
     "type",
     "actor",
     "summary",
+    "correlation_id",
     "data",
 )
-HISTORY_COLUMNS = ("version", "position", "type", "actor", "occurred_at", "data")
+HISTORY_COLUMNS = ("version", "position", "type", "actor", "occurred_at", "correlation_id", "data")
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page (at most 1000)")]
 Accept = Annotated[str | None, Header()]
@@ -84,9 +88,9 @@ async def audit(
     `MILESTONES_SEND_TIMEOUT` (30 s), is cut off: the connection closes before the end of the
     body, so it is visibly incomplete."""
     await serving.waits.caught_up(caller.name, "audit", min_position)
-    where = AuditFilter(project_id, entity_id, actor, type, since, until)
+    where = AuditFilter(project_id, entity_id, actor, type, since, until, caller.projects)
     before = _decode_cursor(cursor)
-    reader, read_all = caller.name, caller.reads_everything
+    reader, read_all = caller.name, caller.oversees
     export = exports.negotiate(accept)
     if export is not exports.Format.JSON:
         # A page per transaction, none held while the client reads (see iter_audit).
@@ -98,6 +102,7 @@ async def audit(
             before=before,
             page=exports.PAGE,
         )
+        rows = _correlated(container, rows, lambda row: (row["project_id"], row["version"]))
         return _export(container, serving, rows, export, AUDIT_COLUMNS, "audit")
 
     def page() -> list[dict[str, Any]]:
@@ -107,6 +112,10 @@ async def audit(
             )
 
     items = await run_in_threadpool(page)
+    keys = [(item["project_id"], item["version"]) for item in items]
+    correlated = await run_in_threadpool(container.ledger.correlation_ids, keys)
+    for item, key in zip(items, keys, strict=True):
+        item["correlation_id"] = correlated.get(key)
     next_cursor = _encode_cursor(items[-1]["position"]) if len(items) == limit else None
     return {"items": items, "next_cursor": next_cursor}
 
@@ -129,6 +138,20 @@ def _export(
         deadline=settings.export_deadline,
         send_timeout=settings.send_timeout,
     )
+
+
+def _correlated(
+    container: Container,
+    rows: Iterator[dict[str, Any]],
+    key: Callable[[dict[str, Any]], tuple[UUID, int]],
+) -> Iterator[dict[str, Any]]:
+    """An export's rows, each with its correlation id, looked up a page of rows at a time (in
+    the export's own thread, holding nothing between pages)."""
+    while chunk := list(itertools.islice(rows, exports.PAGE)):
+        correlated = container.ledger.correlation_ids([key(row) for row in chunk])
+        for row in chunk:
+            row["correlation_id"] = correlated.get(key(row))
+            yield row
 
 
 def _encode_cursor(position: int) -> str:
@@ -177,11 +200,20 @@ def history(
         read = container.ledger.project_events(
             access, after_version=after_version, limit=limit, page_size=exports.PAGE
         )
-        rows = (history_event(e, position) for e, position in read)
+        rows = _correlated(
+            container,
+            (history_event(e, position) for e, position in read),
+            lambda row: (project_id, row["version"]),
+        )
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
     page = limit or 100
-    events = container.ledger.project_events(access, after_version=after_version, limit=page)
-    shown = [history_event(e, position) for e, position in events]
+    events = list(container.ledger.project_events(access, after_version=after_version, limit=page))
+    keys = [(project_id, e.originator_version) for e, _ in events]
+    correlated = container.ledger.correlation_ids(keys)
+    shown = [
+        history_event(e, position, correlated.get(key))
+        for (e, position), key in zip(events, keys, strict=True)
+    ]
     more = len(shown) == page
     return {
         "project_id": project_id,
@@ -221,26 +253,56 @@ def calendar(project_id: UUID, container: ContainerDep, access: Reader) -> Respo
 # --- the global feed -------------------------------------------------------------------------
 
 
-# The global feed is for admins and auditors (api.access).
-FeedReader = Overseer
+# Everyone follows the feed: admins and auditors every project's events, a member (or a scoped
+# token) those of the projects it may read.
+FeedReader = Anyone
 
 
-@router.get(
-    "/v1/events", response_model=FeedPage, responses={**_ERRORS, 403: {"description": "not admin"}}
-)
+def visible_to(container: Container, caller: Principal) -> Visible | None:
+    """What `caller`'s feed shows: None for everything (admins and auditors); a scoped
+    overseer's token its projects; a member the projects it is a member of now (within its
+    token's scope), as of the projects view's position, which bounds what it is shown: every
+    membership change up to there is known, so an event shown or passed over never has to be
+    looked at again."""
+    if caller.reads_everything:
+        return None
+    if caller.oversees:
+        assert caller.projects is not None
+        return Visible(caller.projects)
+    with container.pool.connection() as conn:
+        readable = readable_projects(conn, caller.name, caller.projects)
+    return Visible(readable.projects, readable.position)
+
+
+@router.get("/v1/events", response_model=FeedPage, responses=_ERRORS)
 def events(
     container: ContainerDep,
     caller: FeedReader,
     after: Annotated[int, Query(ge=0, description="the last position already read")] = 0,
     limit: Limit = 100,
+    correlation_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=255, description="only the events this request caused"),
+    ] = None,
 ) -> dict[str, Any]:
-    """Every project's events after `after`, in commit order (admins and auditors).
+    """The events after `after` of every project the caller may read, in commit order: all of
+    them for admins and auditors, a member's own projects' (as of the projects view). With
+    `correlation_id`, only those one request caused (its Idempotency-Key or X-Request-ID).
 
     Positions increase with commit order but may have gaps; resume with `after=next_after`.
+    A member's `next_after` may pass events of projects it does not read.
     """
-    page = container.ledger.feed(after, limit)
-    shown = [feed_event(e, position) for e, position in page]
-    return {"events": shown, "next_after": shown[-1]["position"] if shown else after}
+    visible = visible_to(container, caller)
+    projects, until = (None, None) if visible is None else (visible.projects, visible.until)
+    page = container.ledger.feed(
+        after, limit, projects=projects, until=until, correlation_id=correlation_id
+    )
+    shown = _feed_events(container, page)
+    next_after = shown[-1]["position"] if shown else after
+    if until is not None and len(shown) < limit:
+        # Every event of the member's up to `until` is in this page: it need not look again.
+        next_after = max(next_after, until)
+    return {"events": shown, "next_after": next_after}
 
 
 # A stream ends after this long at most (the client resumes with Last-Event-ID).
@@ -254,11 +316,7 @@ TOKEN_RECHECK = 0.5
 
 @router.get(
     "/v1/events/stream",
-    responses={
-        **_ERRORS,
-        403: {"description": "not admin"},
-        200: {"content": {"text/event-stream": {}}},
-    },
+    responses={**_ERRORS, 200: {"content": {"text/event-stream": {}}}},
     response_class=StreamingResponse,
 )
 async def event_stream(
@@ -272,17 +330,19 @@ async def event_stream(
     ] = 300.0,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> BoundedStreamingResponse:
-    """The global feed as Server-Sent Events (`id` = position); reconnect with `Last-Event-ID`
-    to resume after the last event received. Woken by each commit; keep-alive comments every
-    15 s (`MILESTONES_STREAM_KEEPALIVE`); ends after `max_seconds`, when the client goes, when
-    the caller's token is revoked or expires (within a second), or when the server stops."""
+    """The feed as Server-Sent Events (`id` = position): every project's events for admins and
+    auditors, a member's own projects' (re-read at least every 0.5 s); reconnect with
+    `Last-Event-ID` to resume after the last event received. Woken by each commit; keep-alive
+    comments every 15 s (`MILESTONES_STREAM_KEEPALIVE`); ends after `max_seconds`, when the
+    client goes, when the caller's token is revoked or expires (within a second), or when the
+    server stops."""
     start = _resume_from(last_event_id, after)
     token: str = request.state.token
     settings = container.settings
     return BoundedStreamingResponse(
         _sse(
-            serving.feed,
-            serving.tokens,
+            serving,
+            lambda principal: visible_to(container, principal),
             token,
             start,
             max_seconds,
@@ -314,16 +374,33 @@ def _resume_from(last_event_id: str | None, after: int) -> int:
     return position
 
 
-def feed_frames(container: Container) -> Callable[[int, int], Frames]:
-    """Reads the feed's next events and renders each as its Server-Sent-Events frame."""
+def feed_frames(container: Container) -> ReadFrames:
+    """Reads the feed's next events (of some projects only, up to a position, when told) and
+    renders each as its Server-Sent-Events frame."""
 
-    def read(after: int, limit: int) -> Frames:
+    def read(
+        after: int, limit: int, projects: Collection[UUID] | None, until: int | None
+    ) -> Frames:
+        page = container.ledger.feed(after, limit, projects=projects, until=until)
+        shown = _feed_events(container, page)
         return [
-            (position, _frame(feed_event(event, position), position))
-            for event, position in container.ledger.feed(after, limit)
+            (position, _frame(item, position), event.originator_id)
+            for item, (event, position) in zip(shown, page, strict=True)
         ]
 
     return read
+
+
+def _feed_events(
+    container: Container, page: Sequence[tuple[ProjectEvent, int]]
+) -> list[dict[str, Any]]:
+    """The page's events as the feed shows them, each with its correlation id (one read)."""
+    keys = [(event.originator_id, event.originator_version) for event, _ in page]
+    correlated = container.ledger.correlation_ids(keys)
+    return [
+        feed_event(event, position, correlated.get(key))
+        for (event, position), key in zip(page, keys, strict=True)
+    ]
 
 
 def _frame(shown: dict[str, Any], position: int) -> str:
@@ -332,17 +409,21 @@ def _frame(shown: dict[str, Any], position: int) -> str:
 
 
 async def _sse(
-    feed: Feed,
-    tokens: TokenChecks,
+    serving: Serving,
+    visible_to: Callable[[Principal], Visible | None],
     token: str,
     after: int,
     max_seconds: float,
     keepalive: float,
     notices: NoticeTail,
 ) -> AsyncIterator[str]:
+    feed, tokens = serving.feed, serving.tokens
     with feed.following():
         now = anyio.current_time()
         deadline, quiet_until = now + max_seconds, now + keepalive
+        visible: Visible | None = None
+        seen_by: Principal | None = None
+        visible_until = now  # when a member's projects are read again
         yield f"retry: 2000\n: events after position {after}\n\n"
         # R20's notices, live: `event: notice` frames with no id (api.webhooks.noticetail).
         noticed = await notices.start()
@@ -351,13 +432,22 @@ async def _sse(
                 yield ": the server is stopping; resume with Last-Event-ID\n\n"
                 return
             principal = await tokens.principal(token)
-            if principal is None or not principal.reads_everything:
+            if principal is None:
                 yield ": the token no longer lets this stream in\n\n"
                 return
+            if principal != seen_by or (visible is not None and now >= visible_until):
+                # A member's projects (and the position they are known at), read again at
+                # most every TOKEN_RECHECK s, in a thread of the bulk reads' limiter.
+                visible = await anyio.to_thread.run_sync(
+                    visible_to, principal, limiter=serving.bulk
+                )
+                seen_by, visible_until = principal, now + TOKEN_RECHECK
             # Noted before reading: a commit after the read still wakes the wait below.
             generation = feed.generation
-            frames, after = await feed.frames_after(after, STREAM_PAGE)
-            notice_frames, noticed = await notices.after(noticed)
+            frames, after = await feed.frames_after(after, STREAM_PAGE, visible)
+            notice_frames, noticed = await notices.after(
+                noticed, None if visible is None else visible.projects
+            )
             now = anyio.current_time()
             if frames or notice_frames:
                 yield "".join(frames) + notice_frames

@@ -60,7 +60,7 @@ async def projects(
 
     def read() -> list[dict[str, Any]]:
         with container.pool.connection() as conn:
-            return list_projects(conn, caller.name, caller.reads_everything)
+            return list_projects(conn, caller.name, caller.oversees, caller.projects)
 
     return await run_in_threadpool(read)
 
@@ -98,9 +98,21 @@ def project(
     state = access.project
     assert state is not None
     etag = f'"{state.version}"'
-    if if_none_match == etag:
+    if weakly_matches(if_none_match, etag):
         return Response(status_code=304, headers={"ETag": etag})
     return _json(project_json(state, container.clock()), {"ETag": etag})
+
+
+def weakly_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether `If-None-Match` names `etag` by the weak comparison (RFC 9110 §13.1.2), which is
+    the one it uses: `W/` is ignored on both sides; `*` matches any."""
+    if if_none_match is None:
+        return False
+    opaque = etag.removeprefix("W/")
+    return any(
+        tag.strip() == "*" or tag.strip().removeprefix("W/") == opaque
+        for tag in if_none_match.split(",")
+    )
 
 
 def _json(body: bytes, headers: dict[str, str] | None = None) -> Response:
@@ -115,7 +127,8 @@ async def schedule(
     access: Looker,
     response: Response,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
     """Phases in order, each with its milestones: due, baseline, slip, health, deliverables."""
     await serving.waits.caught_up(access.principal.name, "schedule", min_position)
     now = container.clock()
@@ -128,7 +141,10 @@ async def schedule(
     if view is None:  # the project exists but the view has not seen it yet
         raise _not_seen_yet("schedule")
     # Weak: health depends on the day as well as on the events.
-    response.headers["ETag"] = f'W/"{view["version"]}-{view["today"]}"'
+    etag = f'W/"{view["version"]}-{view["today"]}"'
+    if weakly_matches(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
     return view
 
 
@@ -140,7 +156,8 @@ async def alignment(
     access: Reader,
     response: Response,
     min_position: MinPosition = None,
-) -> dict[str, Any]:
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Any:
     """R11: milestones without deliverables, deliverables without milestones or criteria."""
     state = access.project
     assert state is not None
@@ -153,5 +170,8 @@ async def alignment(
     view = await run_in_threadpool(read)
     if view is None:
         raise _not_seen_yet("schedule")
-    response.headers["ETag"] = f'W/"{state.version}-{today_in(state.timezone, container.clock())}"'
+    etag = f'W/"{state.version}-{today_in(state.timezone, container.clock())}"'
+    if weakly_matches(if_none_match, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    response.headers["ETag"] = etag
     return {"project_id": project_id, **view}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import PlainSerializer, StringConstraints
+from pydantic import PlainSerializer, StringConstraints, WithJsonSchema
 
 from domain.validation import EVIDENCE_MAX, NAME_MAX, TEXT_MAX
 
@@ -22,7 +22,12 @@ def iso_utc(value: datetime) -> str:
     return value.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-UtcDatetime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str)]
+# Documented as a date-time: the serializer alone would make it a plain string in the schema.
+UtcDatetime = Annotated[
+    datetime,
+    PlainSerializer(iso_utc, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
 
 # An `as_of` instant: aware, and a day inside the calendar's range, so that the project's
 # local day of it (in any time zone) exists.

@@ -24,6 +24,10 @@ class AuditEntry(BaseModel):
     actor: str
     occurred_at: UtcDatetime
     summary: str = Field(description="one line, with names as they were at that moment")
+    correlation_id: str | None = Field(
+        default=None,
+        description="the request that caused it: its Idempotency-Key, else its X-Request-ID",
+    )
     data: dict[str, Any] = Field(description="the event's own fields")
 
 
@@ -40,6 +44,10 @@ class HistoryEvent(BaseModel):
     type: str
     actor: str
     occurred_at: UtcDatetime
+    correlation_id: str | None = Field(
+        default=None,
+        description="the request that caused it: its Idempotency-Key, else its X-Request-ID",
+    )
     data: dict[str, Any]
 
 
@@ -58,6 +66,10 @@ class FeedEvent(BaseModel):
     type: str
     actor: str
     occurred_at: UtcDatetime
+    correlation_id: str | None = Field(
+        default=None,
+        description="the request that caused it: its Idempotency-Key, else its X-Request-ID",
+    )
     data: dict[str, Any]
 
 

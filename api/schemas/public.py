@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import UtcDatetime
 from domain.entities import DeliverableKind, DeliverableState, MilestoneStatus
@@ -168,6 +168,19 @@ class Alignment(BaseModel):
     deliverables_without_criteria: list[MisalignedDeliverable]
 
 
+class ProblemItem(BaseModel):
+    """One reason of a refusal: a malformed field (`field`, `message`, for a request that does
+    not match the schema also `type`) or a rule that refuses the command (`rule`, `message`,
+    and the entities it names)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    message: str
+    field: str | None = None
+    type: str | None = None
+    rule: str | None = None
+
+
 class Problem(BaseModel):
     """RFC 9457 problem details, as every error answers."""
 
@@ -175,4 +188,4 @@ class Problem(BaseModel):
     title: str
     status: int
     detail: str
-    errors: list[dict[str, object]] | None = None
+    errors: list[ProblemItem] | None = None

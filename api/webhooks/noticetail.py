@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from uuid import UUID
 
 import anyio
 
@@ -35,6 +36,7 @@ class NoticeTail:
         self._start: int | None = None
         self._ids: list[int] = []
         self._frames: list[str] = []
+        self._projects: list[UUID] = []
         self._read_at = 0.0
         self._lock: asyncio.Lock | None = None
         self._own = anyio.CapacityLimiter(1)
@@ -48,10 +50,15 @@ class NoticeTail:
         await self._refresh()
         return self.head
 
-    async def after(self, cursor: int) -> tuple[str, int]:
-        """The frames of the notices after `cursor` (joined), and the new cursor."""
+    async def after(self, cursor: int, projects: frozenset[UUID] | None = None) -> tuple[str, int]:
+        """The frames of the notices after `cursor` (joined; of `projects` only, when given:
+        a member's stream), and the new cursor."""
         await self._refresh()
-        frames = [f for i, f in zip(self._ids, self._frames, strict=True) if i > cursor]
+        frames = [
+            f
+            for i, f, p in zip(self._ids, self._frames, self._projects, strict=True)
+            if i > cursor and (projects is None or p in projects)
+        ]
         return "".join(frames), max(cursor, self.head)
 
     async def _refresh(self) -> None:
@@ -76,4 +83,5 @@ class NoticeTail:
             for item in raised:
                 self._ids.append(item.id)
                 self._frames.append(f"event: notice\ndata: {self._render(item)}\n\n")
-            del self._ids[:-KEPT], self._frames[:-KEPT]
+                self._projects.append(item.notice.project_id)
+            del self._ids[:-KEPT], self._frames[:-KEPT], self._projects[:-KEPT]

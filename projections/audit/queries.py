@@ -28,6 +28,8 @@ class AuditFilter:
     type: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    # Not a user's filter: a scoped token's projects (None: every project the reader reads).
+    scope: frozenset[UUID] | None = None
 
 
 _COLUMNS = sql.SQL(
@@ -63,7 +65,7 @@ def _query(
         add("a.event_type = %(type)s", "type", where.type)
     add("a.occurred_at >= %(since)s", "since", where.since)
     add("a.occurred_at < %(until)s", "until", where.until)
-    if read_all:
+    if read_all and where.scope is None:
         # Newest first straight off an index that ends in position: stops after `limit` rows.
         filtered = sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions) if conditions else None
         return sql.Composed(
@@ -75,16 +77,30 @@ def _query(
                 sql.SQL(" LIMIT %(limit)s"),
             ]
         ), params
-    # A member's page: at most `limit` rows from each project it reads, then the newest of
-    # those. A filter on the whole table would scan back past every other project's rows.
+    # A member's page (or a scoped token's): at most `limit` rows from each project it reads,
+    # then the newest of those. A filter on the whole table would scan back past every other
+    # project's rows.
     conditions.insert(0, sql.SQL("a.project_id = m.project_id"))
+    if where.scope is not None:
+        params["scope"] = sorted(where.scope)
+    if read_all:  # an auditor's or an admin's scoped token: the projects of its scope
+        projects = sql.SQL("SELECT unnest(%(scope)s::uuid[]) AS project_id")
+    elif where.scope is None:
+        projects = sql.SQL("SELECT project_id FROM project_members WHERE principal = %(reader)s")
+    else:
+        projects = sql.SQL(
+            "SELECT project_id FROM project_members WHERE principal = %(reader)s"
+            " AND project_id = ANY(%(scope)s::uuid[])"
+        )
     return sql.Composed(
         [
-            sql.SQL("SELECT {} FROM project_members m CROSS JOIN LATERAL (").format(_COLUMNS),
+            sql.SQL("SELECT {} FROM (").format(_COLUMNS),
+            projects,
+            sql.SQL(") m CROSS JOIN LATERAL ("),
             sql.SQL("SELECT {} FROM audit_trail a WHERE ").format(_COLUMNS),
             sql.SQL(" AND ").join(conditions),
             sql.SQL(" ORDER BY a.position DESC LIMIT %(limit)s) a"),
-            sql.SQL(" WHERE m.principal = %(reader)s ORDER BY a.position DESC LIMIT %(limit)s"),
+            sql.SQL(" ORDER BY a.position DESC LIMIT %(limit)s"),
         ]
     ), params
 

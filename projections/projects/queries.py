@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import psycopg
 from psycopg.rows import dict_row
 
+from projections.tracking import read_position
 from projections.transactions import snapshot
 
 _LIST_PROJECTS = """
@@ -23,22 +27,29 @@ _LIST_PROJECTS = """
         WHERE m.project_id = p.project_id AND m.status = 'not_achieved'
         ORDER BY m.due, m.name, m.milestone_id LIMIT 1
     ) next ON true
-    WHERE %(read_all)s OR mem.role IS NOT NULL
+    WHERE (%(read_all)s OR mem.role IS NOT NULL)
+      AND (%(scope)s::uuid[] IS NULL OR p.project_id = ANY(%(scope)s::uuid[]))
     ORDER BY p.name, p.project_id
 """
 
 
 def list_projects(
-    conn: psycopg.Connection[Any], principal: str, read_all: bool
+    conn: psycopg.Connection[Any],
+    principal: str,
+    read_all: bool,
+    scope: Collection[UUID] | None = None,
 ) -> list[dict[str, Any]]:
-    """The projects `principal` is a member of (every project when `read_all`), by name.
+    """The projects `principal` is a member of (every project when `read_all`), by name; only
+    those in `scope` when it is given (a scoped token's projects).
 
     The next due milestone (the earliest not achieved, not cancelled one) is read from the
     schedule view's `schedule_milestones`, so it is as fresh as that view. `role` is the
     principal's role on the project, None where it reads only by `read_all`.
     """
     with snapshot(conn), conn.cursor(row_factory=dict_row) as cur:
-        rows = cur.execute(_LIST_PROJECTS, {"principal": principal, "read_all": read_all})
+        scoped = None if scope is None else list(scope)
+        params = {"principal": principal, "read_all": read_all, "scope": scoped}
+        rows = cur.execute(_LIST_PROJECTS, params)
         return [_project_item(row) for row in rows.fetchall()]
 
 
@@ -67,3 +78,28 @@ def _project_item(row: dict[str, Any]) -> dict[str, Any]:
 
 def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class Readable:
+    """The projects a member reads, as of `position`: the projects view's position when it read
+    them (every membership change at or below it is in)."""
+
+    projects: frozenset[UUID]
+    position: int
+
+
+def readable_projects(
+    conn: psycopg.Connection[Any], principal: str, scope: Collection[UUID] | None = None
+) -> Readable:
+    """The projects `principal` is a member of now (only those in `scope` when given), and the
+    position of the projects view they were read at, on one snapshot."""
+    with snapshot(conn) as snap:
+        rows = snap.execute(
+            "SELECT project_id FROM project_members WHERE principal = %s", (principal,)
+        ).fetchall()
+        position = read_position(snap, "projects")
+    projects = frozenset(row[0] for row in rows)
+    if scope is not None:
+        projects &= frozenset(scope)
+    return Readable(projects, position)

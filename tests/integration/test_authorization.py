@@ -103,6 +103,8 @@ def expected(requirement: Requirement, kind: str, own: bool) -> int | str:
         # A subscription is the business of its project's managers and of admins; anyone
         # else is not told it exists.
         return ALLOWED if kind == "admin" or (kind == "manager" and own) else 404
+    if rule is Rule.ADMIN:
+        return ALLOWED if kind == "admin" else 403
     assert rule is Rule.PROJECT
     assert requirement.project_role is not None
     if kind in ("auditor", "admin"):
@@ -262,7 +264,9 @@ def test_spec_roles_map_to_the_routes_that_need_them(client: TestClient) -> None
 
     assert "POST /v1/projects" in table["not-auditor"]
     assert "GET /v1/verify" in table["reads-everything"]
-    assert "GET /v1/events" in table["reads-everything"]
+    # Everyone follows the feed, a member only its own projects' events (issue 16, item 4).
+    assert "GET /v1/events" in table["authenticated"]
+    assert "POST /v1/tokens" in table["admin"]
     assert (
         "POST /v1/projects/{project_id}/deliverables/{deliverable_id}/approve"
         in table["project reviewer (writes)"]

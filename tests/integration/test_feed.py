@@ -1,4 +1,5 @@
-"""The global feed: commit order for admins and auditors, as pages and as Server-Sent Events."""
+"""The feed: commit order, as pages and as Server-Sent Events; every project's events for admins
+and auditors, a member's own projects' for a member."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from eventsourcing.persistence import StoredEvent
 from psycopg import Cursor
 from psycopg.rows import DictRow
 
+from adapters.postgres.principals import TokenScope
 from adapters.postgres.recorder import LedgerRecorder
 from api.app import create_app
 from api.bootstrap import Container, bootstrap
@@ -33,11 +35,84 @@ from tests.integration.scripted import ok
 HOLD_SECONDS = 1.5
 
 
-def test_the_feed_is_for_admins_and_auditors(users: Users) -> None:
-    assert users("member").get("/v1/events").status_code == 403
-    assert users("member").get("/v1/events/stream").status_code == 403
+def test_everyone_may_follow_the_feed(users: Users) -> None:
+    assert users("member").get("/v1/events").status_code == 200
     assert users("auditor", GlobalRole.AUDITOR).get("/v1/events").status_code == 200
     assert users("admin", GlobalRole.ADMIN).get("/v1/events").status_code == 200
+    assert users("member").client.get("/v1/events").status_code == 401
+
+
+def _interleaved(alice: User, bob: User) -> tuple[list[int], list[int]]:
+    """Alice's project and Bob's, written in turns: the positions of each."""
+    mine = ok(alice.post("/v1/projects", {"name": "Alice's"}))
+    theirs = ok(bob.post("/v1/projects", {"name": "Bob's"}))
+    written: tuple[list[int], list[int]] = ([mine["position"]], [theirs["position"]])
+    for name in ("One", "Two", "Three"):
+        for author, created, positions in ((alice, mine, written[0]), (bob, theirs, written[1])):
+            path = f"/v1/projects/{created['project_id']}/phases"
+            positions.append(ok(author.post(path, {"name": name}))["position"])
+    return written
+
+
+def test_a_member_follows_only_the_projects_it_reads_in_commit_order(
+    users: Users, container: Container
+) -> None:
+    alice, bob, auditor = users("alice"), users("bob"), users("auditor", GlobalRole.AUDITOR)
+    head = _head(auditor)
+    alices, bobs = _interleaved(alice, bob)
+    assert container.runner.wait_for(max(bobs + alices), timeout=10)  # memberships are known
+
+    seen = _follow(alice, head, limit=2)
+    everything = _follow(auditor, head)
+
+    assert [e["position"] for e in seen] == alices
+    assert [e["version"] for e in seen] == [1, 2, 3, 4]
+    assert [e["position"] for e in everything] == sorted(alices + bobs)
+    assert [e["position"] for e in _follow(bob, head)] == bobs
+
+
+def test_a_scoped_admin_token_follows_only_its_projects(users: Users, container: Container) -> None:
+    alice, bob = users("alice"), users("bob")
+    admin = users("admin", GlobalRole.ADMIN)
+    head = _head(admin)
+    alices, bobs = _interleaved(alice, bob)
+    pid = ok(admin.get("/v1/events", params={"after": alices[0] - 1, "limit": 1}))["events"][0]
+    scope = TokenScope(projects=frozenset({UUID(pid["project_id"])}))
+    scoped = User(admin.name, container.principals.create_token(admin.name, scope), admin.client)
+
+    assert [e["position"] for e in _follow(scoped, head)] == alices
+    assert [e["position"] for e in _follow(admin, head)] == sorted(alices + bobs)
+
+
+def test_a_member_added_to_a_project_then_follows_it(users: Users, container: Container) -> None:
+    alice, bob, auditor = users("alice"), users("bob"), users("auditor", GlobalRole.AUDITOR)
+    head = _head(auditor)
+    alices, bobs = _interleaved(alice, bob)
+    listed = alice.get("/v1/projects", params={"min_position": alices[-1]}).json()
+    pid = listed[0]["id"]
+    added = ok(alice.post(f"/v1/projects/{pid}/members", {"principal": bob.name, "role": "viewer"}))
+    assert container.runner.wait_for(added["position"], timeout=10)
+
+    positions = [e["position"] for e in _follow(bob, head)]
+
+    assert positions == sorted([*alices, *bobs, added["position"]])
+
+
+def test_a_member_resuming_from_next_after_misses_nothing_of_its_own(
+    users: Users, container: Container
+) -> None:
+    alice, bob, auditor = users("alice"), users("bob"), users("auditor", GlobalRole.AUDITOR)
+    head = _head(auditor)
+    first, _ = _interleaved(alice, bob)
+    assert container.runner.wait_for(first[-1], timeout=10)
+    page = ok(alice.get("/v1/events", params={"after": head}))
+    later, _ = _interleaved(alice, bob)
+    assert container.runner.wait_for(later[-1], timeout=10)
+
+    resumed = _follow(alice, page["next_after"])
+
+    assert [e["position"] for e in page["events"]] == first
+    assert [e["position"] for e in resumed] == later
 
 
 def test_the_feed_pages_through_every_event_in_commit_order(users: Users) -> None:
@@ -73,9 +148,9 @@ def _follow(user: User, after: int, limit: int = 1000) -> list[dict[str, Any]]:
     seen: list[dict[str, Any]] = []
     while True:
         page = ok(user.get("/v1/events", params={"after": after, "limit": limit}))
-        if not page["events"]:
-            return seen
         seen.extend(page["events"])
+        if not page["events"] and page["next_after"] == after:
+            return seen
         after = page["next_after"]
 
 
@@ -290,6 +365,23 @@ def test_the_stream_delivers_new_events_and_resumes_after_last_event_id(
     with httpx.stream("GET", url, headers=resumed_headers, timeout=30) as stream:
         [resumed] = _sse_events(stream.iter_lines(), 1)
     assert resumed["id"] == written[2]
+
+
+def test_a_members_stream_shows_only_its_own_projects_events(users: Users, live: Live) -> None:
+    alice, bob, auditor = users("alice"), users("bob"), users("auditor", GlobalRole.AUDITOR)
+    head = _head(auditor)
+    url = f"{live.url}/v1/events/stream"
+
+    with httpx.stream(
+        "GET", url, params={"after": head}, headers=alice.headers(), timeout=30
+    ) as stream:
+        assert stream.status_code == 200
+        lines = stream.iter_lines()
+        alices, _ = _interleaved(alice, bob)
+        received = _sse_events(lines, len(alices))
+
+    assert [e["id"] for e in received] == alices
+    assert {e["data"]["project_id"] for e in received} == {received[0]["data"]["project_id"]}
 
 
 def test_the_stream_ends_after_its_maximum_duration(users: Users, live: Live) -> None:

@@ -54,7 +54,7 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
     blocks = walkthrough_blocks((REPO / "README.md").read_text())
     scripts = [text for language, text in blocks if language == "sh"]
     shown = "\n".join(text for language, text in blocks if language == "text")
-    assert len(scripts) == 5, "the walk-throughs' sh blocks moved: update SECTIONS"
+    assert len(scripts) == 6, "the walk-throughs' sh blocks moved: update SECTIONS"
 
     with fresh_database(database_url) as url:
         env = service_env(url, MILESTONES_DATA_DIR=str(tmp_path / "data"))
@@ -106,6 +106,7 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
         '"reschedules":[{"by":"alice","reason":"Prototype rework after the first usability',
         "SUMMARY:✓ Design signed off (achieved)",
         "id: 75",
+        '{"type":"PhaseAdded","actor":"erin","correlation_id":"add-build-',
     ):
         assert line in shown, f"the README no longer shows {line!r}"
         assert line in printed, f"the README shows {line!r}; the run printed:\n{printed}"

@@ -7,13 +7,14 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from typing import Any
+from uuid import UUID
 
 import anyio
 import pytest
 
-from api.feed import Feed, Tail
+from api.feed import Feed, Frames, Tail, Visible
 from api.problems import ProblemError
 from api.serving import ViewWaits
 from api.streams import BoundedStreamingResponse
@@ -25,7 +26,13 @@ from projections.watcher import PositionWatcher
 
 def _feed() -> Feed:
     # No channel: nothing to LISTEN to; the test bumps the feed itself.
-    return Feed("", None, lambda after, limit: [], lambda: 0, anyio.CapacityLimiter(1))
+    return Feed("", None, _nothing, lambda: 0, anyio.CapacityLimiter(1))
+
+
+def _nothing(
+    after: int, limit: int, projects: Collection[UUID] | None, until: int | None
+) -> Frames:
+    return []
 
 
 def test_streams_cancelled_all_at_once_leave_the_next_one_woken_by_the_next_commit() -> None:
@@ -73,16 +80,30 @@ def test_a_stream_waits_no_longer_than_asked_when_nothing_commits() -> None:
 
 def test_the_tail_gives_what_follows_a_position_and_forgets_its_oldest_frames() -> None:
     tail = Tail(start=10)
-    tail.extend([(11, "a"), (13, "b"), (14, "c")])
+    tail.extend([(11, "a", P), (13, "b", P), (14, "c", P)])
 
     assert tail.after(11, 10) == (["b", "c"], 14)
     assert tail.after(14, 10) == ([], 14)
     assert tail.after(10, 1) == (["a"], 11)
     assert not tail.covers(9)  # the store has what came before the tail
 
-    tail.extend([(n, str(n)) for n in range(15, 15 + 1000)])
+    tail.extend([(n, str(n), P) for n in range(15, 15 + 1000)])
     assert len(tail.frames) == 1000
     assert tail.start == 14  # forgot 11, 13 and 14: they are read from the store now
+
+
+P, Q = UUID(int=1), UUID(int=2)
+
+
+def test_a_members_view_of_the_tail_shows_its_projects_and_passes_the_others_once() -> None:
+    tail = Tail(start=10)
+    tail.extend([(11, "p1", P), (12, "q1", Q), (13, "p2", P), (14, "q2", Q), (15, "p3", P)])
+    mine = Visible(frozenset({P}), until=14)
+
+    assert tail.after(10, 10, mine) == (["p1", "p2"], 14)  # 15 is past what it may know
+    assert tail.after(10, 1, mine) == (["p1"], 12)  # the next page starts after q1, not before
+    assert tail.after(14, 10, mine) == ([], 14)
+    assert tail.after(10, 10, Visible(frozenset({Q}))) == (["q1", "q2"], 15)
 
 
 def _waits(read: Any = None) -> tuple[PositionWatcher, AsyncWaits]:
