@@ -258,6 +258,20 @@ class ProjectCommands(ProjectLoading):
         """Unlink a deliverable from a milestone (R9)"""
         return self._run(admitted, Project.unlink, milestone_id, deliverable_id)
 
+    @command(MANAGER, answers=("milestone_id", "predecessor_id"))
+    def add_dependency(
+        self, admitted: Admission, milestone_id: UUID, predecessor_id: UUID, lag_days: int = 0
+    ) -> Result:
+        """Make a milestone finish no earlier than a predecessor plus a lag (R16)"""
+        return self._run(admitted, Project.add_dependency, milestone_id, predecessor_id, lag_days)
+
+    @command(MANAGER, answers=("milestone_id", "predecessor_id"))
+    def remove_dependency(
+        self, admitted: Admission, milestone_id: UUID, predecessor_id: UUID
+    ) -> Result:
+        """Remove a milestone's dependency on a predecessor (R16)"""
+        return self._run(admitted, Project.remove_dependency, milestone_id, predecessor_id)
+
     @command(MANAGER, answers=("milestone_id",))
     def reschedule_milestone(
         self, admitted: Admission, milestone_id: UUID, due: date, reason: str

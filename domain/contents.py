@@ -71,11 +71,18 @@ class ProjectContents:
     def milestones_linking(self, deliverable_id: UUID) -> list[Milestone]:
         return [m for m in self.milestones.values() if deliverable_id in m.deliverable_ids]
 
+    def predecessors(self, milestone: Milestone) -> list[Milestone]:
+        return [self.milestones[p] for p in milestone.predecessors]
+
+    def successors(self, milestone: Milestone) -> list[Milestone]:
+        key = str(milestone.id)
+        return [m for m in self.milestones.values() if key in m.predecessors]
+
     def achievement_blockers(self, milestone: Milestone) -> list[Violation]:
-        """R3: every reason the milestone cannot be achieved now (empty when it can)."""
+        """R3 and R17: every reason the milestone cannot be achieved now (empty when it can)."""
         return rules.achievement_blockers(
             milestone.id, milestone.name, self.linked_deliverables(milestone)
-        )
+        ) + rules.predecessor_blockers(self.predecessors(milestone))
 
     def health(self, milestone: Milestone, today: date) -> Health:
         return milestone_health(

@@ -323,6 +323,32 @@ class MilestoneCancelled(MilestoneMoved):
     reason: str
 
 
+class MilestoneDependencyAdded(MilestoneEvent):
+    """R16: the milestone now finishes no earlier than `predecessor_id` plus `lag_days`."""
+
+    predecessor_id: UUID
+    lag_days: int
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).predecessors[str(self.predecessor_id)] = self.lag_days
+
+
+class MilestoneDependencyLagChanged(MilestoneEvent):
+    predecessor_id: UUID
+    lag_days: int
+    previous_lag_days: int
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).predecessors[str(self.predecessor_id)] = self.lag_days
+
+
+class MilestoneDependencyRemoved(MilestoneEvent):
+    predecessor_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        del self.milestone(aggregate).predecessors[str(self.predecessor_id)]
+
+
 class ProjectRebaselined(ProjectEvent):
     """R7: every open milestone's baseline set to its current due; earlier ones stay in history."""
 

@@ -10,12 +10,14 @@ bounds are in `domain.validation`. `docs/architecture.md` lists the home of ever
   every event that moves a deliverable or a milestone names its transition (`Event.transition`);
 - R3: the evidence gate of an achievement, with every blocking reason;
 - R7: slip, in days;
-- R12: on time or late, and a milestone's health.
+- R12: on time or late, and a milestone's health;
+- R16: dependencies between milestones form no cycle;
+- R17: a milestone waits for its open predecessors (achieving it, reopening one of them).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
@@ -174,3 +176,68 @@ def milestone_health(
     if (due - today).days <= risk_window_days and not achievable_now:
         return Health.AT_RISK
     return Health.ON_TRACK
+
+
+# --- R16, R17: dependencies ----------------------------------------------------------------
+# A milestone's predecessors: milestone id -> {predecessor id -> lag in days}. Finish-to-finish:
+# the milestone cannot finish before each predecessor has finished (plus the lag).
+Dependencies = Mapping[str, Mapping[str, int]]
+
+
+def dependency_cycle(dependencies: Dependencies, milestone: str, predecessor: str) -> list[str]:
+    """R16: the cycle that making `milestone` depend on `predecessor` would close, as the path
+    of ids `milestone` → `predecessor` → … → `milestone`; empty when it closes none.
+
+    The new link closes a cycle when `milestone` is already reachable from `predecessor` by
+    following predecessors (an iterative depth-first search, so a chain of any length)."""
+    if milestone == predecessor:
+        return [milestone, milestone]
+    parents: dict[str, str] = {predecessor: milestone}
+    stack = [predecessor]
+    while stack:
+        current = stack.pop()
+        for earlier in dependencies.get(current, {}):
+            if earlier in parents:
+                continue
+            parents[earlier] = current
+            if earlier == milestone:
+                back: list[str] = []  # from the closing link back to `predecessor`
+                step = milestone
+                while step != predecessor:
+                    step = parents[step]
+                    back.append(step)
+                return [milestone, *reversed(back), milestone]
+            stack.append(earlier)
+    return []
+
+
+def blocks_successor(status: MilestoneStatus) -> bool:
+    """R17: a predecessor holds its successors back while it is not achieved (a cancelled one
+    releases them)."""
+    return status is _M.NOT_ACHIEVED
+
+
+class Predecessor(Protocol):
+    """What R17 looks at in a milestone another one depends on."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def status(self) -> MilestoneStatus: ...
+
+
+def predecessor_blockers(predecessors: Iterable[Predecessor]) -> list[Violation]:
+    """R17: one reason per predecessor that is still open (neither achieved nor cancelled)."""
+    return [
+        Violation(
+            "R17",
+            f"predecessor '{p.name}' is {MilestoneStatus(p.status).value}, not achieved",
+            {"predecessor_id": str(p.id), "status": MilestoneStatus(p.status).value},
+        )
+        for p in predecessors
+        if blocks_successor(MilestoneStatus(p.status))
+    ]

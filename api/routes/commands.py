@@ -30,6 +30,7 @@ from api.schemas import (
     CriterionCreate,
     DeliverableCreate,
     DeliverableUpdate,
+    DependencySet,
     EvidenceRecord,
     MemberSet,
     MilestoneCreate,
@@ -103,6 +104,7 @@ class Command:
 
 D = "deliverables/{deliverable_id}"
 M = "milestones/{milestone_id}"
+P = "predecessors/{predecessor_id}"
 
 COMMANDS = (
     Command("POST", "members", "set_member", Ledger.set_member, MemberSet),
@@ -123,6 +125,8 @@ COMMANDS = (
     Command("POST", "milestones", "define_milestone", Ledger.define_milestone, MilestoneCreate),
     Command("PUT", f"{M}/{D}", "link", Ledger.link_deliverable),
     Command("DELETE", f"{M}/{D}", "unlink", Ledger.unlink_deliverable),
+    Command("PUT", f"{M}/{P}", "add_dependency", Ledger.add_dependency, DependencySet),
+    Command("DELETE", f"{M}/{P}", "remove_dependency", Ledger.remove_dependency),
     Command("POST", f"{M}/reschedule", "reschedule", Ledger.reschedule_milestone, Reschedule),
     Command("POST", f"{M}/achieve", "achieve", Ledger.achieve_milestone, Achievement),
     Command("POST", f"{M}/reopen", "reopen_milestone", Ledger.reopen_milestone, WithReason),
