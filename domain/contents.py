@@ -84,7 +84,31 @@ class ProjectContents:
             milestone.id, milestone.name, self.linked_deliverables(milestone)
         ) + rules.predecessor_blockers(self.predecessors(milestone))
 
-    def health(self, milestone: Milestone, today: date) -> Health:
+    def forecasts(self) -> dict[str, rules.Forecast]:
+        """R18: every milestone's forecast that is not cancelled, by id."""
+        return rules.forecasts(
+            {
+                key: rules.Planned(
+                    status=m.status,
+                    due=m.due,
+                    achieved_on=None
+                    if m.achieved_at is None
+                    else rules.today_in(self.timezone, m.achieved_at),
+                    predecessors=m.predecessors,
+                )
+                for key, m in self.milestones.items()
+            }
+        )
+
+    def health(
+        self,
+        milestone: Milestone,
+        today: date,
+        forecasts: dict[str, rules.Forecast] | None = None,
+    ) -> Health:
+        """R12 and R18; `forecasts` when the caller has them already (`forecasts()`)."""
+        found = self.forecasts() if forecasts is None else forecasts
+        forecast = found.get(str(milestone.id))
         return milestone_health(
             status=milestone.status,
             due=milestone.due,
@@ -93,6 +117,7 @@ class ProjectContents:
             timezone=self.timezone,
             risk_window_days=self.risk_window_days,
             achievable_now=not self.achievement_blockers(milestone),
+            forecast_due=None if forecast is None else forecast.due,
         )
 
     def _referenced_phase(self, phase_id: UUID) -> UUID:
