@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from api.schemas.history import (
+    BaselineMilestone,
+    BaselinePublic,
+    BaselinesPublic,
     DeliverableReviewPublic,
     MilestoneRetrospectivePublic,
     RebaselinePublic,
@@ -14,8 +17,10 @@ from api.schemas.history import (
     RetrospectivePublic,
     RetrospectiveTotals,
 )
+from domain.baselines import Baseline, slip_against
 from domain.events import ProjectEvent
 from domain.history import json_data
+from domain.project import Project
 from domain.retrospective import DeliverableReview, Retrospective
 
 
@@ -85,4 +90,31 @@ def _review(d: DeliverableReview) -> DeliverableReviewPublic:
         approved_at=d.approved_at,
         approved_by=d.approved_by,
         days_from_last_evidence_to_approval=d.days_from_last_evidence_to_approval,
+    )
+
+
+def baselines_public(project: Project, found: list[Baseline]) -> BaselinesPublic:
+    """R19: each baseline with the slip of every milestone it holds against its due now."""
+    return BaselinesPublic(
+        project_id=project.id,
+        baselines=[
+            BaselinePublic(
+                name=b.name,
+                reason=b.reason,
+                saved_by=b.actor,
+                saved_at=b.saved_at,
+                version=b.version,
+                milestones=[
+                    BaselineMilestone(
+                        id=e.milestone_id,
+                        name=project.milestone(e.milestone_id).name,
+                        baseline_due=e.baseline_due,
+                        due=project.milestone(e.milestone_id).due,
+                        slip_days=slip_against(e, project.milestone(e.milestone_id).due),
+                    )
+                    for e in b.entries
+                ],
+            )
+            for b in found
+        ],
     )

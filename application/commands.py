@@ -297,6 +297,8 @@ class ProjectCommands(ProjectLoading):
         return self._run(admitted, Project.cancel_milestone, milestone_id, reason)
 
     @command(MANAGER)
-    def rebaseline(self, admitted: Admission, reason: str) -> CommandResult:
-        """Re-baseline every open milestone to its current due date (R7)"""
-        return self._run(admitted, Project.rebaseline, reason)
+    def rebaseline(
+        self, admitted: Admission, reason: str, name: str | None = None
+    ) -> CommandResult:
+        """Re-baseline every open milestone to its current due date, under a name (R7, R19)"""
+        return self._run(admitted, Project.rebaseline, reason, name=name)

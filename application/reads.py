@@ -21,6 +21,7 @@ from eventsourcing.persistence import StoredEvent
 from application.access import Admission
 from application.loading import ProjectLoading
 from application.ports import LedgerStore
+from domain.baselines import Baseline, baselines
 from domain.errors import ProjectNotFoundError
 from domain.events import ProjectEvent
 from domain.project import Project
@@ -113,6 +114,12 @@ class ProjectReads(ProjectLoading):
                 return
             after_version = rows[-1][0].originator_version
             remaining = None if remaining is None else remaining - len(rows)
+
+    def project_baselines(self, admitted: Admission, up_to_version: int) -> list[Baseline]:
+        """R19: every baseline the project saved up to a version, replayed from its events
+        (the version of the project the caller compares them with)."""
+        events = self.project_events(admitted, limit=up_to_version)
+        return baselines(event for event, _ in events)
 
     def project_retrospective(self, admitted: Admission) -> Retrospective:
         """Slips, reschedules and review rounds, replayed from every event of the project."""

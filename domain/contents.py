@@ -32,6 +32,7 @@ class ProjectContents:
     phases: dict[str, Phase]
     deliverables: dict[str, Deliverable]
     milestones: dict[str, Milestone]
+    baseline_names: list[str]
 
     def _trigger(self, event_class: type[ev.ProjectEvent], **kwargs: Any) -> None:
         """Trigger an event of this project (the aggregate's `trigger_event`)."""

@@ -350,12 +350,23 @@ class MilestoneDependencyRemoved(MilestoneEvent):
 
 
 class ProjectRebaselined(ProjectEvent):
-    """R7: every open milestone's baseline set to its current due; earlier ones stay in history."""
+    """R7: every open milestone's baseline set to its current due; earlier ones stay in history.
 
+    Version 2 carries the baseline's `name` (R19), None when it was given none; a re-baseline
+    stored as version 1 had no name, and reads as one without."""
+
+    class_version = 2
     reason: str
     baselines: dict[str, date]  # milestone id -> new baseline
     previous_baselines: dict[str, date]
+    name: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["name"] = None
 
     def apply(self, aggregate: Project) -> None:
         for milestone_id, baseline in self.baselines.items():
             aggregate.milestones[milestone_id].baseline_due = baseline
+        if self.name is not None:
+            aggregate.baseline_names = [*aggregate.baseline_names, self.name]

@@ -182,16 +182,26 @@ class MilestoneCommands(ProjectContents):
         self._check_open(milestone, "R10", "cancelled")
         self._trigger(ev.MilestoneCancelled, milestone_id=milestone.id, reason=reason, actor=actor)
 
-    def rebaseline(self, reason: str, *, actor: str) -> None:
+    def rebaseline(self, reason: str, *, name: str | None = None, actor: str) -> None:
+        """R7: every open milestone's baseline becomes its due date; R19: saved under `name`,
+        which no earlier baseline of the project has (case aside)."""
         valid.reason("reason", reason)
+        if name is not None:
+            self._check_new_baseline_name(valid.name("name", name))
         open_milestones = [m for m in self.milestones.values() if m.open]
         self._trigger(
             ev.ProjectRebaselined,
             reason=reason,
             baselines={str(m.id): m.due for m in open_milestones},
             previous_baselines={str(m.id): m.baseline_due for m in open_milestones},
+            name=name,
             actor=actor,
         )
+
+    def _check_new_baseline_name(self, name: str) -> None:
+        """R19: a baseline's name is the project's only one of that name, for good."""
+        if any(taken.casefold() == name.casefold() for taken in self.baseline_names):
+            raise refuse("R19", f"a baseline named '{name}' exists already", name=name)
 
     def _check_open(self, milestone: Milestone, rule: str, verb: str) -> None:
         """R7, R10, R3: only a milestone that is not achieved (nor cancelled) moves on."""

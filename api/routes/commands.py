@@ -26,6 +26,7 @@ from api.idempotency import IdempotentRoute, answer_key
 from api.schemas import (
     Achievement,
     Approval,
+    BaselineCreate,
     CommandResponse,
     CriterionCreate,
     DeliverableCreate,
@@ -131,7 +132,7 @@ COMMANDS = (
     Command("POST", f"{M}/achieve", "achieve", Ledger.achieve_milestone, Achievement),
     Command("POST", f"{M}/reopen", "reopen_milestone", Ledger.reopen_milestone, WithReason),
     Command("POST", f"{M}/cancel", "cancel_milestone", Ledger.cancel_milestone, WithReason),
-    Command("POST", "baselines", "rebaseline", Ledger.rebaseline, WithReason),
+    Command("POST", "baselines", "rebaseline", Ledger.rebaseline, BaselineCreate),
 )  # fmt: skip
 
 

@@ -20,10 +20,22 @@ from api.bootstrap import Container
 from api.calendar import milestones_calendar
 from api.deps import ContainerDep, ServingDep
 from api.feed import Feed, Frames
-from api.presenters_history import feed_event, history_event, retrospective_public
+from api.presenters_history import (
+    baselines_public,
+    feed_event,
+    history_event,
+    retrospective_public,
+)
 from api.problems import ProblemError
 from api.routes.queries import MinPosition
-from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
+from api.schemas.history import (
+    AuditPage,
+    BaselinesPublic,
+    FeedEvent,
+    FeedPage,
+    HistoryPage,
+    RetrospectivePublic,
+)
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
 from api.tokens import TokenChecks
@@ -199,6 +211,18 @@ def retrospective(project_id: UUID, container: ContainerDep, access: Looker) -> 
     of its deliverables; project totals. Replayed from the events, so right for any past."""
     retro = container.ledger.project_retrospective(access)
     return retrospective_public(retro)
+
+
+@router.get(
+    "/v1/projects/{project_id}/baselines", response_model=BaselinesPublic, responses=_ERRORS
+)
+def baselines(project_id: UUID, container: ContainerDep, access: Reader) -> BaselinesPublic:
+    """Every baseline the project saved (R7, R19), oldest first: its name, who saved it, when
+    and why, and per milestone it holds the slip of the due date now against it."""
+    project = access.project
+    assert project is not None
+    found = container.ledger.project_baselines(access, up_to_version=project.version)
+    return baselines_public(project, found)
 
 
 @router.get(

@@ -8,6 +8,7 @@ verification. Every name of the first three is importable from here.
 from api.schemas.commands import (
     Achievement,
     Approval,
+    BaselineCreate,
     Command,
     CommandResponse,
     CriterionCreate,
@@ -61,6 +62,7 @@ __all__ = [
     "Achievement",
     "Alignment",
     "Approval",
+    "BaselineCreate",
     "Command",
     "CommandResponse",
     "CriterionCreate",

@@ -93,6 +93,13 @@ class DependencySet(Command):
     )
 
 
+class BaselineCreate(Command):
+    reason: Reason
+    name: Name | None = Field(
+        default=None, description="R19: unique in the project; a baseline without one is unnamed"
+    )
+
+
 class Achievement(Command):
     note: Text | None = None
 

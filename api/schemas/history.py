@@ -153,3 +153,27 @@ class RetrospectivePublic(BaseModel):
     milestones: list[MilestoneRetrospectivePublic]
     deliverables: list[DeliverableReviewPublic]
     totals: RetrospectiveTotals
+
+
+class BaselineMilestone(BaseModel):
+    id: UUID
+    name: str = Field(description="the milestone's name now")
+    baseline_due: date = Field(description="the due date this baseline holds for it")
+    due: date = Field(description="its due date now")
+    slip_days: int = Field(description="R7's slip against this baseline: due now − baseline_due")
+
+
+class BaselinePublic(BaseModel):
+    """R19: one saved baseline, who saved it, when and why."""
+
+    name: str | None = Field(description="null for a baseline saved without a name")
+    reason: str
+    saved_by: str
+    saved_at: UtcDatetime
+    version: int = Field(description="the project's version the re-baseline made")
+    milestones: list[BaselineMilestone] = Field(description="the milestones open then")
+
+
+class BaselinesPublic(BaseModel):
+    project_id: UUID
+    baselines: list[BaselinePublic] = Field(description="oldest first")
