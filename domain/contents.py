@@ -32,7 +32,7 @@ class ProjectContents:
     phases: dict[str, Phase]
     deliverables: dict[str, Deliverable]
     milestones: dict[str, Milestone]
-    baseline_names: list[str]
+    baseline_versions: dict[str, int]
 
     def _trigger(self, event_class: type[ev.ProjectEvent], **kwargs: Any) -> None:
         """Trigger an event of this project (the aggregate's `trigger_event`)."""
@@ -71,6 +71,11 @@ class ProjectContents:
 
     def milestones_linking(self, deliverable_id: UUID) -> list[Milestone]:
         return [m for m in self.milestones.values() if deliverable_id in m.deliverable_ids]
+
+    def baseline_version(self, name: str) -> int | None:
+        """R19: the version the re-baseline named `name` (case aside) made, if any."""
+        folded = name.casefold()
+        return next((v for n, v in self.baseline_versions.items() if n.casefold() == folded), None)
 
     def predecessors(self, milestone: Milestone) -> list[Milestone]:
         return [self.milestones[p] for p in milestone.predecessors]

@@ -369,4 +369,5 @@ class ProjectRebaselined(ProjectEvent):
         for milestone_id, baseline in self.baselines.items():
             aggregate.milestones[milestone_id].baseline_due = baseline
         if self.name is not None:
-            aggregate.baseline_names = [*aggregate.baseline_names, self.name]
+            versions = {**aggregate.baseline_versions, self.name: self.originator_version}
+            aggregate.baseline_versions = versions

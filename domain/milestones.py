@@ -200,7 +200,7 @@ class MilestoneCommands(ProjectContents):
 
     def _check_new_baseline_name(self, name: str) -> None:
         """R19: a baseline's name is the project's only one of that name, for good."""
-        if any(taken.casefold() == name.casefold() for taken in self.baseline_names):
+        if self.baseline_version(name) is not None:
             raise refuse("R19", f"a baseline named '{name}' exists already", name=name)
 
     def _check_open(self, milestone: Milestone, rule: str, verb: str) -> None:

@@ -36,7 +36,7 @@ class Project(DeliverableCommands, MilestoneCommands, Aggregate):
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["baseline_names"] = []
+        state["baseline_versions"] = {}
 
     def __init__(
         self, name: str, description: str, timezone: str, risk_window_days: int, actor: str
@@ -50,7 +50,8 @@ class Project(DeliverableCommands, MilestoneCommands, Aggregate):
         self.phases: dict[str, Phase] = {}
         self.deliverables: dict[str, Deliverable] = {}
         self.milestones: dict[str, Milestone] = {}
-        self.baseline_names: list[str] = []  # R19, in the order they were saved
+        # R19: each baseline name the project used, and the version its re-baseline made.
+        self.baseline_versions: dict[str, int] = {}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Project:
         """The copy a command works on (the event store's cache hands one out per load).
@@ -66,7 +67,7 @@ class Project(DeliverableCommands, MilestoneCommands, Aggregate):
         copy.phases = {key: phase.clone() for key, phase in self.phases.items()}
         copy.deliverables = {key: d.clone() for key, d in self.deliverables.items()}
         copy.milestones = {key: m.clone() for key, m in self.milestones.items()}
-        copy.baseline_names = list(self.baseline_names)
+        copy.baseline_versions = dict(self.baseline_versions)
         memo[id(self)] = copy
         return copy
 

@@ -26,7 +26,7 @@ def test_a_rebaseline_is_saved_under_its_name_with_its_reason() -> None:
         "contract signed",
         {str(mid): DUE},
     )
-    assert project.baseline_names == ["Contract"]
+    assert project.baseline_versions == {"Contract": project.version}
 
 
 def test_a_baseline_name_is_the_projects_only_one_whatever_the_case() -> None:

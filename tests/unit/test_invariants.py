@@ -293,9 +293,9 @@ class ProjectCommands(RuleBasedStateMachine):
         self.step(lambda p: p.remove_dependency(milestone.id, pid, actor=ALICE))
 
     @precondition(has_milestones)
-    @rule(reason=reasons)
-    def rebaseline(self, reason: str) -> None:
-        self.step(lambda p: p.rebaseline(reason, actor=ALICE))
+    @rule(reason=reasons, name=st.sampled_from([None, "Plan", "PLAN", "Other"]))
+    def rebaseline(self, reason: str, name: str | None) -> None:
+        self.step(lambda p: p.rebaseline(reason, name=name, actor=ALICE))
 
     def _any(self, wanted: Callable[[Milestone], bool]) -> bool:
         return any(wanted(m) for m in self.project.milestones.values())
@@ -320,6 +320,11 @@ class ProjectCommands(RuleBasedStateMachine):
             if m.achieved:
                 assert all(not p.open for p in self.project.predecessors(m))
             assert all(0 <= lag <= 365 for lag in m.predecessors.values())
+
+    @invariant()
+    def baseline_names_are_unique_whatever_the_case(self) -> None:
+        names = [n.casefold() for n in self.project.baseline_versions]
+        assert len(names) == len(set(names))
 
     @invariant()
     def dependencies_form_no_cycle(self) -> None:

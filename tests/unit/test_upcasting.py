@@ -165,7 +165,7 @@ def test_a_rebaseline_stored_as_version_1_reads_as_one_without_a_name(ledger: Le
     for earlier in [*_decode(ledger), event]:
         project = earlier.mutate(project)
     assert isinstance(project, Project)
-    assert project.baseline_names == []
+    assert project.baseline_versions == {}
 
 
 def test_a_named_rebaseline_is_stored_as_version_2(ledger: Ledger) -> None:
@@ -179,10 +179,10 @@ def test_a_named_rebaseline_is_stored_as_version_2(ledger: Ledger) -> None:
     state = json.loads(ledger.mapper.to_stored_event(rebaselined).state)
 
     assert (state["class_version"], state["name"]) == (2, "Q3 plan")
-    assert project.baseline_names == ["Q3 plan"]
+    assert project.baseline_versions == {"Q3 plan": project.version}
 
 
-def test_a_snapshot_of_a_project_at_version_1_loads_with_no_baseline_names(
+def test_a_snapshot_of_a_project_at_version_1_loads_with_no_baseline_names_recorded(
     ledger: Ledger,
 ) -> None:
     project: Project | None = None
@@ -192,7 +192,7 @@ def test_a_snapshot_of_a_project_at_version_1_loads_with_no_baseline_names(
     snapshot = Project.Snapshot.take(project)
     # What the code before version 2 of Project snapshotted: no class version, no names.
     old_state = {
-        k: v for k, v in snapshot.state.items() if k not in ("class_version", "baseline_names")
+        k: v for k, v in snapshot.state.items() if k not in ("class_version", "baseline_versions")
     }
     old = Project.Snapshot(
         originator_id=snapshot.originator_id,
@@ -205,5 +205,5 @@ def test_a_snapshot_of_a_project_at_version_1_loads_with_no_baseline_names(
     loaded = old.mutate(None)
 
     assert isinstance(loaded, Project)
-    assert loaded.baseline_names == []
+    assert loaded.baseline_versions == {}
     assert loaded.deliverable(DELIVERABLE).state is DeliverableState.APPROVED
