@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from api.schemas.history import (
@@ -17,6 +18,7 @@ from api.schemas.history import (
     RetrospectivePublic,
     RetrospectiveTotals,
 )
+from application.reads import ProjectDiff
 from domain.baselines import Baseline, slip_against
 from domain.events import ProjectEvent
 from domain.history import json_data
@@ -118,3 +120,46 @@ def baselines_public(project: Project, found: list[Baseline]) -> BaselinesPublic
             for b in found
         ],
     )
+
+
+DIFF_COLUMNS = ("kind", "id", "name", "change", "field", "old", "new", "events")
+
+
+def diff_json(found: ProjectDiff) -> dict[str, Any]:
+    """The diff as its JSON answer (`DiffPublic`)."""
+    return {
+        "project_id": found.project_id,
+        "from": {"given": found.start.given, "version": found.start.version},
+        "to": {"given": found.end.given, "version": found.end.version},
+        "changes": [
+            {
+                "kind": c.kind,
+                "id": c.id,
+                "name": c.name,
+                "change": c.change,
+                "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in c.fields],
+                "events": [vars(cause) for cause in c.causes],
+            }
+            for c in found.changes
+        ],
+    }
+
+
+def diff_rows(found: ProjectDiff) -> Iterator[dict[str, Any]]:
+    """The diff as export rows: one per field that changed (one per item added or removed
+    without fields), each naming the events that changed the item."""
+    for c in found.changes:
+        events = "; ".join(
+            f"{e.type} by {e.actor} at {e.occurred_at.isoformat()}"
+            + (f": {e.reason}" if e.reason else "")
+            for e in c.causes
+        )
+        common = {"kind": c.kind, "id": c.id, "name": c.name, "change": c.change}
+        for f in c.fields or (None,):
+            yield {
+                **common,
+                "field": None if f is None else f.field,
+                "old": None if f is None else f.old,
+                "new": None if f is None else f.new,
+                "events": events,
+            }

@@ -177,3 +177,40 @@ class BaselinePublic(BaseModel):
 class BaselinesPublic(BaseModel):
     project_id: UUID
     baselines: list[BaselinePublic] = Field(description="oldest first")
+
+
+class DiffCause(BaseModel):
+    """An event that changed the item."""
+
+    type: str
+    actor: str
+    occurred_at: UtcDatetime
+    version: int
+    reason: str | None
+
+
+class DiffField(BaseModel):
+    field: str
+    old: Any
+    new: Any
+
+
+class DiffChange(BaseModel):
+    kind: str = Field(description="milestone, deliverable, criterion, link or dependency")
+    id: str = Field(description="a link's or dependency's is milestone_id/other_id")
+    name: str
+    change: str = Field(description="added, removed or changed")
+    fields: list[DiffField] = Field(description="field: old → new (old null when added)")
+    events: list[DiffCause] = Field(description="the events between the two that changed it")
+
+
+class DiffPointPublic(BaseModel):
+    given: str = Field(description="as the request gave it: now, baseline:NAME or an instant")
+    version: int = Field(description="the project's version there (0: before it existed)")
+
+
+class DiffPublic(BaseModel):
+    project_id: UUID
+    from_: DiffPointPublic = Field(alias="from")
+    to: DiffPointPublic
+    changes: list[DiffChange]
