@@ -17,6 +17,7 @@ from api.schemas.history import (
     ReschedulePublic,
     RetrospectivePublic,
     RetrospectiveTotals,
+    SlipCausePublic,
 )
 from application.reads import ProjectDiff
 from domain.baselines import Baseline, slip_against
@@ -72,6 +73,18 @@ def retrospective_public(retro: Retrospective) -> RetrospectivePublic:
                 rebaselines=[RebaselinePublic(**vars(r)) for r in m.rebaselines],
                 reopenings=[ReopeningPublic(**vars(r)) for r in m.reopenings],
                 deliverables=[reviews[d] for d in m.deliverable_ids],
+                slip_causes=[
+                    SlipCausePublic(
+                        cause=s.cause,
+                        days=s.days,
+                        at=s.at,
+                        by=s.by,
+                        reason=s.reason,
+                        chain=list(s.chain),
+                    )
+                    for s in m.slip_causes
+                ],
+                slip_days_by_cause=m.slip_days_by_cause,
             )
             for m in retro.milestones
         ],

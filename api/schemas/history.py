@@ -111,6 +111,19 @@ class DeliverableReviewPublic(BaseModel):
     days_from_last_evidence_to_approval: float | None
 
 
+class SlipCausePublic(BaseModel):
+    """Days of one reschedule and their cause: `reschedule` (the milestone's own) or
+    `predecessor` (its predecessors' forecast had already passed its due; `chain` the
+    milestones that drove it, nearest first)."""
+
+    cause: str
+    days: int
+    at: UtcDatetime
+    by: str
+    reason: str
+    chain: list[UUID]
+
+
 class MilestoneRetrospectivePublic(BaseModel):
     id: UUID
     name: str
@@ -129,6 +142,10 @@ class MilestoneRetrospectivePublic(BaseModel):
     rebaselines: list[RebaselinePublic]
     reopenings: list[ReopeningPublic]
     deliverables: list[DeliverableReviewPublic] = Field(description="the deliverables it links")
+    slip_causes: list[SlipCausePublic] = Field(
+        default_factory=list, description="they add up to slip_days_from_original"
+    )
+    slip_days_by_cause: dict[str, int] = Field(default_factory=dict)
 
 
 class RetrospectiveTotals(BaseModel):
@@ -140,6 +157,10 @@ class RetrospectiveTotals(BaseModel):
     mean_slip_days: float | None = Field(description="over milestones not cancelled")
     mean_slip_days_from_original: float | None
     reschedules: int
+    slip_days_by_cause: dict[str, int] = Field(
+        default_factory=dict,
+        description="reschedule and predecessor, over milestones not cancelled",
+    )
     deliverables_reviewed: int = Field(description="deliverables submitted at least once")
     review_rounds: int
     rounds_per_deliverable: float | None = Field(description="over deliverables reviewed")
