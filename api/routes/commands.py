@@ -54,7 +54,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         401: "missing or unknown token",
         403: "the caller's role does not allow this",
         404: "no such project (or not visible to the caller), or no such entity",
-        409: "a rule (R1–R14) refuses the command; `errors` lists every reason",
+        409: "a rule (R1–R19) refuses the command; `errors` lists every reason",
         412: "If-Match names a version the project is no longer at",
         422: "malformed body, unknown or server-owned field, or value out of bounds",
         503: "the database is unavailable; retry after Retry-After",
