@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from typing import Any
+from uuid import UUID
 
 from pydantic_core import to_json
 
@@ -16,18 +17,20 @@ from api.schemas import (
     MemberPublic,
     MilestonePublic,
     PhasePublic,
+    PredecessorPublic,
     ProjectPublic,
     iso_utc,
 )
 from domain.entities import Deliverable, Evidence, Milestone
 from domain.project import Project
 from domain.roles import ProjectRole
-from domain.rules import today_in
+from domain.rules import Forecast, today_in
 
 
 def project_public(project: Project, now: datetime, as_of: datetime | None = None) -> ProjectPublic:
     # Health is relative to the instant asked about: today, or the as_of instant.
     today = today_in(project.timezone, as_of or now)
+    forecasts = project.forecasts()
     return ProjectPublic(
         id=project.id,
         name=project.name,
@@ -41,7 +44,7 @@ def project_public(project: Project, now: datetime, as_of: datetime | None = Non
         members=[MemberPublic(principal=p, role=r) for p, r in sorted(project.members.items())],
         phases=[PhasePublic(id=p.id, name=p.name) for p in project.phases.values()],
         deliverables=[_deliverable(d) for d in project.deliverables.values()],
-        milestones=[_milestone(project, m, today) for m in project.milestones.values()],
+        milestones=[_milestone(project, m, today, forecasts) for m in project.milestones.values()],
     )
 
 
@@ -77,7 +80,10 @@ def _deliverable(d: Deliverable) -> DeliverablePublic:
     )
 
 
-def _milestone(project: Project, m: Milestone, today: date) -> MilestonePublic:
+def _milestone(
+    project: Project, m: Milestone, today: date, forecasts: dict[str, Forecast]
+) -> MilestonePublic:
+    forecast = forecasts.get(str(m.id))
     return MilestonePublic(
         id=m.id,
         name=m.name,
@@ -90,8 +96,12 @@ def _milestone(project: Project, m: Milestone, today: date) -> MilestonePublic:
         status=m.status,
         achieved_at=m.achieved_at,
         achieved_by=m.achieved_by,
-        health=project.health(m, today),
+        health=project.health(m, today, forecasts),
         deliverable_ids=list(m.deliverable_ids),
+        predecessors=[
+            PredecessorPublic(id=UUID(p), lag_days=lag) for p, lag in m.predecessors.items()
+        ],
+        forecast_due=None if forecast is None else forecast.due,
     )
 
 
@@ -111,6 +121,7 @@ def _milestone(project: Project, m: Milestone, today: date) -> MilestonePublic:
 def project_json(project: Project, now: datetime, as_of: datetime | None = None) -> bytes:
     """The JSON of `project_public(project, now, as_of)`, byte for byte, built without models."""
     today = today_in(project.timezone, as_of or now)
+    forecasts = project.forecasts()
     document: dict[str, Any] = {
         "id": project.id,
         "name": project.name,
@@ -127,7 +138,9 @@ def project_json(project: Project, now: datetime, as_of: datetime | None = None)
         ],
         "phases": [{"id": p.id, "name": p.name} for p in project.phases.values()],
         "deliverables": [_deliverable_data(d) for d in project.deliverables.values()],
-        "milestones": [_milestone_data(project, m, today) for m in project.milestones.values()],
+        "milestones": [
+            _milestone_data(project, m, today, forecasts) for m in project.milestones.values()
+        ],
     }
     return to_json(document)
 
@@ -167,7 +180,10 @@ def _evidence_data(e: Evidence) -> dict[str, Any]:
     }
 
 
-def _milestone_data(project: Project, m: Milestone, today: date) -> dict[str, Any]:
+def _milestone_data(
+    project: Project, m: Milestone, today: date, forecasts: dict[str, Forecast]
+) -> dict[str, Any]:
+    forecast = forecasts.get(str(m.id))
     return {
         "id": m.id,
         "name": m.name,
@@ -180,8 +196,10 @@ def _milestone_data(project: Project, m: Milestone, today: date) -> dict[str, An
         "status": m.status.value,
         "achieved_at": None if m.achieved_at is None else _timestamp(m.achieved_at),
         "achieved_by": m.achieved_by,
-        "health": project.health(m, today).value,
+        "health": project.health(m, today, forecasts).value,
         "deliverable_ids": list(m.deliverable_ids),
+        "predecessors": [{"id": UUID(p), "lag_days": lag} for p, lag in m.predecessors.items()],
+        "forecast_due": None if forecast is None else forecast.due,
     }
 
 

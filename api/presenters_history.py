@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from api.schemas.history import (
+    BaselineMilestone,
+    BaselinePublic,
+    BaselinesPublic,
     DeliverableReviewPublic,
     MilestoneRetrospectivePublic,
     RebaselinePublic,
@@ -13,9 +17,13 @@ from api.schemas.history import (
     ReschedulePublic,
     RetrospectivePublic,
     RetrospectiveTotals,
+    SlipCausePublic,
 )
+from application.reads import ProjectDiff
+from domain.baselines import Baseline, slip_against
 from domain.events import ProjectEvent
 from domain.history import json_data
+from domain.project import Project
 from domain.retrospective import DeliverableReview, Retrospective
 
 
@@ -71,6 +79,18 @@ def retrospective_public(retro: Retrospective) -> RetrospectivePublic:
                 rebaselines=[RebaselinePublic(**vars(r)) for r in m.rebaselines],
                 reopenings=[ReopeningPublic(**vars(r)) for r in m.reopenings],
                 deliverables=[reviews[d] for d in m.deliverable_ids],
+                slip_causes=[
+                    SlipCausePublic(
+                        cause=s.cause,
+                        days=s.days,
+                        at=s.at,
+                        by=s.by,
+                        reason=s.reason,
+                        chain=list(s.chain),
+                    )
+                    for s in m.slip_causes
+                ],
+                slip_days_by_cause=m.slip_days_by_cause,
             )
             for m in retro.milestones
         ],
@@ -92,3 +112,73 @@ def _review(d: DeliverableReview) -> DeliverableReviewPublic:
         approved_by=d.approved_by,
         days_from_last_evidence_to_approval=d.days_from_last_evidence_to_approval,
     )
+
+
+def baselines_public(project: Project, found: list[Baseline]) -> BaselinesPublic:
+    """R19: each baseline with the slip of every milestone it holds against its due now."""
+    return BaselinesPublic(
+        project_id=project.id,
+        baselines=[
+            BaselinePublic(
+                name=b.name,
+                reason=b.reason,
+                saved_by=b.actor,
+                saved_at=b.saved_at,
+                version=b.version,
+                milestones=[
+                    BaselineMilestone(
+                        id=e.milestone_id,
+                        name=project.milestone(e.milestone_id).name,
+                        baseline_due=e.baseline_due,
+                        due=project.milestone(e.milestone_id).due,
+                        slip_days=slip_against(e, project.milestone(e.milestone_id).due),
+                    )
+                    for e in b.entries
+                ],
+            )
+            for b in found
+        ],
+    )
+
+
+DIFF_COLUMNS = ("kind", "id", "name", "change", "field", "old", "new", "events")
+
+
+def diff_json(found: ProjectDiff) -> dict[str, Any]:
+    """The diff as its JSON answer (`DiffPublic`)."""
+    return {
+        "project_id": found.project_id,
+        "from": {"given": found.start.given, "version": found.start.version},
+        "to": {"given": found.end.given, "version": found.end.version},
+        "changes": [
+            {
+                "kind": c.kind,
+                "id": c.id,
+                "name": c.name,
+                "change": c.change,
+                "fields": [{"field": f.field, "old": f.old, "new": f.new} for f in c.fields],
+                "events": [vars(cause) for cause in c.causes],
+            }
+            for c in found.changes
+        ],
+    }
+
+
+def diff_rows(found: ProjectDiff) -> Iterator[dict[str, Any]]:
+    """The diff as export rows: one per field that changed (one per item added or removed
+    without fields), each naming the events that changed the item."""
+    for c in found.changes:
+        events = "; ".join(
+            f"{e.type} by {e.actor} at {e.occurred_at.isoformat()}"
+            + (f": {e.reason}" if e.reason else "")
+            for e in c.causes
+        )
+        common = {"kind": c.kind, "id": c.id, "name": c.name, "change": c.change}
+        for f in c.fields or (None,):
+            yield {
+                **common,
+                "field": None if f is None else f.field,
+                "old": None if f is None else f.old,
+                "new": None if f is None else f.new,
+                "events": events,
+            }

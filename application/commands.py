@@ -258,6 +258,20 @@ class ProjectCommands(ProjectLoading):
         """Unlink a deliverable from a milestone (R9)"""
         return self._run(admitted, Project.unlink, milestone_id, deliverable_id)
 
+    @command(MANAGER, answers=("milestone_id", "predecessor_id"))
+    def add_dependency(
+        self, admitted: Admission, milestone_id: UUID, predecessor_id: UUID, lag_days: int = 0
+    ) -> Result:
+        """Make a milestone finish no earlier than a predecessor plus a lag (R16)"""
+        return self._run(admitted, Project.add_dependency, milestone_id, predecessor_id, lag_days)
+
+    @command(MANAGER, answers=("milestone_id", "predecessor_id"))
+    def remove_dependency(
+        self, admitted: Admission, milestone_id: UUID, predecessor_id: UUID
+    ) -> Result:
+        """Remove a milestone's dependency on a predecessor (R16)"""
+        return self._run(admitted, Project.remove_dependency, milestone_id, predecessor_id)
+
     @command(MANAGER, answers=("milestone_id",))
     def reschedule_milestone(
         self, admitted: Admission, milestone_id: UUID, due: date, reason: str
@@ -283,6 +297,8 @@ class ProjectCommands(ProjectLoading):
         return self._run(admitted, Project.cancel_milestone, milestone_id, reason)
 
     @command(MANAGER)
-    def rebaseline(self, admitted: Admission, reason: str) -> CommandResult:
-        """Re-baseline every open milestone to its current due date (R7)"""
-        return self._run(admitted, Project.rebaseline, reason)
+    def rebaseline(
+        self, admitted: Admission, reason: str, name: str | None = None
+    ) -> CommandResult:
+        """Re-baseline every open milestone to its current due date, under a name (R7, R19)"""
+        return self._run(admitted, Project.rebaseline, reason, name=name)

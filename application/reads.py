@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -21,7 +22,9 @@ from eventsourcing.persistence import StoredEvent
 from application.access import Admission
 from application.loading import ProjectLoading
 from application.ports import LedgerStore
-from domain.errors import ProjectNotFoundError
+from domain.baselines import Baseline, baselines
+from domain.diff import Change, diff
+from domain.errors import InvalidValueError, ProjectNotFoundError
 from domain.events import ProjectEvent
 from domain.project import Project
 from domain.retrospective import Retrospective, retrospective
@@ -42,6 +45,23 @@ def index_agrees(version: int | None, instant: datetime, recorded: Mapping[int, 
         return first is None or first > instant
     at, after = recorded.get(version), recorded.get(version + 1)
     return at is not None and at <= instant and (after is None or after > instant)
+
+
+@dataclass(frozen=True)
+class DiffPoint:
+    """One end of a diff: as given, the version it names, and the instant when it is one."""
+
+    given: str
+    version: int
+    instant: datetime | None
+
+
+@dataclass(frozen=True)
+class ProjectDiff:
+    project_id: UUID
+    start: DiffPoint
+    end: DiffPoint
+    changes: list[Change]
 
 
 class ProjectReads(ProjectLoading):
@@ -113,6 +133,47 @@ class ProjectReads(ProjectLoading):
                 return
             after_version = rows[-1][0].originator_version
             remaining = None if remaining is None else remaining - len(rows)
+
+    def project_baselines(self, admitted: Admission, up_to_version: int) -> list[Baseline]:
+        """R19: every baseline the project saved up to a version, replayed from its events
+        (the version of the project the caller compares them with)."""
+        events = self.project_events(admitted, limit=up_to_version)
+        return baselines(event for event, _ in events)
+
+    def project_diff(self, admitted: Admission, since: str, until: str) -> ProjectDiff:
+        """What changed between two points (`now`, `baseline:NAME` or an ISO 8601 instant with
+        its offset): the project at the first, then only the events between the two."""
+        project_id = admitted.project_id
+        current = self.load(project_id)
+        start = self._point(project_id, current, "from", since)
+        end = self._point(project_id, current, "to", until)
+        if start.version > end.version:
+            raise InvalidValueError("from", f"{since!r} is after to {until!r}")
+        before = None if start.version == 0 else self.load(project_id, start.version)
+        events = self._events_of(
+            project_id, after_version=start.version, limit=end.version - start.version
+        )
+        return ProjectDiff(project_id, start, end, diff(before, (e for e, _ in events)))
+
+    def _point(self, project_id: UUID, current: Project, field: str, given: str) -> DiffPoint:
+        """The version a point names (0: before the project existed)."""
+        if given == "now":
+            return DiffPoint(given, current.version, None)
+        if given.startswith("baseline:"):
+            name = given.removeprefix("baseline:")
+            version = current.baseline_version(name)
+            if version is None:
+                raise InvalidValueError(field, f"no baseline named {name!r} in this project")
+            return DiffPoint(given, version, None)
+        try:
+            instant = datetime.fromisoformat(given)
+        except ValueError:
+            instant = None
+        if instant is None or instant.tzinfo is None:
+            raise InvalidValueError(
+                field, "must be now, baseline:NAME or an ISO 8601 instant with its offset"
+            )
+        return DiffPoint(given, self.version_at(project_id, instant) or 0, instant)
 
     def project_retrospective(self, admitted: Admission) -> Retrospective:
         """Slips, reschedules and review rounds, replayed from every event of the project."""

@@ -32,6 +32,7 @@ class ProjectContents:
     phases: dict[str, Phase]
     deliverables: dict[str, Deliverable]
     milestones: dict[str, Milestone]
+    baseline_versions: dict[str, int]
 
     def _trigger(self, event_class: type[ev.ProjectEvent], **kwargs: Any) -> None:
         """Trigger an event of this project (the aggregate's `trigger_event`)."""
@@ -71,13 +72,49 @@ class ProjectContents:
     def milestones_linking(self, deliverable_id: UUID) -> list[Milestone]:
         return [m for m in self.milestones.values() if deliverable_id in m.deliverable_ids]
 
+    def baseline_version(self, name: str) -> int | None:
+        """R19: the version the re-baseline named `name` (case aside) made, if any."""
+        folded = name.casefold()
+        return next((v for n, v in self.baseline_versions.items() if n.casefold() == folded), None)
+
+    def predecessors(self, milestone: Milestone) -> list[Milestone]:
+        return [self.milestones[p] for p in milestone.predecessors]
+
+    def successors(self, milestone: Milestone) -> list[Milestone]:
+        key = str(milestone.id)
+        return [m for m in self.milestones.values() if key in m.predecessors]
+
     def achievement_blockers(self, milestone: Milestone) -> list[Violation]:
-        """R3: every reason the milestone cannot be achieved now (empty when it can)."""
+        """R3 and R17: every reason the milestone cannot be achieved now (empty when it can)."""
         return rules.achievement_blockers(
             milestone.id, milestone.name, self.linked_deliverables(milestone)
+        ) + rules.predecessor_blockers(self.predecessors(milestone))
+
+    def forecasts(self) -> dict[str, rules.Forecast]:
+        """R18: every milestone's forecast that is not cancelled, by id."""
+        return rules.forecasts(
+            {
+                key: rules.Planned(
+                    status=m.status,
+                    due=m.due,
+                    achieved_on=None
+                    if m.achieved_at is None
+                    else rules.today_in(self.timezone, m.achieved_at),
+                    predecessors=m.predecessors,
+                )
+                for key, m in self.milestones.items()
+            }
         )
 
-    def health(self, milestone: Milestone, today: date) -> Health:
+    def health(
+        self,
+        milestone: Milestone,
+        today: date,
+        forecasts: dict[str, rules.Forecast] | None = None,
+    ) -> Health:
+        """R12 and R18; `forecasts` when the caller has them already (`forecasts()`)."""
+        found = self.forecasts() if forecasts is None else forecasts
+        forecast = found.get(str(milestone.id))
         return milestone_health(
             status=milestone.status,
             due=milestone.due,
@@ -86,6 +123,7 @@ class ProjectContents:
             timezone=self.timezone,
             risk_window_days=self.risk_window_days,
             achievable_now=not self.achievement_blockers(milestone),
+            forecast_due=None if forecast is None else forecast.due,
         )
 
     def _referenced_phase(self, phase_id: UUID) -> UUID:

@@ -109,6 +109,9 @@ class Milestone:
     deliverable_ids: list[UUID] = field(default_factory=list)
     achieved_at: datetime | None = None
     achieved_by: str | None = None
+    # R16, R17: the milestones this one depends on (finish-to-finish), id -> lag in days. A
+    # snapshot taken before dependencies existed has none, and loads with this default.
+    predecessors: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.status = MilestoneStatus(self.status)
@@ -116,6 +119,7 @@ class Milestone:
     def clone(self) -> Milestone:
         copy = _shallow(self)
         copy.deliverable_ids = list(self.deliverable_ids)
+        copy.predecessors = dict(self.predecessors)
         return copy
 
     @property

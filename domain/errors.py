@@ -8,7 +8,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule (R1–R14), with a message a person can act on."""
+    """One broken rule (R1–R19, docs/rules.md for R15 on), with a message a person can act on."""
 
     rule: str
     message: str

@@ -347,13 +347,51 @@ class MilestoneCancelled(MilestoneMoved):
     reason: str
 
 
-class ProjectRebaselined(ProjectEvent):
-    """R7: every open milestone's baseline set to its current due; earlier ones stay in history."""
+class MilestoneDependencyAdded(MilestoneEvent):
+    """R16: the milestone now finishes no earlier than `predecessor_id` plus `lag_days`."""
 
+    predecessor_id: UUID
+    lag_days: int
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).predecessors[str(self.predecessor_id)] = self.lag_days
+
+
+class MilestoneDependencyLagChanged(MilestoneEvent):
+    predecessor_id: UUID
+    lag_days: int
+    previous_lag_days: int
+
+    def apply(self, aggregate: Project) -> None:
+        self.milestone(aggregate).predecessors[str(self.predecessor_id)] = self.lag_days
+
+
+class MilestoneDependencyRemoved(MilestoneEvent):
+    predecessor_id: UUID
+
+    def apply(self, aggregate: Project) -> None:
+        del self.milestone(aggregate).predecessors[str(self.predecessor_id)]
+
+
+class ProjectRebaselined(ProjectEvent):
+    """R7: every open milestone's baseline set to its current due; earlier ones stay in history.
+
+    Version 2 carries the baseline's `name` (R19), None when it was given none; a re-baseline
+    stored as version 1 had no name, and reads as one without."""
+
+    class_version = 2
     reason: str
     baselines: dict[str, date]  # milestone id -> new baseline
     previous_baselines: dict[str, date]
+    name: str | None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["name"] = None
 
     def apply(self, aggregate: Project) -> None:
         for milestone_id, baseline in self.baselines.items():
             aggregate.milestones[milestone_id].baseline_due = baseline
+        if self.name is not None:
+            versions = {**aggregate.baseline_versions, self.name: self.originator_version}
+            aggregate.baseline_versions = versions

@@ -27,7 +27,16 @@ from domain.roles import ProjectRole
 
 class Project(DeliverableCommands, MilestoneCommands, Aggregate):
     """One project's event stream: members and phases here; deliverables and milestones in
-    their own modules (`DeliverableCommands`, `MilestoneCommands`)."""
+    their own modules (`DeliverableCommands`, `MilestoneCommands`).
+
+    Version 2 holds the names of its baselines (R19). A snapshot of version 1 was taken by code
+    that could not name a baseline, so it had none: the upcast is exact."""
+
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["baseline_versions"] = {}
 
     def __init__(
         self, name: str, description: str, timezone: str, risk_window_days: int, actor: str
@@ -41,6 +50,8 @@ class Project(DeliverableCommands, MilestoneCommands, Aggregate):
         self.phases: dict[str, Phase] = {}
         self.deliverables: dict[str, Deliverable] = {}
         self.milestones: dict[str, Milestone] = {}
+        # R19: each baseline name the project used, and the version its re-baseline made.
+        self.baseline_versions: dict[str, int] = {}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Project:
         """The copy a command works on (the event store's cache hands one out per load).
@@ -56,6 +67,7 @@ class Project(DeliverableCommands, MilestoneCommands, Aggregate):
         copy.phases = {key: phase.clone() for key, phase in self.phases.items()}
         copy.deliverables = {key: d.clone() for key, d in self.deliverables.items()}
         copy.milestones = {key: m.clone() for key, m in self.milestones.items()}
+        copy.baseline_versions = dict(self.baseline_versions)
         memo[id(self)] = copy
         return copy
 

@@ -5,18 +5,31 @@ it is asked. Slip follows R7: current due − current baseline; the original bas
 due date) gives `slip_days_from_original`. A milestone is on time when it was achieved on or
 before its final due date, in the project's time zone (as R12). Every rule comes from
 `domain.rules`, as the aggregate's and the views' do.
+
+Each reschedule's days are attributed to a cause (`SlipCause`): when, as it was recorded, the
+milestone's predecessors already forecast it (R18) past its due date, the days up to that
+forecast are a predecessor's slip (with the chain that drove it); the rest, and every
+reschedule with no such push, are the milestone's own. The causes of a milestone add up to
+its `slip_days_from_original` (only reschedules move a due date).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from uuid import UUID
 
 from domain import events as ev
 from domain.entities import DeliverableState, MilestoneStatus
-from domain.rules import achieved_on_time, slip_days
+from domain.rules import (
+    Planned,
+    achieved_on_time,
+    forecast_chain,
+    forecasts,
+    slip_days,
+    today_in,
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +39,23 @@ class Rescheduling:
     previous_due: date
     due: date
     reason: str
+
+
+@dataclass(frozen=True)
+class SlipCause:
+    """Days of one reschedule and what caused them: `reschedule` (the milestone's own) or
+    `predecessor` (its predecessors' forecast had passed its due; `chain`: the milestones
+    that drove it, nearest first)."""
+
+    cause: str
+    days: int
+    at: datetime
+    by: str
+    reason: str
+    chain: tuple[UUID, ...] = ()
+
+
+CAUSES = ("reschedule", "predecessor")
 
 
 @dataclass(frozen=True)
@@ -82,6 +112,12 @@ class MilestoneRetrospective:
     rebaselines: list[Rebaseline] = field(default_factory=list)
     reopenings: list[Reopening] = field(default_factory=list)
     deliverable_ids: list[UUID] = field(default_factory=list)
+    predecessors: dict[str, int] = field(default_factory=dict)  # R16: id -> lag
+    slip_causes: list[SlipCause] = field(default_factory=list)
+
+    @property
+    def slip_days_by_cause(self) -> dict[str, int]:
+        return {c: sum(s.days for s in self.slip_causes if s.cause == c) for c in CAUSES}
 
     @property
     def slip_days(self) -> int:
@@ -102,6 +138,7 @@ class Totals:
     mean_slip_days: float | None  # over milestones not cancelled
     mean_slip_days_from_original: float | None
     reschedules: int
+    slip_days_by_cause: dict[str, int]  # over milestones not cancelled
     deliverables_reviewed: int  # submitted at least once
     review_rounds: int
     rounds_per_deliverable: float | None  # over deliverables reviewed
@@ -210,12 +247,44 @@ class _Replay:
                     event.timestamp, event.actor, event.previous_due, event.due, event.reason
                 )
             )
+            m.slip_causes += self._causes(event, m)
             m.due = event.due
+        elif isinstance(event, ev.MilestoneDependencyAdded | ev.MilestoneDependencyLagChanged):
+            m.predecessors[str(event.predecessor_id)] = event.lag_days
+        elif isinstance(event, ev.MilestoneDependencyRemoved):
+            m.predecessors.pop(str(event.predecessor_id), None)
         elif isinstance(event, ev.MilestoneAchieved):
             m.achieved_at, m.achieved_by = event.timestamp, event.actor
         elif isinstance(event, ev.MilestoneReopened):
             m.achieved_at = m.achieved_by = None
             m.reopenings.append(Reopening(event.timestamp, event.actor, event.reason))
+
+    def _causes(self, event: ev.MilestoneRescheduled, m: MilestoneRetrospective) -> list[SlipCause]:
+        """The reschedule's days by cause, with the forecast as it stood just before it."""
+        key = str(m.id)
+        delta = (event.due - event.previous_due).days
+        found = forecasts(
+            {
+                str(x.id): Planned(
+                    x.status,
+                    x.due,
+                    None if x.achieved_at is None else today_in(self.timezone, x.achieved_at),
+                    x.predecessors,
+                )
+                for x in self.milestones.values()
+            }
+        )
+        own = SlipCause("reschedule", delta, event.timestamp, event.actor, event.reason)
+        pushed = found.get(key)
+        if delta <= 0 or pushed is None or pushed.driver is None:
+            return [own] if delta else []
+        by_predecessor = (min(event.due, pushed.due) - event.previous_due).days
+        chain = tuple(UUID(x) for x in forecast_chain(found, key)[1:])
+        caused = SlipCause(
+            "predecessor", by_predecessor, event.timestamp, event.actor, event.reason, chain
+        )
+        rest = delta - by_predecessor
+        return [caused] + ([] if rest == 0 else [replace(own, days=rest)])
 
     def result(self) -> Retrospective:
         if self.project_id is None:
@@ -236,6 +305,7 @@ class _Replay:
             mean_slip_days=_mean([m.slip_days for m in live]),
             mean_slip_days_from_original=_mean([m.slip_days_from_original for m in live]),
             reschedules=sum(len(m.reschedules) for m in milestones),
+            slip_days_by_cause={c: sum(m.slip_days_by_cause[c] for m in live) for c in CAUSES},
             deliverables_reviewed=len(reviewed),
             review_rounds=rounds,
             rounds_per_deliverable=_mean([d.review_rounds for d in reviewed]),

@@ -10,14 +10,17 @@ bounds are in `domain.validation`. `docs/architecture.md` lists the home of ever
   every event that moves a deliverable or a milestone names its transition (`Event.transition`);
 - R3: the evidence gate of an achievement, with every blocking reason;
 - R7: slip, in days;
-- R12: on time or late, and a milestone's health.
+- R12: on time or late, and a milestone's health;
+- R16: dependencies between milestones form no cycle;
+- R17: a milestone waits for its open predecessors (achieving it, reopening one of them);
+- R18: the forecast through dependencies, and health at risk when it is later than the due date.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 from uuid import UUID
@@ -159,9 +162,11 @@ def milestone_health(
     timezone: str,
     risk_window_days: int,
     achievable_now: bool,
+    forecast_due: date | None = None,
 ) -> Health:
-    """R12, derived at read time and never stored; `achievable_now` is whether R3 would allow
-    achieving the milestone today."""
+    """R12, derived at read time and never stored; `achievable_now` is whether R3 (and R17)
+    would allow achieving the milestone today; R18: at risk, outside the window too, when its
+    forecast (`forecasts`) is later than its due date."""
     if status is _M.CANCELLED:
         return Health.CANCELLED
     if status is _M.ACHIEVED:
@@ -171,6 +176,158 @@ def milestone_health(
         return Health.ACHIEVED_LATE
     if today > due:
         return Health.OVERDUE
+    if forecast_due is not None and forecast_due > due:
+        return Health.AT_RISK
     if (due - today).days <= risk_window_days and not achievable_now:
         return Health.AT_RISK
     return Health.ON_TRACK
+
+
+# --- R16, R17: dependencies ----------------------------------------------------------------
+# A milestone's predecessors: milestone id -> {predecessor id -> lag in days}. Finish-to-finish:
+# the milestone cannot finish before each predecessor has finished (plus the lag).
+Dependencies = Mapping[str, Mapping[str, int]]
+
+
+def dependency_cycle(dependencies: Dependencies, milestone: str, predecessor: str) -> list[str]:
+    """R16: the cycle that making `milestone` depend on `predecessor` would close, as the path
+    of ids `milestone` → `predecessor` → … → `milestone`; empty when it closes none.
+
+    The new link closes a cycle when `milestone` is already reachable from `predecessor` by
+    following predecessors (an iterative depth-first search, so a chain of any length)."""
+    if milestone == predecessor:
+        return [milestone, milestone]
+    parents: dict[str, str] = {predecessor: milestone}
+    stack = [predecessor]
+    while stack:
+        current = stack.pop()
+        for earlier in dependencies.get(current, {}):
+            if earlier in parents:
+                continue
+            parents[earlier] = current
+            if earlier == milestone:
+                back: list[str] = []  # from the closing link back to `predecessor`
+                step = milestone
+                while step != predecessor:
+                    step = parents[step]
+                    back.append(step)
+                return [milestone, *reversed(back), milestone]
+            stack.append(earlier)
+    return []
+
+
+def blocks_successor(status: MilestoneStatus) -> bool:
+    """R17: a predecessor holds its successors back while it is not achieved (a cancelled one
+    releases them)."""
+    return status is _M.NOT_ACHIEVED
+
+
+class Predecessor(Protocol):
+    """What R17 looks at in a milestone another one depends on."""
+
+    @property
+    def id(self) -> UUID: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def status(self) -> MilestoneStatus: ...
+
+
+def predecessor_blockers(predecessors: Iterable[Predecessor]) -> list[Violation]:
+    """R17: one reason per predecessor that is still open (neither achieved nor cancelled)."""
+    return [
+        Violation(
+            "R17",
+            f"predecessor '{p.name}' is {MilestoneStatus(p.status).value}, not achieved",
+            {"predecessor_id": str(p.id), "status": MilestoneStatus(p.status).value},
+        )
+        for p in predecessors
+        if blocks_successor(MilestoneStatus(p.status))
+    ]
+
+
+# --- R18: the forecast ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What R18 reads of one milestone: its status, due date, the day it was achieved (in the
+    project's time zone) and its predecessors with their lags."""
+
+    status: MilestoneStatus
+    due: date
+    achieved_on: date | None
+    predecessors: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The day a milestone is forecast to finish, and the predecessor that pushes it past its
+    own due date (None when nothing does)."""
+
+    due: date
+    driver: str | None = None
+
+
+def _after(day: date, lag: int) -> date:
+    try:
+        return day + timedelta(days=lag)
+    except OverflowError:
+        return date.max
+
+
+def forecasts(plan: Mapping[str, Planned]) -> dict[str, Forecast]:
+    """R18: for each milestone that is not cancelled, its forecast finish.
+
+    An achieved milestone finished on the day it was achieved. An open one finishes on
+    max(its due, each predecessor's forecast + lag), a cancelled predecessor counting for
+    nothing (R17 released it); the predecessor that gives the maximum, when later than the
+    due date, is its `driver` (the first such in the order the dependencies were set).
+    Computed depth-first without recursion, each milestone once: O(milestones + dependencies).
+    """
+    found: dict[str, Forecast | None] = {}
+    entered: set[str] = set()
+    for start in plan:
+        stack = [start]
+        while stack:
+            key = stack[-1]
+            if key in found:
+                stack.pop()
+                continue
+            milestone = plan[key]
+            if milestone.status is _M.CANCELLED:
+                found[key] = None
+                continue
+            if milestone.status is _M.ACHIEVED:
+                found[key] = Forecast(milestone.achieved_on or milestone.due)
+                continue
+            entered.add(key)
+            # R16 keeps dependencies acyclic; `entered` makes a cycle end the walk anyway.
+            waiting = [
+                p
+                for p in milestone.predecessors
+                if p in plan and p not in found and p not in entered
+            ]
+            if waiting:
+                stack.extend(waiting)
+                continue
+            best, driver = milestone.due, None
+            for predecessor, lag in milestone.predecessors.items():
+                before = found.get(predecessor)
+                if before is not None and _after(before.due, lag) > best:
+                    best, driver = _after(before.due, lag), predecessor
+            found[key] = Forecast(best, driver)
+    return {key: f for key, f in found.items() if f is not None}
+
+
+def forecast_chain(found: Mapping[str, Forecast], milestone: str) -> list[str]:
+    """R18: the milestone, the predecessor that drives its forecast, that one's driver, … up
+    to the first that is on its own due date (or achieved): the chain that makes it late."""
+    chain = [milestone]
+    driver = found[milestone].driver if milestone in found else None
+    while driver is not None and driver not in chain:
+        chain.append(driver)
+        driver = found[driver].driver if driver in found else None
+    return chain

@@ -13,6 +13,7 @@ NAME_MAX = 200
 TEXT_MAX = 10_000
 EVIDENCE_MAX = 2_000
 RISK_WINDOW_MAX = 365
+LAG_MAX = 365
 # The longest IANA name is 32 characters (America/Argentina/ComodRivadavia).
 TIMEZONE_MAX = 64
 
@@ -139,4 +140,11 @@ def timezone(value: str) -> str:
 def risk_window_days(value: int) -> int:
     if not 0 <= value <= RISK_WINDOW_MAX:
         raise InvalidValueError("risk_window_days", f"must be between 0 and {RISK_WINDOW_MAX}")
+    return value
+
+
+def lag_days(value: int) -> int:
+    """R16: a dependency's lag, in whole days (a lead, a negative lag, is not offered)."""
+    if not 0 <= value <= LAG_MAX:
+        raise InvalidValueError("lag_days", f"must be between 0 and {LAG_MAX}")
     return value

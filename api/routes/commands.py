@@ -26,10 +26,12 @@ from api.idempotency import IdempotentRoute, answer_key
 from api.schemas import (
     Achievement,
     Approval,
+    BaselineCreate,
     CommandResponse,
     CriterionCreate,
     DeliverableCreate,
     DeliverableUpdate,
+    DependencySet,
     EvidenceRecord,
     MemberSet,
     MilestoneCreate,
@@ -52,7 +54,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         401: "missing or unknown token",
         403: "the caller's role does not allow this",
         404: "no such project (or not visible to the caller), or no such entity",
-        409: "a rule (R1–R14) refuses the command; `errors` lists every reason",
+        409: "a rule (R1–R19) refuses the command; `errors` lists every reason",
         412: "If-Match names a version the project is no longer at",
         422: "malformed body, unknown or server-owned field, or value out of bounds",
         503: "the database is unavailable; retry after Retry-After",
@@ -103,6 +105,7 @@ class Command:
 
 D = "deliverables/{deliverable_id}"
 M = "milestones/{milestone_id}"
+P = "predecessors/{predecessor_id}"
 
 COMMANDS = (
     Command("POST", "members", "set_member", Ledger.set_member, MemberSet),
@@ -123,11 +126,13 @@ COMMANDS = (
     Command("POST", "milestones", "define_milestone", Ledger.define_milestone, MilestoneCreate),
     Command("PUT", f"{M}/{D}", "link", Ledger.link_deliverable),
     Command("DELETE", f"{M}/{D}", "unlink", Ledger.unlink_deliverable),
+    Command("PUT", f"{M}/{P}", "add_dependency", Ledger.add_dependency, DependencySet),
+    Command("DELETE", f"{M}/{P}", "remove_dependency", Ledger.remove_dependency),
     Command("POST", f"{M}/reschedule", "reschedule", Ledger.reschedule_milestone, Reschedule),
     Command("POST", f"{M}/achieve", "achieve", Ledger.achieve_milestone, Achievement),
     Command("POST", f"{M}/reopen", "reopen_milestone", Ledger.reopen_milestone, WithReason),
     Command("POST", f"{M}/cancel", "cancel_milestone", Ledger.cancel_milestone, WithReason),
-    Command("POST", "baselines", "rebaseline", Ledger.rebaseline, WithReason),
+    Command("POST", "baselines", "rebaseline", Ledger.rebaseline, BaselineCreate),
 )  # fmt: skip
 
 

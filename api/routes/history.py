@@ -21,10 +21,26 @@ from api.bootstrap import Container
 from api.calendar import milestones_calendar
 from api.deps import ContainerDep, ServingDep
 from api.feed import Frames, ReadFrames, Visible
-from api.presenters_history import feed_event, history_event, retrospective_public
+from api.presenters_history import (
+    DIFF_COLUMNS,
+    baselines_public,
+    diff_json,
+    diff_rows,
+    feed_event,
+    history_event,
+    retrospective_public,
+)
 from api.problems import ProblemError
 from api.routes.queries import MinPosition
-from api.schemas.history import AuditPage, FeedEvent, FeedPage, HistoryPage, RetrospectivePublic
+from api.schemas.history import (
+    AuditPage,
+    BaselinesPublic,
+    DiffPublic,
+    FeedEvent,
+    FeedPage,
+    HistoryPage,
+    RetrospectivePublic,
+)
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
 from api.webhooks.noticetail import NoticeTail
@@ -232,6 +248,47 @@ def retrospective(project_id: UUID, container: ContainerDep, access: Looker) -> 
     of its deliverables; project totals. Replayed from the events, so right for any past."""
     retro = container.ledger.project_retrospective(access)
     return retrospective_public(retro)
+
+
+@router.get("/v1/projects/{project_id}/diff", response_model=DiffPublic, responses=_ERRORS)
+def project_diff(
+    project_id: UUID,
+    container: ContainerDep,
+    serving: ServingDep,
+    access: Looker,
+    since: Annotated[
+        str,
+        Query(
+            alias="from",
+            max_length=300,
+            description="now, baseline:NAME, or an ISO 8601 instant with its offset",
+        ),
+    ],
+    until: Annotated[str, Query(alias="to", max_length=300, description="as `from`")] = "now",
+    accept: Accept = None,
+) -> Any:
+    """What changed between two points: milestones, deliverables, criteria, links and
+    dependencies added, removed and changed (field: old → new), each with the events that
+    changed it (type, actor, time, reason). Built from the project at `from` and the events
+    between the two only. `Accept: text/csv` or `application/x-ndjson`: one row per field."""
+    found = container.ledger.project_diff(access, since, until)
+    export = exports.negotiate(accept)
+    if export is not exports.Format.JSON:
+        rows = diff_rows(found)
+        return _export(container, serving, rows, export, DIFF_COLUMNS, f"diff-{project_id}")
+    return diff_json(found)
+
+
+@router.get(
+    "/v1/projects/{project_id}/baselines", response_model=BaselinesPublic, responses=_ERRORS
+)
+def baselines(project_id: UUID, container: ContainerDep, access: Reader) -> BaselinesPublic:
+    """Every baseline the project saved (R7, R19), oldest first: its name, who saved it, when
+    and why, and per milestone it holds the slip of the due date now against it."""
+    project = access.project
+    assert project is not None
+    found = container.ledger.project_baselines(access, up_to_version=project.version)
+    return baselines_public(project, found)
 
 
 @router.get(

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.fields import EvidenceText, Name, Reason, Sha256, Text
 from domain.entities import DeliverableKind
 from domain.roles import ProjectRole
-from domain.validation import RISK_WINDOW_MAX, TIMEZONE_MAX
+from domain.validation import LAG_MAX, RISK_WINDOW_MAX, TIMEZONE_MAX
 
 
 class Command(BaseModel):
@@ -87,6 +87,19 @@ class Reschedule(Command):
     reason: Reason
 
 
+class DependencySet(Command):
+    lag_days: int = Field(
+        default=0, ge=0, le=LAG_MAX, description="days after the predecessor finishes (R16)"
+    )
+
+
+class BaselineCreate(Command):
+    reason: Reason
+    name: Name | None = Field(
+        default=None, description="R19: unique in the project; a baseline without one is unnamed"
+    )
+
+
 class Achievement(Command):
     note: Text | None = None
 
@@ -104,4 +117,5 @@ class CommandResponse(BaseModel):
     deliverable_id: UUID | None = None
     criterion_id: UUID | None = None
     milestone_id: UUID | None = None
+    predecessor_id: UUID | None = None
     principal: str | None = None

@@ -123,6 +123,19 @@ class DeliverableReviewPublic(BaseModel):
     days_from_last_evidence_to_approval: float | None
 
 
+class SlipCausePublic(BaseModel):
+    """Days of one reschedule and their cause: `reschedule` (the milestone's own) or
+    `predecessor` (its predecessors' forecast had already passed its due; `chain` the
+    milestones that drove it, nearest first)."""
+
+    cause: str
+    days: int
+    at: UtcDatetime
+    by: str
+    reason: str
+    chain: list[UUID]
+
+
 class MilestoneRetrospectivePublic(BaseModel):
     id: UUID
     name: str
@@ -141,6 +154,10 @@ class MilestoneRetrospectivePublic(BaseModel):
     rebaselines: list[RebaselinePublic]
     reopenings: list[ReopeningPublic]
     deliverables: list[DeliverableReviewPublic] = Field(description="the deliverables it links")
+    slip_causes: list[SlipCausePublic] = Field(
+        default_factory=list, description="they add up to slip_days_from_original"
+    )
+    slip_days_by_cause: dict[str, int] = Field(default_factory=dict)
 
 
 class RetrospectiveTotals(BaseModel):
@@ -152,6 +169,10 @@ class RetrospectiveTotals(BaseModel):
     mean_slip_days: float | None = Field(description="over milestones not cancelled")
     mean_slip_days_from_original: float | None
     reschedules: int
+    slip_days_by_cause: dict[str, int] = Field(
+        default_factory=dict,
+        description="reschedule and predecessor, over milestones not cancelled",
+    )
     deliverables_reviewed: int = Field(description="deliverables submitted at least once")
     review_rounds: int
     rounds_per_deliverable: float | None = Field(description="over deliverables reviewed")
@@ -165,3 +186,64 @@ class RetrospectivePublic(BaseModel):
     milestones: list[MilestoneRetrospectivePublic]
     deliverables: list[DeliverableReviewPublic]
     totals: RetrospectiveTotals
+
+
+class BaselineMilestone(BaseModel):
+    id: UUID
+    name: str = Field(description="the milestone's name now")
+    baseline_due: date = Field(description="the due date this baseline holds for it")
+    due: date = Field(description="its due date now")
+    slip_days: int = Field(description="R7's slip against this baseline: due now − baseline_due")
+
+
+class BaselinePublic(BaseModel):
+    """R19: one saved baseline, who saved it, when and why."""
+
+    name: str | None = Field(description="null for a baseline saved without a name")
+    reason: str
+    saved_by: str
+    saved_at: UtcDatetime
+    version: int = Field(description="the project's version the re-baseline made")
+    milestones: list[BaselineMilestone] = Field(description="the milestones open then")
+
+
+class BaselinesPublic(BaseModel):
+    project_id: UUID
+    baselines: list[BaselinePublic] = Field(description="oldest first")
+
+
+class DiffCause(BaseModel):
+    """An event that changed the item."""
+
+    type: str
+    actor: str
+    occurred_at: UtcDatetime
+    version: int
+    reason: str | None
+
+
+class DiffField(BaseModel):
+    field: str
+    old: Any
+    new: Any
+
+
+class DiffChange(BaseModel):
+    kind: str = Field(description="milestone, deliverable, criterion, link or dependency")
+    id: str = Field(description="a link's or dependency's is milestone_id/other_id")
+    name: str
+    change: str = Field(description="added, removed or changed")
+    fields: list[DiffField] = Field(description="field: old → new (old null when added)")
+    events: list[DiffCause] = Field(description="the events between the two that changed it")
+
+
+class DiffPointPublic(BaseModel):
+    given: str = Field(description="as the request gave it: now, baseline:NAME or an instant")
+    version: int = Field(description="the project's version there (0: before it existed)")
+
+
+class DiffPublic(BaseModel):
+    project_id: UUID
+    from_: DiffPointPublic = Field(alias="from")
+    to: DiffPointPublic
+    changes: list[DiffChange]

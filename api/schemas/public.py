@@ -53,6 +53,13 @@ class DeliverablePublic(BaseModel):
     criteria: list[CriterionPublic]
 
 
+class PredecessorPublic(BaseModel):
+    """A milestone this one depends on, finish-to-finish (R16)."""
+
+    id: UUID
+    lag_days: int
+
+
 class MilestonePublic(BaseModel):
     id: UUID
     name: str
@@ -67,6 +74,12 @@ class MilestonePublic(BaseModel):
     achieved_by: str | None
     health: Health
     deliverable_ids: list[UUID]
+    predecessors: list[PredecessorPublic] = Field(default_factory=list)
+    forecast_due: date | None = Field(
+        default=None,
+        description="R18: when it is forecast to finish through its predecessors (the day it "
+        "was achieved, once achieved); null when cancelled",
+    )
 
 
 class ProjectPublic(BaseModel):
@@ -127,6 +140,12 @@ class ScheduleMilestone(BaseModel):
     achieved_by: str | None
     health: Health
     deliverables: list[ScheduleDeliverable]
+    predecessors: list[PredecessorPublic] = Field(default_factory=list)
+    forecast_due: date | None = Field(
+        default=None,
+        description="R18: when it is forecast to finish through its predecessors; null when "
+        "cancelled",
+    )
 
 
 class SchedulePhase(BaseModel):
@@ -160,12 +179,36 @@ class MisalignedDeliverable(BaseModel):
     phase_id: UUID
 
 
+class ChainLink(BaseModel):
+    """One milestone of a late forecast's chain; `lag_days` is the lag of the dependency of the
+    link before it on this one (null for the first)."""
+
+    id: UUID
+    name: str
+    status: MilestoneStatus
+    due: date
+    forecast_due: date
+    lag_days: int | None
+
+
+class LateByForecast(BaseModel):
+    """R18: an open milestone forecast after its due date, and the chain that causes it."""
+
+    id: UUID
+    name: str
+    due: date
+    forecast_due: date
+    late_by_days: int
+    chain: list[ChainLink]
+
+
 class Alignment(BaseModel):
     project_id: UUID
-    aligned: bool
+    aligned: bool = Field(description="R11: no list of activity without evidence has an entry")
     milestones_without_deliverables: list[UnprovenMilestone]
     deliverables_without_milestones: list[MisalignedDeliverable]
     deliverables_without_criteria: list[MisalignedDeliverable]
+    milestones_late_by_forecast: list[LateByForecast] = Field(default_factory=list)
 
 
 class ProblemItem(BaseModel):

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from api.schemas import MilestonePublic, ProjectPublic
 from api.timeline import text
+from domain.states import MilestoneStatus
 
 WIDTH = 1100
 LEFT = 180  # the phase names' column
@@ -36,6 +37,8 @@ class Placed:
     label_left: bool  # the label sits left of the diamond when it would run off the right
     start: float
     end: float
+    # R18: where the ghost diamond of an open milestone forecast after its due sits, if any.
+    x_forecast: float | None = None
 
 
 # A phase (its id and name) and its milestones, row by row.
@@ -62,6 +65,8 @@ def layout(project: ProjectPublic, today: date) -> Layout:
     days = [today, *achieved_on.values()]
     for m in project.milestones:
         days += [m.due, m.baseline_due]
+        if late_forecast(m) is not None:
+            days.append(m.forecast_due or m.due)
     first = shift(min(days), -MARGIN_DAYS)
     last = shift(max(days), MARGIN_DAYS)
     scale = (WIDTH - LEFT - RIGHT) / max((last - first).days, 1)
@@ -94,14 +99,26 @@ def _lanes(project: ProjectPublic, x: Scale, achieved_on: dict[UUID, date]) -> l
     return lanes
 
 
+def late_forecast(m: MilestonePublic) -> date | None:
+    """R18: the forecast of an open milestone forecast after its due date, else None."""
+    if m.status is MilestoneStatus.NOT_ACHIEVED and m.forecast_due and m.forecast_due > m.due:
+        return m.forecast_due
+    return None
+
+
 def _place(m: MilestonePublic, x: Scale, achieved_on: date | None) -> Placed:
     x_due, x_baseline = x(m.due), x(m.baseline_due)
+    forecast = late_forecast(m)
+    x_forecast = None if forecast is None else x(forecast)
     label = max(len(m.name), len(text.date_line(m, achieved_on))) * CHAR_W
-    lo, hi = min(x_due, x_baseline), max(x_due, x_baseline)
+    xs = [x_due, x_baseline] + ([] if x_forecast is None else [x_forecast])
+    lo, hi = min(xs), max(xs)
     left = hi + LABEL_GAP + label > WIDTH - RIGHT + 20
     if left:
-        return Placed(m, x_due, x_baseline, achieved_on, True, lo - LABEL_GAP - label, hi + 8)
-    return Placed(m, x_due, x_baseline, achieved_on, False, lo - 8, hi + LABEL_GAP + label)
+        start, end = lo - LABEL_GAP - label, hi + 8
+    else:
+        start, end = lo - 8, hi + LABEL_GAP + label
+    return Placed(m, x_due, x_baseline, achieved_on, left, start, end, x_forecast)
 
 
 MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120, 600, 1200, 6000)

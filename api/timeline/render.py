@@ -48,7 +48,9 @@ def render_timeline(project: ProjectPublic, today: date, as_of: datetime | None 
 
     A baseline that differs from the due date is a hollow circle joined to the diamond by a
     dashed line (the slip); achieved milestones are filled and labelled with the day they were
-    achieved (in the project's time zone); `today` is a vertical line.
+    achieved (in the project's time zone); `today` is a vertical line. A dependency (R16) is
+    an arrow from the predecessor's diamond to its successor's, and an open milestone forecast
+    after its due (R18) has a faded, dashed ghost diamond on the forecast day.
     """
     zone = ZoneInfo(project.timezone)
     laid = layout(project, today)
@@ -82,9 +84,10 @@ def render_timeline(project: ProjectPublic, today: date, as_of: datetime | None 
     bottom, rows_at = _bands(svg, laid.lanes)
     _axis(svg, laid.first, laid.last, laid.x, bottom)
     _today(svg, today, laid.x(today), bottom, as_of is not None)
+    _dependencies(svg, rows_at)
     for placed, cy in rows_at:
         _milestone(svg, placed, cy)
-    _legend(svg, bottom + 24)
+    _legend(svg, bottom + 24, forecasts=any(p.x_forecast is not None for p, _ in rows_at))
     return ET.tostring(svg, encoding="unicode", xml_declaration=False) + "\n"
 
 
@@ -197,6 +200,8 @@ def _milestone(svg: ET.Element, placed: Placed, cy: float) -> None:
                 "stroke-width": "1.5",
             },
         )
+    if placed.x_forecast is not None:
+        _ghost(group, placed, cy, colour)
     filled = m.status is MilestoneStatus.ACHIEVED
     d = DIAMOND
     points = [
@@ -217,10 +222,13 @@ def _milestone(svg: ET.Element, placed: Placed, cy: float) -> None:
             **({"stroke-dasharray": "3 2"} if m.status is MilestoneStatus.CANCELLED else {}),
         },
     )
+    xs = [placed.x_due, placed.x_baseline]
+    if placed.x_forecast is not None:
+        xs.append(placed.x_forecast)
     if placed.label_left:
-        tx, anchor = min(placed.x_due, placed.x_baseline) - LABEL_GAP - 2, "end"
+        tx, anchor = min(xs) - LABEL_GAP - 2, "end"
     else:
-        tx, anchor = max(placed.x_due, placed.x_baseline) + LABEL_GAP + 2, "start"
+        tx, anchor = max(xs) + LABEL_GAP + 2, "start"
     common = {"x": f"{tx:.1f}", "text-anchor": anchor}
     sub(group, "text", {**common, "y": f"{cy - 2:.1f}", "fill": TEXT, "class": "name"}, m.name)
     sub(
@@ -237,7 +245,96 @@ def _milestone(svg: ET.Element, placed: Placed, cy: float) -> None:
     )
 
 
-def _legend(svg: ET.Element, y: float) -> None:
+def _diamond(cx: float, cy: float, d: float) -> str:
+    points = [(cx, cy - d), (cx + d, cy), (cx, cy + d), (cx - d, cy)]
+    return " ".join(f"{px:.2f},{py:.1f}" for px, py in points)
+
+
+def _ghost(group: ET.Element, placed: Placed, cy: float, colour: str) -> None:
+    """R18: a dotted line from the due date to a hollow, faded diamond on the forecast day."""
+    assert placed.x_forecast is not None
+    forecast = placed.milestone.forecast_due
+    assert forecast is not None
+    line(
+        group,
+        placed.x_due + DIAMOND,
+        cy,
+        placed.x_forecast - DIAMOND,
+        cy,
+        stroke=colour,
+        width="1.5",
+        dash="1 3",
+        cls="forecast-slip",
+    )
+    ghost = sub(
+        group,
+        "polygon",
+        {
+            "class": "forecast",
+            "data-forecast-due": forecast.isoformat(),
+            "points": _diamond(placed.x_forecast, cy, DIAMOND),
+            "fill": "none",
+            "stroke": colour,
+            "stroke-width": "1.5",
+            "stroke-dasharray": "2 2",
+            "opacity": "0.7",
+        },
+    )
+    sub(ghost, "title", {}, f"forecast {forecast.isoformat()}")
+
+
+def _dependencies(svg: ET.Element, rows_at: list[tuple[Placed, float]]) -> None:
+    """R16: an arrow from each predecessor's diamond to its successor's (finish-to-finish),
+    under the milestones; none when the project has no dependency (the picture is as before)."""
+    at = {str(p.milestone.id): (p.x_due, cy) for p, cy in rows_at}
+    pairs = [
+        (str(predecessor.id), str(p.milestone.id), predecessor.lag_days)
+        for p, _ in rows_at
+        for predecessor in p.milestone.predecessors
+        if str(predecessor.id) in at
+    ]
+    if not pairs:
+        return
+    defs = sub(svg, "defs", {})
+    marker = sub(
+        defs,
+        "marker",
+        {
+            "id": "arrow",
+            "viewBox": "0 0 10 10",
+            "refX": "9",
+            "refY": "5",
+            "markerWidth": "7",
+            "markerHeight": "7",
+            "orient": "auto-start-reverse",
+        },
+    )
+    sub(marker, "path", {"d": "M 0 0 L 10 5 L 0 10 z", "fill": MUTED})
+    group = sub(svg, "g", {"class": "dependencies"})
+    for before, after, lag in pairs:
+        (x1, y1), (x2, y2) = at[before], at[after]
+        arrow = sub(
+            group,
+            "path",
+            {
+                "class": "dependency",
+                "data-from": before,
+                "data-to": after,
+                "data-lag-days": str(lag),
+                # Leaves the predecessor's right tip, bends halfway, ends at the successor's
+                # left tip: readable when the two are in other rows or out of order.
+                "d": f"M {x1 + DIAMOND:.2f} {y1:.1f} C {x1 + 40:.2f} {y1:.1f}, "
+                f"{x2 - 40:.2f} {y2:.1f}, {x2 - DIAMOND - 1:.2f} {y2:.1f}",
+                "fill": "none",
+                "stroke": MUTED,
+                "stroke-width": "1.2",
+                "marker-end": "url(#arrow)",
+            },
+        )
+        sub(arrow, "title", {}, f"finishes after its predecessor (lag {lag} days)")
+
+
+def _legend(svg: ET.Element, y: float, *, forecasts: bool = False) -> None:
     legend = sub(svg, "g", {"class": "legend"})
     x = 12.0
     for health, label in text.HEALTH_LABELS.items():
@@ -274,3 +371,17 @@ def _legend(svg: ET.Element, y: float) -> None:
     x += 34 + 22 * CHAR_W
     line(legend, x, y - 8, x, y + 8, stroke=TODAY_COLOUR, width="2")
     sub(legend, "text", {"x": f"{x + 8}", "y": f"{y + 4}", "fill": TEXT}, "today")
+    if forecasts:
+        x += 8 + 6 * CHAR_W
+        sub(
+            legend,
+            "polygon",
+            {
+                "points": _diamond(x + 6, y, 6),
+                "fill": "none",
+                "stroke": MUTED,
+                "stroke-width": "1.5",
+                "stroke-dasharray": "2 2",
+            },
+        )
+        sub(legend, "text", {"x": f"{x + 18}", "y": f"{y + 4}", "fill": TEXT}, "forecast")

@@ -33,6 +33,8 @@ def describe(m: MilestonePublic, achieved_on: date | None) -> str:
         parts.append(f"baseline {m.baseline_due.isoformat()}, slipped {m.slip_days:+d} days")
     if achieved_on is not None:
         parts.append(f"achieved {achieved_on.isoformat()} by {m.achieved_by}")
+    if m.status is MilestoneStatus.NOT_ACHIEVED and m.forecast_due and m.forecast_due > m.due:
+        parts.append(f"forecast {m.forecast_due.isoformat()} through its predecessors")
     parts.append(HEALTH_LABELS[m.health])
     return "; ".join(parts)
 

@@ -258,3 +258,36 @@ def _milestone_reopened(event: ev.MilestoneReopened) -> Summary:
 @summary_template.register
 def _milestone_cancelled(event: ev.MilestoneCancelled) -> Summary:
     return _of_milestone(event, f"{_who(event)} cancelled '%s': {_reason(event.reason)}")
+
+
+# --- dependencies: the milestone's name, then its predecessor's ------------------------------
+
+
+def _of_dependency(event: ev.MilestoneEvent, predecessor_id: object, template: str) -> Summary:
+    return template, [str(event.milestone_id), str(predecessor_id)]
+
+
+@summary_template.register
+def _dependency_added(event: ev.MilestoneDependencyAdded) -> Summary:
+    return _of_dependency(
+        event,
+        event.predecessor_id,
+        f"{_who(event)} made '%s' depend on '%s' (lag {event.lag_days} days)",
+    )
+
+
+@summary_template.register
+def _dependency_lag_changed(event: ev.MilestoneDependencyLagChanged) -> Summary:
+    return _of_dependency(
+        event,
+        event.predecessor_id,
+        f"{_who(event)} changed the lag of '%s' after '%s' from {event.previous_lag_days} to "
+        f"{event.lag_days} days",
+    )
+
+
+@summary_template.register
+def _dependency_removed(event: ev.MilestoneDependencyRemoved) -> Summary:
+    return _of_dependency(
+        event, event.predecessor_id, f"{_who(event)} removed the dependency of '%s' on '%s'"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import singledispatchmethod
 from typing import Any
+from uuid import UUID
 
 import psycopg
 
@@ -16,6 +17,7 @@ from projections.schedule.page import PageRows, as_date, as_uuid
 from projections.schedule.tables import (
     CRITERIA,
     DELIVERABLES,
+    DEPENDENCIES,
     LINKS,
     MILESTONES,
     PHASES,
@@ -208,6 +210,31 @@ class SchedulePage(PageRows):
             milestone.achieved_at, milestone.achieved_by = event.timestamp, event.actor
         elif status is MilestoneStatus.NOT_ACHIEVED:
             milestone.achieved_at = milestone.achieved_by = None
+
+    @apply.register
+    def _dependency_added(self, event: ev.MilestoneDependencyAdded, position: int) -> None:
+        self.dependencies.insert(
+            DEPENDENCIES.row(
+                project_id=event.originator_id,
+                milestone_id=event.milestone_id,
+                predecessor_id=event.predecessor_id,
+                lag_days=event.lag_days,
+            )
+        )
+
+    def _dependency(
+        self, event: ev.MilestoneDependencyLagChanged | ev.MilestoneDependencyRemoved
+    ) -> tuple[UUID, UUID, UUID]:
+        return (event.originator_id, event.milestone_id, event.predecessor_id)
+
+    @apply.register
+    def _lag_changed(self, event: ev.MilestoneDependencyLagChanged, position: int) -> None:
+        if (dependency := self.dependencies.get(self._dependency(event))) is not None:
+            dependency.lag_days = event.lag_days
+
+    @apply.register
+    def _dependency_removed(self, event: ev.MilestoneDependencyRemoved, position: int) -> None:
+        self.dependencies.delete(self._dependency(event))
 
     @apply.register
     def _rebaselined(self, event: ev.ProjectRebaselined, position: int) -> None:

@@ -12,7 +12,15 @@ import psycopg
 
 from domain import events as ev
 from projections import writes
-from projections.schedule.tables import CRITERIA, DELIVERABLES, LINKS, MILESTONES, PHASES, PROJECTS
+from projections.schedule.tables import (
+    CRITERIA,
+    DELIVERABLES,
+    DEPENDENCIES,
+    LINKS,
+    MILESTONES,
+    PHASES,
+    PROJECTS,
+)
 from projections.tables import Row
 from projections.writes import Rows
 
@@ -39,6 +47,7 @@ class PageRows:
         self.criteria = Rows(CRITERIA)
         self.milestones = Rows(MILESTONES)
         self.links = Rows(LINKS)
+        self.dependencies = Rows(DEPENDENCIES)
         self.linked: set[tuple[UUID, UUID]] = set()  # milestones whose links change
 
     # --- which rows an event touches ----------------------------------------------------
@@ -74,6 +83,15 @@ class PageRows:
         self.linked.add((event.originator_id, event.milestone_id))
 
     @touch.register
+    def _touch_dependency(
+        self,
+        event: ev.MilestoneDependencyAdded
+        | ev.MilestoneDependencyLagChanged
+        | ev.MilestoneDependencyRemoved,
+    ) -> None:
+        self.dependencies.note((event.originator_id, event.milestone_id, event.predecessor_id))
+
+    @touch.register
     def _touch_milestone_changed(self, event: ev.MilestoneEvent) -> None:
         self.milestones.note((event.originator_id, event.milestone_id))
 
@@ -91,6 +109,7 @@ class PageRows:
                 self.deliverables.note((criterion.project_id, criterion.deliverable_id))
         self.deliverables.read(cur)
         self.milestones.read(cur)
+        self.dependencies.read(cur)
         # A link goes after the milestone's last one: every link of those milestones.
         self.links.load(cur, self.linked, prefix=2)
 
@@ -119,5 +138,6 @@ class PageRows:
                 " WITH ORDINALITY AS t(p, ph, name, n, i) ORDER BY t.i",
                 [list(column) for column in zip(*map(PHASES.astuple, self.phases), strict=True)],
             )
-        for rows in (self.deliverables, self.criteria, self.milestones, self.links):
+        tables = (self.deliverables, self.criteria, self.milestones, self.links, self.dependencies)
+        for rows in tables:
             rows.write(cur)

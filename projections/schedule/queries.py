@@ -1,4 +1,5 @@
-"""The schedule view's query: a project's phases and milestones, with R12 health read live."""
+"""The schedule view's query: a project's phases and milestones, with R12 health and R18's
+forecast read live."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def get_schedule(
             " WHERE l.project_id = %s ORDER BY l.milestone_id, l.ordinal",
             (project_id,),
         ).fetchall()
+        dependencies = read_dependencies(cur, project_id)
 
     timezone: str = project["timezone"]
     today = today_in(timezone, now)
@@ -62,11 +64,16 @@ def get_schedule(
             }
         )
     by_phase: dict[UUID, list[dict[str, Any]]] = {p["phase_id"]: [] for p in phases}
+    found = milestone_forecasts(milestones, dependencies, timezone)
+    by_id = {str(m["milestone_id"]): m for m in milestones}
     for m in milestones:
+        key = str(m["milestone_id"])
         deliverables = linked.get(m["milestone_id"], [])
         status = MilestoneStatus(m["status"])
         due: date = m["due"]
         achieved_at = _utc(m["achieved_at"])
+        predecessors = dependencies.get(key, {})
+        forecast = found.get(key)
         health = milestone_health(
             status=status,
             due=due,
@@ -78,7 +85,15 @@ def get_schedule(
                 m["milestone_id"],
                 m["name"],
                 [_Linked(d["id"], d["title"], d["state"]) for d in deliverables],
+            )
+            and not rules.predecessor_blockers(
+                _Predecessor(
+                    by_id[p]["milestone_id"], by_id[p]["name"], MilestoneStatus(by_id[p]["status"])
+                )
+                for p in predecessors
+                if p in by_id
             ),
+            forecast_due=None if forecast is None else forecast.due,
         )
         by_phase.setdefault(m["phase_id"], []).append(
             {
@@ -94,6 +109,10 @@ def get_schedule(
                 "achieved_by": m["achieved_by"],
                 "health": health.value,
                 "deliverables": deliverables,
+                "predecessors": [
+                    {"id": UUID(p), "lag_days": lag} for p, lag in predecessors.items()
+                ],
+                "forecast_due": None if forecast is None else forecast.due,
             }
         )
     return {
@@ -108,6 +127,48 @@ def get_schedule(
             for p in phases
         ],
     }
+
+
+def read_dependencies(cur: psycopg.Cursor[Any], project_id: UUID) -> dict[str, dict[str, int]]:
+    """R16: each milestone's predecessors with their lags, by id (as `Milestone.predecessors`)."""
+    rows = cur.execute(
+        "SELECT milestone_id, predecessor_id, lag_days FROM schedule_dependencies"
+        " WHERE project_id = %s ORDER BY milestone_id, predecessor_id",
+        (project_id,),
+    ).fetchall()
+    dependencies: dict[str, dict[str, int]] = {}
+    for row in rows:
+        dependencies.setdefault(str(row["milestone_id"]), {})[str(row["predecessor_id"])] = row[
+            "lag_days"
+        ]
+    return dependencies
+
+
+def milestone_forecasts(
+    milestones: list[dict[str, Any]], dependencies: dict[str, dict[str, int]], timezone: str
+) -> dict[str, rules.Forecast]:
+    """R18 over the view's rows: the same `rules.forecasts` the aggregate's reads call."""
+    return rules.forecasts(
+        {
+            str(m["milestone_id"]): rules.Planned(
+                status=MilestoneStatus(m["status"]),
+                due=m["due"],
+                achieved_on=None
+                if m["achieved_at"] is None
+                else today_in(timezone, m["achieved_at"]),
+                predecessors=dependencies.get(str(m["milestone_id"]), {}),
+            )
+            for m in milestones
+        }
+    )
+
+
+class _Predecessor(NamedTuple):
+    """A predecessor as R17 (`domain.rules`) reads it."""
+
+    id: UUID
+    name: str
+    status: MilestoneStatus
 
 
 class _Linked(NamedTuple):

@@ -1,4 +1,5 @@
-"""The schedule view's tables: projects, phases, milestones, deliverables, criteria and links."""
+"""The schedule view's tables: projects, phases, milestones, deliverables, criteria, links and
+dependencies."""
 
 from __future__ import annotations
 
@@ -79,5 +80,12 @@ LINKS = Table(
     indexes=(Index("schedule_links_by_deliverable", ("project_id", "deliverable_id")),),
 )
 
+# R16: one row per dependency of a milestone on a predecessor (migrations/0040).
+DEPENDENCIES = Table(
+    "schedule_dependencies",
+    keys=(_uuid("project_id"), _uuid("milestone_id"), _uuid("predecessor_id")),
+    values=(Column("lag_days", "integer"),),
+)
+
 # In the order of their DDL.
-TABLES = (PROJECTS, PHASES, MILESTONES, DELIVERABLES, CRITERIA, LINKS)
+TABLES = (PROJECTS, PHASES, MILESTONES, DELIVERABLES, CRITERIA, LINKS, DEPENDENCIES)

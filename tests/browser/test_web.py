@@ -159,3 +159,35 @@ def test_the_audit_trail_filtered_by_a_reviewer_downloads_as_csv(
     assert len(rows) == len(shown)
     assert {row["actor"] for row in rows} == {"bob"}
     assert {row["project_id"] for row in rows} == {str(demo_project.project_id)}
+
+
+def test_the_second_handle_shows_what_changed_since_then_in_the_list_tables_and_timeline(
+    page: Page, base_url: str, demo_project: Demo
+) -> None:
+    events = history(base_url, demo_project)
+    moved = next(e for e in events if e["type"] == "MilestoneRescheduled")
+    mid = moved["data"]["milestone_id"]
+    open_demo(page, base_url, demo_project)
+    second = page.get_by_label("Compare with the plan after change")
+
+    second.fill(str(moved["version"] - 1))
+
+    change = page.locator(f"#diff-list li[data-id='{mid}']")
+    expect(change).to_contain_text("Design signed off")
+    expect(change).to_contain_text(f"due {moved['data']['previous_due']} → {moved['data']['due']}")
+    expect(change).to_contain_text(moved["data"]["reason"])
+    expect(page.locator(f"#schedule-table tr[data-milestone-id='{mid}']")).to_have_class("changed")
+    expect(page.locator(f"#timeline svg g.milestone[data-id='{mid}']")).to_have_class(
+        "milestone changed"
+    )
+    expect(page.locator("#diff-text")).to_contain_text(f"to version {len(events)}")
+
+    # The first handle moved back to before the reschedule: nothing to compare with anymore.
+    page.get_by_label("Plan as recorded after change").fill(str(moved["version"] - 1))
+
+    expect(page.locator("#diff-list li")).to_have_count(0)
+    expect(page.locator("#schedule-table tr.changed")).to_have_count(0)
+
+    page.get_by_role("button", name="No comparison").click()
+
+    expect(page.locator("#diff-text")).to_have_text("")

@@ -152,6 +152,8 @@ def _project(manager: User, members: dict[str, str]) -> dict[str, str]:
         "deliverable_id": deliverable,
         "criterion_id": criterion,
         "milestone_id": milestone,
+        # A dependency on itself: set, it is refused (409); removed, nothing was there.
+        "predecessor_id": milestone,
         # Removing the last manager is refused (409): the matrix changes no membership.
         "principal": manager.name,
     }

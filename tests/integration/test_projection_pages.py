@@ -169,7 +169,12 @@ def _every_event(ledger: Ledger) -> None:
             actor=manager,
         )
         project.reschedule(ids["launch"], date(2030, 7, 8), "late", actor=manager)
+        project.add_dependency(ids["launch"], ids["gate"], 2, actor=manager)
+        project.add_dependency(ids["launch"], ids["gate"], 4, actor=manager)
+        project.remove_dependency(ids["launch"], ids["gate"], actor=manager)
+        project.add_dependency(ids["launch"], ids["gate"], 1, actor=manager)
         project.rebaseline("new plan", actor=manager)
+        project.remove_dependency(ids["launch"], ids["gate"], actor=manager)
         project.achieve(ids["launch"], actor=manager)
 
     def endings(project: Project) -> None:
@@ -184,13 +189,17 @@ def _every_event(ledger: Ledger) -> None:
         phase = project.add_phase("Only", actor=manager)
         deliverable = project.define_deliverable(title="Other", phase_id=phase, actor=manager)
         project.add_criterion(deliverable, "x", actor=manager)
-        project.define_milestone(
+        later = project.define_milestone(
             name="Later",
             phase_id=phase,
             due=date(2031, 1, 1),
             deliverable_ids=[deliverable],
             actor=manager,
         )
+        last = project.define_milestone(
+            name="Last", phase_id=phase, due=date(2031, 2, 1), deliverable_ids=[], actor=manager
+        )
+        project.add_dependency(last, later, 3, actor=manager)  # a row the views keep
 
     step(first, members)
     step(second, other)

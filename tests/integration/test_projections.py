@@ -413,6 +413,7 @@ def test_project_with_every_milestone_proven_and_every_deliverable_timed_is_alig
         "milestones_without_deliverables": [],
         "deliverables_without_milestones": [],
         "deliverables_without_criteria": [],
+        "milestones_late_by_forecast": [],
     }
 
 

@@ -56,6 +56,8 @@ def test_the_retrospective_of_a_scripted_project_has_its_slips_reasons_and_round
         "mean_slip_days": 1.5,
         "mean_slip_days_from_original": 6.5,
         "reschedules": 2,
+        # No dependencies: every day of slip (2 × 6.5 from the original) is a reschedule's.
+        "slip_days_by_cause": {"reschedule": 13, "predecessor": 0},
         "deliverables_reviewed": 2,
         "review_rounds": 3,
         "rounds_per_deliverable": 1.5,

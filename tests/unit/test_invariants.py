@@ -279,9 +279,23 @@ class ProjectCommands(RuleBasedStateMachine):
         self.step(lambda p: p.cancel_milestone(mid, reason, actor=ALICE))
 
     @precondition(has_milestones)
-    @rule(reason=reasons)
-    def rebaseline(self, reason: str) -> None:
-        self.step(lambda p: p.rebaseline(reason, actor=ALICE))
+    @rule(m=index, n=index, lag=st.sampled_from([0, 2, 400]))
+    def add_dependency(self, m: int, n: int, lag: int) -> None:
+        mid, pid = self.milestone(m).id, self.milestone(n).id
+        self.step(lambda p: p.add_dependency(mid, pid, lag, actor=ALICE))
+
+    @precondition(has_milestones)
+    @rule(m=index, n=index, aim=aim)
+    def remove_dependency(self, m: int, n: int, aim: bool) -> None:
+        milestone = self.milestone(m)
+        chosen = list(milestone.predecessors) if aim else []
+        pid = UUID(nth(chosen, n)) if chosen else self.milestone(n).id
+        self.step(lambda p: p.remove_dependency(milestone.id, pid, actor=ALICE))
+
+    @precondition(has_milestones)
+    @rule(reason=reasons, name=st.sampled_from([None, "Plan", "PLAN", "Other"]))
+    def rebaseline(self, reason: str, name: str | None) -> None:
+        self.step(lambda p: p.rebaseline(reason, name=name, actor=ALICE))
 
     def _any(self, wanted: Callable[[Milestone], bool]) -> bool:
         return any(wanted(m) for m in self.project.milestones.values())
@@ -299,6 +313,38 @@ class ProjectCommands(RuleBasedStateMachine):
                 assert m.achieved_by
             else:
                 assert (m.achieved_at, m.achieved_by) == (None, None)
+
+    @invariant()
+    def no_achieved_milestone_waits_for_an_open_predecessor(self) -> None:
+        for m in self.project.milestones.values():
+            if m.achieved:
+                assert all(not p.open for p in self.project.predecessors(m))
+            assert all(0 <= lag <= 365 for lag in m.predecessors.values())
+
+    @invariant()
+    def baseline_names_are_unique_whatever_the_case(self) -> None:
+        names = [n.casefold() for n in self.project.baseline_versions]
+        assert len(names) == len(set(names))
+
+    @invariant()
+    def dependencies_form_no_cycle(self) -> None:
+        graph = {key: m.predecessors for key, m in self.project.milestones.items()}
+        done: set[str] = set()
+        for start in graph:
+            on_path: set[str] = set()
+            stack: list[tuple[str, bool]] = [(start, False)]
+            while stack:
+                key, leaving = stack.pop()
+                if leaving:
+                    on_path.discard(key)
+                    done.add(key)
+                    continue
+                assert key not in on_path, f"cycle through {key}"
+                if key in done:
+                    continue
+                on_path.add(key)
+                stack.append((key, True))
+                stack.extend((p, False) for p in graph[key])
 
     @invariant()
     def evidence_never_changes_unless_the_deliverable_was_a_draft(self) -> None:

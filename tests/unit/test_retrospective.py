@@ -110,6 +110,7 @@ def test_slip_is_measured_against_the_current_and_the_original_baseline() -> Non
         reason="new plan after supplier delay",
         baselines={str(mid): date(2026, 4, 11)},
         previous_baselines={str(mid): date(2026, 4, 1)},
+        name="after supplier delay",
     )
     given.reschedule(mid, 8, date(2026, 4, 11), date(2026, 4, 14), "review took longer")
 

@@ -139,3 +139,71 @@ def test_a_new_approval_is_stored_as_version_2_with_its_meaning(ledger: Ledger) 
     assert state["class_version"] == 2
     assert state["meaning"] == "review"
     assert ledger.mapper.to_domain_event(stored) == approval
+
+
+# A re-baseline as the code before version 2 of ProjectRebaselined stored it (no `name`).
+REBASELINED_V1 = (
+    "domain.events:ProjectRebaselined",
+    b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-04T23:47:42.000001+00:00"},'
+    b'"actor":"alice","reason":"new plan","baselines":{},"previous_baselines":{}}',
+)
+
+
+def test_a_rebaseline_stored_as_version_1_reads_as_one_without_a_name(ledger: Ledger) -> None:
+    stored = StoredEvent(
+        originator_id=PROJECT,
+        originator_version=len(STORED_BEFORE_V2) + 1,
+        topic=REBASELINED_V1[0],
+        state=REBASELINED_V1[1],
+    )
+
+    event = ledger.mapper.to_domain_event(stored)
+
+    assert isinstance(event, ev.ProjectRebaselined)
+    assert (event.name, event.reason, event.baselines) == (None, "new plan", {})
+    project: Project | None = None
+    for earlier in [*_decode(ledger), event]:
+        project = earlier.mutate(project)
+    assert isinstance(project, Project)
+    assert project.baseline_versions == {}
+
+
+def test_a_named_rebaseline_is_stored_as_version_2(ledger: Ledger) -> None:
+    project: Project | None = None
+    for event in _decode(ledger):
+        project = event.mutate(project)
+    assert isinstance(project, Project)
+
+    project.rebaseline("new plan", name="Q3 plan", actor="alice")
+    [rebaselined] = project.collect_events()
+    state = json.loads(ledger.mapper.to_stored_event(rebaselined).state)
+
+    assert (state["class_version"], state["name"]) == (2, "Q3 plan")
+    assert project.baseline_versions == {"Q3 plan": project.version}
+
+
+def test_a_snapshot_of_a_project_at_version_1_loads_with_no_baseline_names_recorded(
+    ledger: Ledger,
+) -> None:
+    project: Project | None = None
+    for event in _decode(ledger):
+        project = event.mutate(project)
+    assert isinstance(project, Project)
+    snapshot = Project.Snapshot.take(project)
+    # What the code before version 2 of Project snapshotted: no class version, no names.
+    old_state = {
+        k: v for k, v in snapshot.state.items() if k not in ("class_version", "baseline_versions")
+    }
+    old = Project.Snapshot(
+        originator_id=snapshot.originator_id,
+        originator_version=snapshot.originator_version,
+        timestamp=snapshot.timestamp,
+        topic=snapshot.topic,
+        state=old_state,
+    )
+
+    loaded = old.mutate(None)
+
+    assert isinstance(loaded, Project)
+    assert loaded.baseline_versions == {}
+    assert loaded.deliverable(DELIVERABLE).state is DeliverableState.APPROVED

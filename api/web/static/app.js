@@ -178,16 +178,17 @@ async function openProjects() {
 
 // --- the project page ------------------------------------------------------------------------
 
-const current = { pid: null, project: null, events: [], request: 0, auditCursor: null };
+const current = { pid: null, project: null, events: [], request: 0, auditCursor: null, compare: null };
 
 async function openProject(pid) {
   if (current.pid !== pid) {
     current.pid = pid;
     current.events = [];
   }
-  const [project, events] = await Promise.all([
+  const [project, events, baselines] = await Promise.all([
     getJson(`/v1/projects/${pid}`),
     loadHistory(pid),
+    getJson(`/v1/projects/${pid}/baselines`),
   ]);
   current.project = project;
   current.events = events;
@@ -196,6 +197,7 @@ async function openProject(pid) {
   $("project-description").textContent = project.description;
   $("project-meta").textContent = `${project.phases.length} phases · ${project.deliverables.length} deliverables · ${project.milestones.length} milestones · time zone ${project.timezone}`;
   setUpSlider(events);
+  setUpBaselines(baselines);
   setUpAuditFilters(events);
   show("project-page");
   focusHeading("project-title");
@@ -233,7 +235,22 @@ function setUpSlider(events) {
   slider.min = "1";
   slider.max = String(events.length);
   slider.value = String(events.length);
+  // The second handle: the plan to compare the one shown with (none until it is moved).
+  const from = $("diff-from");
+  from.min = "1";
+  from.max = String(events.length);
+  from.value = String(events.length);
+  current.compare = null;
   describeSlider();
+}
+
+function setUpBaselines(found) {
+  const select = $("diff-baseline");
+  const named = found.baselines.filter((b) => b.name !== null);
+  select.replaceChildren(
+    h("option", { value: "" }, "none"),
+    ...named.map((b) => h("option", { value: b.name }, b.name)),
+  );
 }
 
 function sliderEvent() {
@@ -274,12 +291,70 @@ async function drawState() {
     getJson(`/v1/projects/${pid}${query}`),
     api(`/v1/projects/${pid}/timeline.svg${query}`, "image/svg+xml").then((r) => r.text()),
   ]);
+  const changes = await loadDiff(pid, instant);
   if (request !== current.request) return;
   drawTimeline(svg);
   drawSchedule(project);
   drawDeliverables(project);
   drawAlignment(project);
+  drawDiff(changes);
   $("project-page").dataset.version = String(project.version);
+}
+
+// --- the diff between the two handles (or a baseline and the plan shown) ----------------------
+
+function compareFrom() {
+  const compare = current.compare;
+  if (!compare) return null;
+  if (compare.baseline) return `baseline:${compare.baseline}`;
+  const from = Number($("diff-from").value);
+  if (from >= Number($("as-of").value)) return null; // the same plan, or a later one
+  return current.events[from - 1].occurred_at;
+}
+
+async function loadDiff(pid, instant) {
+  const from = compareFrom();
+  if (!from) return null;
+  const query = `from=${encodeURIComponent(from)}&to=${encodeURIComponent(instant || "now")}`;
+  return getJson(`/v1/projects/${pid}/diff?${query}`);
+}
+
+function describeChange(c) {
+  const kinds = { milestone: "Milestone", deliverable: "Deliverable", criterion: "Criterion", link: "Link", dependency: "Dependency" };
+  const fields = (c.change === "changed" ? c.fields : [])
+    .map((f) => `${f.field.replaceAll("_", " ")} ${f.old ?? "—"} → ${f.new ?? "—"}`)
+    .join(", ");
+  const why = c.events
+    .map((e) => `${humanType(e.type)} by ${e.actor}${e.reason ? `: ${e.reason}` : ""}`)
+    .join("; ");
+  return `${kinds[c.kind]} “${c.name}” ${c.change}${fields ? `: ${fields}` : ""} (${why}).`;
+}
+
+function drawDiff(found) {
+  const list = $("diff-list");
+  for (const marked of document.querySelectorAll(".changed")) marked.classList.remove("changed");
+  if (!found) {
+    list.replaceChildren();
+    $("diff-text").textContent = current.compare
+      ? "Move the second handle to an earlier change than the plan shown to compare them."
+      : "";
+    return;
+  }
+  const mark = (selector) => {
+    for (const element of document.querySelectorAll(selector)) element.classList.add("changed");
+  };
+  for (const c of found.changes) {
+    const [first, second] = c.id.split("/");
+    if (c.kind === "milestone" || c.kind === "link" || c.kind === "dependency") {
+      mark(`#schedule-table tr[data-milestone-id="${first}"]`);
+      mark(`#timeline svg g.milestone[data-id="${first}"]`);
+    }
+    if (c.kind === "deliverable" || c.kind === "criterion") mark(`#deliverables-table tr[data-deliverable-id="${first}"]`);
+    if (c.kind === "link") mark(`#deliverables-table tr[data-deliverable-id="${second}"]`);
+  }
+  list.replaceChildren(...found.changes.map((c) => h("li", { "data-kind": c.kind, "data-id": c.id }, describeChange(c))));
+  const n = found.changes.length;
+  $("diff-text").textContent = `${n} ${n === 1 ? "change" : "changes"} from version ${found.from.version} to version ${found.to.version}.`;
 }
 
 function drawTimeline(svgText) {
@@ -475,6 +550,22 @@ document.addEventListener("DOMContentLoaded", () => {
   $("as-of-earlier").addEventListener("click", () => moveSlider(Number(slider.value) - 1));
   $("as-of-later").addEventListener("click", () => moveSlider(Number(slider.value) + 1));
   $("as-of-now").addEventListener("click", () => moveSlider(current.events.length));
+  $("diff-from").addEventListener("change", () => {
+    current.compare = { version: Number($("diff-from").value) };
+    $("diff-baseline").value = "";
+    redraw();
+  });
+  $("diff-baseline").addEventListener("change", () => {
+    const name = $("diff-baseline").value;
+    current.compare = name ? { baseline: name } : null;
+    redraw();
+  });
+  $("diff-clear").addEventListener("click", () => {
+    current.compare = null;
+    $("diff-baseline").value = "";
+    $("diff-from").value = $("diff-from").max;
+    redraw();
+  });
 
   $("timeline-download").addEventListener("click", () => {
     const instant = asOf();
