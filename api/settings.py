@@ -15,7 +15,7 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_LOCK_TIMEOUT` | `5` | seconds a write waits for the event table lock |
 | `MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT` | `5` | seconds before an idle transaction is ended |
 | `MILESTONES_ALLOW_UNSAFE_DURABILITY` | unset | `y`: start though fsync or the like is off |
-| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key; signs checkpoints and snapshots |
+| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key: a file (a secret) or the PEM text |
 | `MILESTONES_CHECKPOINT_INTERVAL` | `3600` | seconds between checkpoints; 0: on demand |
 | `MILESTONES_WORKERS` | `1` | API processes `milestones serve` runs (`--workers` overrides) |
 | `MILESTONES_POLL_INTERVAL` | `0.5` | seconds a worker waits for NOTIFY before it polls |
@@ -36,6 +36,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from adapters.signing import KeySource
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("auto", "json", "text")
@@ -61,6 +63,7 @@ class Settings:
     idle_in_transaction_timeout: int = 5
     allow_unsafe_durability: bool = False
     signing_key: Path | None = None  # None: `<data_dir>/signing-key`
+    signing_key_pem: str | None = None  # the key itself, given in MILESTONES_SIGNING_KEY
     checkpoint_interval: int = 3600
     workers: int = 1
     poll_interval: float = 0.5
@@ -78,6 +81,15 @@ class Settings:
     def signing_key_path(self) -> Path:
         """Where the checkpoint signing key lives (outside the database, by design)."""
         return self.signing_key or self.data_dir / "signing-key"
+
+    @property
+    def signing_key_source(self) -> KeySource:
+        """The deployment's key. It is made when missing only on the embedded server (no
+        DATABASE_URL: development, where every process shares the data dir): a process of a
+        deployment never makes a key of its own (docs/trust.md §4)."""
+        if self.signing_key_pem is not None:
+            return KeySource(pem=self.signing_key_pem)
+        return KeySource(path=self.signing_key_path, may_create=self.database_url is None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -130,6 +142,8 @@ class Settings:
             raise SettingsError(f"{name} must be y or n, not {raw!r}")
 
         port = number("MILESTONES_PORT", cls.port, minimum=0)
+        # The key itself may be given (its PEM text) instead of its file's path.
+        pem = (environ.get("MILESTONES_SIGNING_KEY") or "").lstrip().startswith("-----BEGIN")
         if port > 65535:
             raise SettingsError(f"MILESTONES_PORT must be at most 65535, not {port}")
         return cls(
@@ -146,7 +160,8 @@ class Settings:
                 "MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT", cls.idle_in_transaction_timeout, 0
             ),
             allow_unsafe_durability=flag("MILESTONES_ALLOW_UNSAFE_DURABILITY"),
-            signing_key=Path(key) if (key := text("MILESTONES_SIGNING_KEY")) else None,
+            signing_key=Path(key) if (key := text("MILESTONES_SIGNING_KEY")) and not pem else None,
+            signing_key_pem=key if pem else None,
             checkpoint_interval=number(
                 "MILESTONES_CHECKPOINT_INTERVAL", cls.checkpoint_interval, minimum=0
             ),
