@@ -14,6 +14,7 @@ from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.artifacts import Artifacts
 from adapters.postgres.database import eventsourcing_env, open_pool, with_role
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.principals import Principals
@@ -45,6 +46,7 @@ class Container:
     pool: ConnectionPool[Connection[TupleRow]]
     principals: Principals
     runner: ProjectionRunner
+    artifacts: Artifacts
     clock: Clock = utc_now
     embedded: EmbeddedPostgres | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -107,6 +109,7 @@ def bootstrap(
         pool=pool,
         principals=principals,
         runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
+        artifacts=Artifacts(pool),
         clock=clock,
         embedded=embedded,
         metrics=metrics,

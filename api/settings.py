@@ -16,6 +16,7 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT` | `5` | seconds before an idle transaction is ended |
 | `MILESTONES_ALLOW_UNSAFE_DURABILITY` | unset | `y`: start though fsync or the like is off |
 | `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key: a file (a secret) or the PEM text |
+| `MILESTONES_ARTIFACT_MAX_BYTES` | `26214400` | largest artifact upload (25 MiB); larger is 413 |
 | `MILESTONES_CHECKPOINT_INTERVAL` | `3600` | seconds between checkpoints; 0: on demand |
 | `MILESTONES_WORKERS` | `1` | API processes `milestones serve` runs (`--workers` overrides) |
 | `MILESTONES_POLL_INTERVAL` | `0.5` | seconds a worker waits for NOTIFY before it polls |
@@ -65,6 +66,7 @@ class Settings:
     signing_key: Path | None = None  # None: `<data_dir>/signing-key`
     signing_key_pem: str | None = None  # the key itself, given in MILESTONES_SIGNING_KEY
     checkpoint_interval: int = 3600
+    artifact_max_bytes: int = 25 * 1024 * 1024
     workers: int = 1
     poll_interval: float = 0.5
     ready_max_lag: float = 30.0
@@ -164,6 +166,9 @@ class Settings:
             signing_key_pem=key if pem else None,
             checkpoint_interval=number(
                 "MILESTONES_CHECKPOINT_INTERVAL", cls.checkpoint_interval, minimum=0
+            ),
+            artifact_max_bytes=number(
+                "MILESTONES_ARTIFACT_MAX_BYTES", cls.artifact_max_bytes, minimum=1
             ),
             workers=number("MILESTONES_WORKERS", cls.workers, minimum=1),
             poll_interval=seconds("MILESTONES_POLL_INTERVAL", cls.poll_interval),
