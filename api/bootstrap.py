@@ -22,7 +22,7 @@ from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
 from api.settings import Settings
 from application.ledger import Ledger
-from application.ports import PrincipalDirectory
+from application.ports import ArtifactCatalog, PrincipalDirectory
 from projections import all_views
 from projections.base import View
 from projections.runner import ProjectionRunner
@@ -69,14 +69,17 @@ def build_ledger(
     *,
     on_saved: Callable[[int], None] | None = None,
     principals: PrincipalDirectory | None = None,
+    artifacts: ArtifactCatalog | None = None,
 ) -> Ledger:
     """The ledger on the configured store; `on_saved(n)` hears of every save (for metrics);
     `principals` are the names a command may give a new member."""
     env = eventsourcing_env(database_url, settings)
     env["CREATE_TABLE"] = "n"  # the migrations make every table (`milestones db upgrade`)
     if on_saved is not None:
-        return ObservedLedger(env=env, on_saved=on_saved, principals=principals)
-    return Ledger(env=env, principals=principals)
+        return ObservedLedger(
+            env=env, on_saved=on_saved, principals=principals, artifacts=artifacts
+        )
+    return Ledger(env=env, principals=principals, artifacts=artifacts)
 
 
 def bootstrap(
@@ -97,8 +100,13 @@ def bootstrap(
     pool = open_pool(database_url, settings)
     metrics = Metrics()
     principals = Principals(pool)
+    artifacts = Artifacts(pool)
     ledger = build_ledger(
-        database_url, settings, on_saved=metrics.events_appended, principals=principals
+        database_url,
+        settings,
+        on_saved=metrics.events_appended,
+        principals=principals,
+        artifacts=artifacts,
     )
     views = list(all_views() if views is None else views)
     metrics.watch(ledger, pool, [view.name for view in views])
@@ -109,7 +117,7 @@ def bootstrap(
         pool=pool,
         principals=principals,
         runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
-        artifacts=Artifacts(pool),
+        artifacts=artifacts,
         clock=clock,
         embedded=embedded,
         metrics=metrics,

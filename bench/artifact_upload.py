@@ -5,8 +5,9 @@ on the same server, five ways, each repeated (the median is printed):
 
 - `raw COPY`: one binary COPY of the bytes into a scratch `bytea` table (STORAGE EXTERNAL, no
   constraint): the baseline, what PostgreSQL itself takes to receive and store them;
-- `store`: `Artifacts.put` from a spooled file, as the service does it (the same COPY into
-  `artifacts`, plus the database's own SHA-256 check of the content);
+- `store`: `Artifacts.put` from a file spooled beforehand, hashed (as the upload hashes what it
+  reads), as the service writes it: the same COPY into `artifacts`, plus the database's own
+  SHA-256 check of the content and its primary key;
 - `HTTP`: `POST /v1/projects/{pid}/artifacts` through the in-process ASGI client: the body read
   in pieces, hashed, spooled to a file, then `store`;
 - `large object`: the bytes written as a large object, 1 MiB `lo_put` at a time, in one
@@ -27,6 +28,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -113,20 +115,26 @@ def _one_size(
             for piece in copy_binary_row([], io.BytesIO(samples[attempt]), size):
                 copy.write(piece)
 
+    # The store's own bytes (not the HTTP run's), spooled beforehand: it times the write only.
+    files = ExitStack()
+    spooled = [files.enter_context(tempfile.TemporaryFile()) for _ in range(REPEATS)]  # noqa: SIM115 - the stack closes them
+    for file in spooled:
+        file.write(os.urandom(size))
+
     def store(attempt: int) -> None:
-        data = bytes(reversed(samples[attempt]))  # not the HTTP run's bytes
-        with tempfile.TemporaryFile() as spooled:
-            spooled.write(data)
-            spooled.seek(0)
-            _, stored = container.artifacts.put(
-                UUID(pid),
-                spooled,
-                sha256=hashlib.sha256(data).digest(),
-                size=size,
-                media_type="application/octet-stream",
-                filename=None,
-                uploaded_by="bench",
-            )
+        file = spooled[attempt]
+        file.seek(0)
+        digest = hashlib.file_digest(file, "sha256").digest()  # the HTTP path hashes as it reads
+        file.seek(0)
+        _, stored = container.artifacts.put(
+            UUID(pid),
+            file,
+            sha256=digest,
+            size=size,
+            media_type="application/octet-stream",
+            filename=None,
+            uploaded_by="bench",
+        )
         assert stored
 
     def http(attempt: int) -> None:
@@ -156,6 +164,7 @@ def _one_size(
 
     raw = _median_seconds(raw_copy)
     figures = [_median_seconds(run) for run in (store, http, large_object, read)]
+    files.close()
     mbps = size / 1e6
     cells = [f"{mbps / s:.0f} ({raw / s:.2f})" for s in figures]
     print(f"{mib} | {mbps / raw:.0f} | " + " | ".join(cells), flush=True)

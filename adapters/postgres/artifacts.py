@@ -20,6 +20,8 @@ from psycopg import Connection, errors
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from domain.entities import ArtifactRef
+
 Pool = ConnectionPool[Connection[TupleRow]]
 
 PIECE = 1024 * 1024  # bytes written or read per step
@@ -131,6 +133,13 @@ class Artifacts:
         if row is None:
             return None
         return Artifact(project_id, sha256, int(row[0]), str(row[1]), row[2])
+
+    def describe(self, project_id: UUID, sha256: str) -> ArtifactRef | None:
+        """The artifact as evidence names it (`application.ports.ArtifactCatalog`)."""
+        found = self.get(project_id, sha256)
+        if found is None:
+            return None
+        return ArtifactRef(found.sha256, found.size, found.media_type, found.filename)
 
     def read(self, artifact: Artifact, start: int, end: int) -> Iterator[bytes]:
         """Bytes `start` to `end` (inclusive) of the artifact, one short query per 1 MiB slice:

@@ -164,3 +164,69 @@ def test_stored_artifacts_can_be_neither_changed_nor_deleted_nor_mislabelled(
 
     assert all("append-only" in text for text in refused)
     assert manager.get(f"/v1/projects/{pid}/artifacts/{digest}").content == b"kept for ever"
+
+
+def test_evidence_naming_an_artifact_is_pinned_by_the_approval(
+    project: tuple[User, str], users: Users
+) -> None:
+    manager, pid = project
+    reviewer = users("reviewer")
+    manager.post(f"/v1/projects/{pid}/members", {"principal": reviewer.name, "role": "reviewer"})
+    base = f"/v1/projects/{pid}"
+    phase = manager.post(f"{base}/phases", {"name": "Test"}).json()["phase_id"]
+    did = manager.post(f"{base}/deliverables", {"title": "Report", "phase_id": phase}).json()[
+        "deliverable_id"
+    ]
+    first = manager.post(f"{base}/deliverables/{did}/criteria", {"text": "tested"}).json()[
+        "criterion_id"
+    ]
+    second = manager.post(f"{base}/deliverables/{did}/criteria", {"text": "linked"}).json()[
+        "criterion_id"
+    ]
+    report = b"%PDF-1.7 the test report"
+    digest = upload(
+        manager,
+        pid,
+        report,
+        **{
+            "Content-Type": "application/pdf",
+            "Content-Disposition": 'attachment; filename="r.pdf"',
+        },
+    ).json()["sha256"]
+    criteria = f"{base}/deliverables/{did}/criteria"
+
+    unknown = manager.post(f"{criteria}/{first}/evidence", {"artifact": "f" * 64})
+    neither = manager.post(f"{criteria}/{first}/evidence", {})
+    named = manager.post(f"{criteria}/{first}/evidence", {"artifact": digest})
+    linked = manager.post(
+        f"{criteria}/{second}/evidence", {"evidence": "https://example.org/x", "sha256": "a" * 64}
+    )
+    manager.post(f"{base}/deliverables/{did}/submit", {})
+    approved = reviewer.post(f"{base}/deliverables/{did}/approve", {})
+
+    assert unknown.status_code == 422, unknown.text
+    assert neither.status_code == 422, neither.text
+    assert named.status_code == 200, named.text
+    assert linked.status_code == 200, linked.text
+    assert approved.status_code == 200, approved.text
+    events = manager.get(f"{base}/history").json()["events"]
+    [recorded] = [
+        e["data"]
+        for e in events
+        if e["type"] == "EvidenceRecorded" and e["data"]["criterion_id"] == first
+    ]
+    assert recorded["evidence"] == "r.pdf"
+    assert recorded["artifact"] == {
+        "sha256": digest,
+        "size": len(report),
+        "media_type": "application/pdf",
+        "filename": "r.pdf",
+    }
+    [approval] = [e["data"] for e in events if e["type"] == "DeliverableApproved"]
+    assert approval["evidence_digests"] == [
+        {"criterion_id": first, "artifact": digest, "sha256": None},
+        {"criterion_id": second, "artifact": None, "sha256": "a" * 64},
+    ]
+    shown = manager.get(base).json()
+    [deliverable] = [d for d in shown["deliverables"] if d["id"] == did]
+    assert deliverable["criteria"][0]["evidence"]["artifact"]["sha256"] == digest
