@@ -24,7 +24,13 @@ from eventsourcing.utils import EnvType
 from application.access import Admission, Principal, authorize
 from application.commands import Act, ProjectCommands
 from application.groupcommit import GroupCommit, Pending
-from application.ports import AsOfEntry, LedgerStore, PendingAnswer, PrincipalDirectory
+from application.ports import (
+    ArtifactCatalog,
+    AsOfEntry,
+    LedgerStore,
+    PendingAnswer,
+    PrincipalDirectory,
+)
 from application.reads import ProjectReads
 from application.results import AnswerKey, CommandResult, Ids
 from domain.errors import DomainError, VersionMismatchError
@@ -48,7 +54,11 @@ class Ledger(ProjectCommands, ProjectReads):
     env = {"AGGREGATE_CACHE_MAXSIZE": "1000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def __init__(
-        self, env: EnvType | None = None, *, principals: PrincipalDirectory | None = None
+        self,
+        env: EnvType | None = None,
+        *,
+        principals: PrincipalDirectory | None = None,
+        artifacts: ArtifactCatalog | None = None,
     ) -> None:
         super().__init__(env)
         if not isinstance(self.recorder, LedgerStore):
@@ -57,6 +67,7 @@ class Ledger(ProjectCommands, ProjectReads):
                 f" not {type(self.recorder).__name__}"
             )
         self.principals = principals
+        self.artifacts = artifacts
         # Concurrent commands' events share one transaction (see application.groupcommit).
         self._commits = GroupCommit(self._record_batch)
         # Re-entrant: a command may run another on the same project (it then clashes, as before).
