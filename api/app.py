@@ -13,7 +13,18 @@ from api.checkpoints import CheckpointTimer
 from api.limits import BodyLimit
 from api.middleware import RequestMiddleware
 from api.pruning import AnswerPruner
-from api.routes import commands, history, queries, system, timeline, tokens, trust, web, webhooks
+from api.routes import (
+    artifacts,
+    commands,
+    history,
+    queries,
+    system,
+    timeline,
+    tokens,
+    trust,
+    web,
+    webhooks,
+)
 from api.serving import Serving
 
 DESCRIPTION = """\
@@ -82,6 +93,7 @@ def create_app(
     app.include_router(trust.router)
     app.include_router(webhooks.router)
     app.include_router(tokens.router)
+    app.include_router(artifacts.router)
     web.install(app)  # last: the page at / and its assets under /web
     headers.install(app)  # around everything, the framework's own answers included
     return app

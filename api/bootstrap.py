@@ -15,6 +15,7 @@ from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.artifacts import Artifacts
 from adapters.postgres.database import eventsourcing_env, open_pool, with_role
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.principals import Principals
@@ -27,7 +28,7 @@ from api.webhooks import signing, targets
 from api.webhooks.deliverer import Deliverer, policy_of
 from api.webhooks.noticer import Noticer
 from application.ledger import Ledger
-from application.ports import PrincipalDirectory
+from application.ports import ArtifactCatalog, PrincipalDirectory
 from application.webhooks import Webhooks
 from domain.errors import InvalidValueError
 from projections import all_views
@@ -59,6 +60,7 @@ class Container:
     webhook_store: PostgresWebhooks
     webhooks: Webhooks
     deliverer: Deliverer
+    artifacts: Artifacts
     clock: Clock = utc_now
     embedded: EmbeddedPostgres | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -82,14 +84,17 @@ def build_ledger(
     *,
     on_saved: Callable[[int], None] | None = None,
     principals: PrincipalDirectory | None = None,
+    artifacts: ArtifactCatalog | None = None,
 ) -> Ledger:
     """The ledger on the configured store; `on_saved(n)` hears of every save (for metrics);
     `principals` are the names a command may give a new member."""
     env = eventsourcing_env(database_url, settings)
     env["CREATE_TABLE"] = "n"  # the migrations make every table (`milestones db upgrade`)
     if on_saved is not None:
-        return ObservedLedger(env=env, on_saved=on_saved, principals=principals)
-    return Ledger(env=env, principals=principals)
+        return ObservedLedger(
+            env=env, on_saved=on_saved, principals=principals, artifacts=artifacts
+        )
+    return Ledger(env=env, principals=principals, artifacts=artifacts)
 
 
 def bootstrap(
@@ -110,8 +115,13 @@ def bootstrap(
     pool = open_pool(database_url, settings)
     metrics = Metrics()
     principals = Principals(pool)
+    artifacts = Artifacts(pool)
     ledger = build_ledger(
-        database_url, settings, on_saved=metrics.events_appended, principals=principals
+        database_url,
+        settings,
+        on_saved=metrics.events_appended,
+        principals=principals,
+        artifacts=artifacts,
     )
     views = list(all_views() if views is None else views)
     metrics.watch(ledger, pool, [view.name for view in views])
@@ -133,6 +143,7 @@ def bootstrap(
             noticer=Noticer(ledger, pool, webhook_store, clock, settings.notice_interval),
             jobs=[DeliveryLogPruner(webhook_store.prune_deliveries, settings.webhook_log_days)],
         ),
+        artifacts=artifacts,
         clock=clock,
         embedded=embedded,
         metrics=metrics,

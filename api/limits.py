@@ -1,4 +1,5 @@
-"""Refuses request bodies over 1 MiB with 413 before anything parses them (ASGI middleware).
+"""Refuses request bodies over 1 MiB with 413 before anything parses them (ASGI middleware);
+artifact uploads alone are let through, to be streamed and limited by their own size.
 
 A declared Content-Length over the limit is refused at once; a body that arrives without one
 (chunked) is read here as it streams and refused as soon as it passes the limit, so no route,
@@ -8,10 +9,14 @@ validator or JSON parser ever sees more than the limit.
 from __future__ import annotations
 
 import json
+import re
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 1024 * 1024
+# Uploads of artifacts are streamed to a file and limited by their own setting
+# (`MILESTONES_ARTIFACT_MAX_BYTES`, api/uploads.py): never buffered here.
+STREAMED = re.compile(r"^/v1/projects/[^/]+/artifacts/?$")
 
 
 async def _refuse(send: Send, limit: int) -> None:
@@ -43,7 +48,9 @@ class BodyLimit:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (
+            scope.get("method") == "POST" and STREAMED.match(scope.get("path", ""))
+        ):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", ()):

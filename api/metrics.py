@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
 from application.ledger import Ledger
-from application.ports import PrincipalDirectory
+from application.ports import ArtifactCatalog, PrincipalDirectory
 from projections.status import view_statuses
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,9 @@ class ObservedLedger(Ledger):
         env: dict[str, str],
         on_saved: Callable[[int], None],
         principals: PrincipalDirectory | None = None,
+        artifacts: ArtifactCatalog | None = None,
     ) -> None:
-        super().__init__(env=env, principals=principals)
+        super().__init__(env=env, principals=principals, artifacts=artifacts)
         self._on_saved = on_saved
 
     def _notify(self, recordings: list[Any]) -> None:

@@ -21,6 +21,7 @@ from api.schemas import (
     ProjectPublic,
     iso_utc,
 )
+from api.schemas.artifacts import ArtifactPublic
 from domain.entities import Deliverable, Evidence, Milestone
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -73,6 +74,9 @@ def _deliverable(d: Deliverable) -> DeliverablePublic:
                     sha256=c.evidence.sha256,
                     recorded_by=c.evidence.recorded_by,
                     recorded_at=c.evidence.recorded_at,
+                    artifact=None
+                    if c.evidence.artifact is None
+                    else ArtifactPublic(**c.evidence.artifact.as_dict()),
                 ),
             )
             for c in d.criteria.values()
@@ -177,6 +181,7 @@ def _evidence_data(e: Evidence) -> dict[str, Any]:
         "sha256": e.sha256,
         "recorded_by": e.recorded_by,
         "recorded_at": _timestamp(e.recorded_at),
+        "artifact": None if e.artifact is None else e.artifact.as_dict(),
     }
 
 

@@ -16,7 +16,8 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_IDLE_IN_TRANSACTION_TIMEOUT` | `5` | seconds before an idle transaction is ended |
 | `MILESTONES_SAVE_TIMEOUT` | `10` | seconds before a stalled save is cut (503) |
 | `MILESTONES_ALLOW_UNSAFE_DURABILITY` | unset | `y`: start though fsync or the like is off |
-| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key; signs checkpoints and snapshots |
+| `MILESTONES_SIGNING_KEY` | `<dir>/signing-key` | Ed25519 key: a file (a secret) or the PEM text |
+| `MILESTONES_ARTIFACT_MAX_BYTES` | `26214400` | largest artifact upload (25 MiB); larger is 413 |
 | `MILESTONES_CHECKPOINT_INTERVAL` | `3600` | seconds between checkpoints; 0: on demand |
 | `MILESTONES_WORKERS` | `1` | API processes `milestones serve` runs (`--workers` overrides) |
 | `MILESTONES_POLL_INTERVAL` | `0.5` | seconds a worker waits for NOTIFY before it polls |
@@ -45,6 +46,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from adapters.signing import KeySource
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_FORMATS = ("auto", "json", "text")
 
@@ -70,7 +73,9 @@ class Settings:
     save_timeout: float = 10.0
     allow_unsafe_durability: bool = False
     signing_key: Path | None = None  # None: `<data_dir>/signing-key`
+    signing_key_pem: str | None = None  # the key itself, given in MILESTONES_SIGNING_KEY
     checkpoint_interval: int = 3600
+    artifact_max_bytes: int = 25 * 1024 * 1024
     workers: int = 1
     poll_interval: float = 0.5
     ready_max_lag: float = 30.0
@@ -94,6 +99,15 @@ class Settings:
     def signing_key_path(self) -> Path:
         """Where the checkpoint signing key lives (outside the database, by design)."""
         return self.signing_key or self.data_dir / "signing-key"
+
+    @property
+    def signing_key_source(self) -> KeySource:
+        """The deployment's key. It is made when missing only on the embedded server (no
+        DATABASE_URL: development, where every process shares the data dir): a process of a
+        deployment never makes a key of its own (docs/trust.md §4)."""
+        if self.signing_key_pem is not None:
+            return KeySource(pem=self.signing_key_pem)
+        return KeySource(path=self.signing_key_path, may_create=self.database_url is None)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> Settings:
@@ -146,6 +160,8 @@ class Settings:
             raise SettingsError(f"{name} must be y or n, not {raw!r}")
 
         port = number("MILESTONES_PORT", cls.port, minimum=0)
+        # The key itself may be given (its PEM text) instead of its file's path.
+        pem = (environ.get("MILESTONES_SIGNING_KEY") or "").lstrip().startswith("-----BEGIN")
         if port > 65535:
             raise SettingsError(f"MILESTONES_PORT must be at most 65535, not {port}")
         return cls(
@@ -163,9 +179,13 @@ class Settings:
             ),
             save_timeout=seconds("MILESTONES_SAVE_TIMEOUT", cls.save_timeout),
             allow_unsafe_durability=flag("MILESTONES_ALLOW_UNSAFE_DURABILITY"),
-            signing_key=Path(key) if (key := text("MILESTONES_SIGNING_KEY")) else None,
+            signing_key=Path(key) if (key := text("MILESTONES_SIGNING_KEY")) and not pem else None,
+            signing_key_pem=key if pem else None,
             checkpoint_interval=number(
                 "MILESTONES_CHECKPOINT_INTERVAL", cls.checkpoint_interval, minimum=0
+            ),
+            artifact_max_bytes=number(
+                "MILESTONES_ARTIFACT_MAX_BYTES", cls.artifact_max_bytes, minimum=1
             ),
             workers=number("MILESTONES_WORKERS", cls.workers, minimum=1),
             poll_interval=seconds("MILESTONES_POLL_INTERVAL", cls.poll_interval),

@@ -19,10 +19,10 @@ from uuid import UUID
 
 from application.access import Admission, Principal, require_creator
 from application.loading import ProjectLoading
-from application.ports import PrincipalDirectory
+from application.ports import ArtifactCatalog, PrincipalDirectory
 from application.results import AnswerKey, CommandResult
 from domain.deliverables import UNSET, _Unset
-from domain.entities import DeliverableKind
+from domain.entities import ArtifactRef, DeliverableKind
 from domain.errors import InvalidValueError
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -90,6 +90,7 @@ class ProjectCommands(ProjectLoading):
     """The ledger's commands (see the module's docstring)."""
 
     principals: PrincipalDirectory | None
+    artifacts: ArtifactCatalog | None
 
     def _run(self, admitted: Admission, act: Act, /, *args: Any, **kwargs: Any) -> CommandResult:
         raise NotImplementedError
@@ -191,12 +192,21 @@ class ProjectCommands(ProjectLoading):
         admitted: Admission,
         deliverable_id: UUID,
         criterion_id: UUID,
-        evidence: str,
+        evidence: str | None = None,
         sha256: str | None = None,
+        artifact: str | None = None,
     ) -> CommandResult:
-        """Record evidence that a criterion is met"""
+        """Record evidence that a criterion is met: a URI or text, an artifact, or both"""
+        named = None if artifact is None else self._artifact(admitted.project_id, artifact)
         args = (deliverable_id, criterion_id, evidence, sha256)
-        return self._run(admitted, Project.record_evidence, *args)
+        return self._run(admitted, Project.record_evidence, *args, artifact=named)
+
+    def _artifact(self, project_id: UUID, sha256: str) -> ArtifactRef:
+        """The project's artifact with that digest; an unknown one is an invalid value (422)."""
+        found = None if self.artifacts is None else self.artifacts.describe(project_id, sha256)
+        if found is None:
+            raise InvalidValueError("artifact", f"the project has no artifact {sha256}")
+        return found
 
     @command(CONTRIBUTOR, answers=("deliverable_id",))
     def submit_deliverable(

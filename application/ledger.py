@@ -26,6 +26,7 @@ from application.commands import Act, ProjectCommands
 from application.correlation import correlation_id
 from application.groupcommit import GroupCommit, Pending
 from application.ports import (
+    ArtifactCatalog,
     AsOfEntry,
     CorrelationEntry,
     LedgerStore,
@@ -55,7 +56,11 @@ class Ledger(ProjectCommands, ProjectReads):
     env = {"AGGREGATE_CACHE_MAXSIZE": "1000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
 
     def __init__(
-        self, env: EnvType | None = None, *, principals: PrincipalDirectory | None = None
+        self,
+        env: EnvType | None = None,
+        *,
+        principals: PrincipalDirectory | None = None,
+        artifacts: ArtifactCatalog | None = None,
     ) -> None:
         super().__init__(env)
         if not isinstance(self.recorder, LedgerStore):
@@ -64,6 +69,7 @@ class Ledger(ProjectCommands, ProjectReads):
                 f" not {type(self.recorder).__name__}"
             )
         self.principals = principals
+        self.artifacts = artifacts
         # Concurrent commands' events share one transaction (see application.groupcommit).
         self._commits = GroupCommit(self._record_batch)
         # Re-entrant: a command may run another on the same project (it then clashes, as before).

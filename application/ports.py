@@ -26,6 +26,7 @@ from eventsourcing.persistence import Notification, StoredEvent
 from application.access import Principal
 from application.results import AnswerKey, CommandResult, KeptAnswer
 from domain.chain import RawRow
+from domain.entities import ArtifactRef
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,12 @@ class LedgerStore(Protocol):
 
     def answer_lock(self, principal: str, key: str) -> AbstractContextManager[None]:
         """Hold (principal, key) so that a retry waits for the first request, in every process."""
+
+
+class ArtifactCatalog(Protocol):
+    """The files a project keeps by content (artifacts): evidence may name one by its digest."""
+
+    def describe(self, project_id: UUID, sha256: str) -> ArtifactRef | None: ...
 
 
 class PrincipalDirectory(Protocol):

@@ -24,6 +24,7 @@ from typing import Any
 import httpx
 
 from adapters.postgres.embedded import EmbeddedPostgres, drop_database, ensure_database
+from adapters.signing import load_or_create_key
 from api.bootstrap import Container, bootstrap, upgrade
 from api.settings import Settings
 from application.access import GlobalRole
@@ -116,6 +117,8 @@ class Service:
         self.port = spare_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._data_dir = tempfile.TemporaryDirectory(prefix="milestones-bench-")
+        # The service (on a DATABASE_URL) never makes a key: the bench gives it the deployment's.
+        load_or_create_key(signing_key)
         env = {
             **os.environ,
             "DATABASE_URL": database_url,

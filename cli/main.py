@@ -24,7 +24,13 @@ from cli.admin import (
 )
 from cli.demo import cmd_demo
 from cli.serve import cmd_serve, cmd_worker
-from cli.trust import cmd_checkpoint_create, cmd_keys_public, cmd_verify
+from cli.trust import (
+    cmd_checkpoint_create,
+    cmd_keys_create,
+    cmd_keys_public,
+    cmd_keys_rotate,
+    cmd_verify,
+)
 from cli.views import cmd_projections_rebuild, cmd_projections_status
 
 # What `milestones --help` says first.
@@ -149,7 +155,15 @@ def _add_trust_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     verify.add_argument(
         "--public-key",
-        help="base64 Ed25519 key the checkpoints must be signed with (default: this service's)",
+        action="append",
+        help="a base64 Ed25519 public key the auditor trusts (repeatable; default: this "
+        "service's own key)",
+    )
+    verify.add_argument(
+        "--keyring",
+        type=Path,
+        action="append",
+        help="a file of trusted public keys, one base64 key per line (repeatable)",
     )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=cmd_verify)
@@ -160,12 +174,20 @@ def _add_trust_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     create.add_argument("--out", type=Path, help="also write the checkpoint to this file")
     create.set_defaults(func=cmd_checkpoint_create)
 
-    keys = sub.add_parser("keys", help="the checkpoint signing key").add_subparsers(
+    keys = sub.add_parser("keys", help="the deployment's signing key").add_subparsers(
         dest="keys", required=True
     )
     keys.add_parser("public", help="print the public key (base64)").set_defaults(
         func=cmd_keys_public
     )
+    create_key = keys.add_parser("create", help="write a new signing key to a new file")
+    create_key.add_argument("--out", type=Path, required=True, help="the new key's file")
+    create_key.set_defaults(func=cmd_keys_create)
+    rotate = keys.add_parser(
+        "rotate", help="make a new key and sign a hand-over checkpoint with the old and the new"
+    )
+    rotate.add_argument("--out", type=Path, required=True, help="the new key's file")
+    rotate.set_defaults(func=cmd_keys_rotate)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -7,10 +7,12 @@ import logging
 import os
 import signal
 import socket
+import sys
 import tempfile
 import threading
 from typing import Any
 
+from adapters.signing import SigningKeyError, key_id
 from api.checkpoints import CheckpointTimer
 from api.metrics import MULTIPROC_ENV
 from api.pruning import AnswerPruner
@@ -19,6 +21,19 @@ from cli.supervisor import PARENT_ENV, RunnerProcess, die_with_parent
 from cli.wiring import open_container
 
 log = logging.getLogger("milestones")
+
+
+def _has_signing_key(settings: Settings, command: str) -> bool:
+    """Read the deployment's key before anything starts: a process that would sign checkpoints
+    or snapshots with no key refuses to start, rather than make a key of its own (only on the
+    embedded server, in development, is a missing key made, and the log says so)."""
+    try:
+        key = settings.signing_key_source.load()
+    except SigningKeyError as error:
+        print(f"milestones {command}: {error}", file=sys.stderr)
+        return False
+    log.info("signing with key %s", key_id(key.public_key()))
+    return True
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -48,6 +63,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             taken,
         )
         return 1
+    if not _has_signing_key(settings, "serve"):
+        return 2
     with open_container(settings) as container:
         # uvicorn re-raises SIGTERM/SIGINT once it has drained and shut down; by then only the
         # container is left to close (runner, pools, embedded server): the signal must not kill
@@ -88,6 +105,8 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
         die_with_parent()
         if os.getppid() != int(parent):
             return 0  # it died before we asked
+    if not _has_signing_key(settings, "worker"):
+        return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())

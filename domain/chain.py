@@ -170,7 +170,8 @@ def verify(
             )
         previous, previous_position = expected, position
         count += 1
-        if next_checkpoint < len(pending) and pending[next_checkpoint].position == position:
+        # Several checkpoints may sign one position (by different keys): each must match.
+        while next_checkpoint < len(pending) and pending[next_checkpoint].position == position:
             checkpoint = pending[next_checkpoint]
             if checkpoint.head != previous or checkpoint.count != count:
                 return broken(

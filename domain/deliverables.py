@@ -13,8 +13,8 @@ from domain import events as ev
 from domain import rules
 from domain import validation as valid
 from domain.contents import ProjectContents
-from domain.entities import Deliverable, DeliverableKind, SignatureMeaning
-from domain.errors import RuleViolationError, Violation, refuse
+from domain.entities import ArtifactRef, Deliverable, DeliverableKind, SignatureMeaning
+from domain.errors import InvalidValueError, RuleViolationError, Violation, refuse
 from domain.states import DeliverableState
 
 
@@ -123,21 +123,29 @@ class DeliverableCommands(ProjectContents):
         self,
         deliverable_id: UUID,
         criterion_id: UUID,
-        evidence: str,
+        evidence: str | None,
         sha256: str | None = None,
         *,
+        artifact: ArtifactRef | None = None,
         actor: str,
     ) -> None:
-        """R6: on a draft deliverable, recording again replaces the evidence."""
+        """R6: on a draft deliverable, recording again replaces the evidence. Evidence is a URI
+        or text, an artifact the project keeps, or both; an artifact alone is described by its
+        file name (else its digest)."""
         deliverable = self.deliverable(deliverable_id)
         criterion = self.criterion(deliverable_id, criterion_id)
         self._check_evidence_not_frozen(deliverable)
+        if evidence is None:
+            if artifact is None:
+                raise InvalidValueError("evidence", "give a URI or text, or an artifact")
+            evidence = artifact.filename or f"sha256:{artifact.sha256}"
         self._trigger(
             ev.EvidenceRecorded,
             deliverable_id=deliverable.id,
             criterion_id=criterion.id,
             evidence=valid.evidence(evidence),
             sha256=valid.sha256(sha256),
+            artifact=None if artifact is None else artifact.as_dict(),
             actor=actor,
         )
 
@@ -167,6 +175,10 @@ class DeliverableCommands(ProjectContents):
             deliverable_id=deliverable.id,
             comment=valid.optional_text("comment", comment),
             meaning=SignatureMeaning(meaning).value,
+            # What was approved: the digests of every criterion's evidence, now.
+            evidence_digests=[
+                c.evidence.pinned(c.id) for c in deliverable.criteria.values() if c.evidence
+            ],
             actor=actor,
         )
 

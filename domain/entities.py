@@ -44,11 +44,38 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class ArtifactRef:
+    """A file the project keeps by its content (an artifact), as evidence names it."""
+
+    sha256: str
+    size: int
+    media_type: str
+    filename: str | None
+
+    def as_dict(self) -> dict[str, str | int | None]:
+        return {
+            "sha256": self.sha256,
+            "size": self.size,
+            "media_type": self.media_type,
+            "filename": self.filename,
+        }
+
+
+@dataclass(frozen=True)
 class Evidence:
     evidence: str
     sha256: str | None
     recorded_by: str
     recorded_at: datetime
+    artifact: ArtifactRef | None = None
+
+    def pinned(self, criterion_id: UUID) -> dict[str, str | None]:
+        """What an approval records of it: the digests that pin what was reviewed."""
+        return {
+            "criterion_id": str(criterion_id),
+            "artifact": None if self.artifact is None else self.artifact.sha256,
+            "sha256": self.sha256,
+        }
 
 
 @dataclass

@@ -22,6 +22,7 @@ from eventsourcing.domain import AggregateCreated, AggregateEvent
 
 from domain import rules
 from domain.entities import (
+    ArtifactRef,
     Criterion,
     Deliverable,
     DeliverableKind,
@@ -203,17 +204,35 @@ class CriterionAdded(DeliverableEvent):
 
 
 class EvidenceRecorded(DeliverableEvent):
+    """Version 2 may name an artifact the evidence is (its digest, size, media type and file
+    name, as stored); evidence stored as version 1 named none."""
+
+    class_version = 2
     criterion_id: UUID
     evidence: str
     sha256: str | None
+    artifact: dict[str, Any] | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["artifact"] = None
 
     def apply(self, aggregate: Project) -> None:
         criterion = self.deliverable(aggregate).criteria[str(self.criterion_id)]
+        artifact = self.artifact
         criterion.evidence = Evidence(
             evidence=self.evidence,
             sha256=self.sha256,
             recorded_by=self.actor,
             recorded_at=self.timestamp,
+            artifact=None
+            if artifact is None
+            else ArtifactRef(
+                sha256=str(artifact["sha256"]),
+                size=int(artifact["size"]),
+                media_type=str(artifact["media_type"]),
+                filename=artifact.get("filename"),
+            ),
         )
 
 
@@ -230,16 +249,26 @@ class DeliverableSubmitted(DeliverableMoved):
 
 class DeliverableApproved(DeliverableMoved):
     """Version 2 records what the approver's signature means (`SignatureMeaning`); an approval
-    stored as version 1 had no other meaning than `approval`, and reads as one."""
+    stored as version 1 had no other meaning than `approval`, and reads as one.
 
-    class_version = 2
+    Version 3 records the digests of all of the deliverable's evidence at that moment
+    (`evidence_digests`: per criterion, the artifact's SHA-256 and the client's sha256 of a
+    URI, either may be null), so the approval is of exactly those bytes. An approval stored
+    before version 3 recorded none: `None`, never an empty list (which would say "no evidence")."""
+
+    class_version = 3
     transition = rules.APPROVE
     comment: str | None
     meaning: str
+    evidence_digests: list[dict[str, str | None]] | None = None
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["meaning"] = SignatureMeaning.APPROVAL.value
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["evidence_digests"] = None
 
 
 class DeliverableRejected(DeliverableMoved):

@@ -22,6 +22,9 @@ from psycopg import sql
 VIEW_LOCK_CLASS = 0x4D4C
 # A second class for `projections rebuild`, so two rebuilds of one view never run at once.
 REBUILD_LOCK_CLASS = 0x4D52
+# A third class for the one process of a deployment that signs periodic checkpoints
+# (api/checkpoints/timer.py): the same election as the views', for one more job.
+LEADER_LOCK_CLASS = 0x4D53
 # Marks the runners' sessions, so `status` can say who holds a view (pg_stat_activity).
 APPLICATION_PREFIX = "milestones-runner "
 # Server-side keepalives on the claiming session: a worker whose machine vanishes without
@@ -99,6 +102,15 @@ def holders(conn: psycopg.Connection[Any], names: Sequence[str]) -> dict[str, st
         holder = str(application or "")
         found[str(name)] = holder.removeprefix(APPLICATION_PREFIX) or "unknown"
     return found
+
+
+def try_lead(conn: psycopg.Connection[Any], job: str) -> bool:
+    """Take the session lock that makes this process the one that does `job` (call it only
+    while this session does not hold it yet)."""
+    row = conn.execute(
+        "SELECT pg_try_advisory_lock(%s, %s)", (LEADER_LOCK_CLASS, lock_key(job))
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def try_lock_rebuild(conn: psycopg.Connection[Any], name: str) -> bool:

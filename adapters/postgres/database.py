@@ -17,6 +17,7 @@ from psycopg_pool import ConnectionPool
 from adapters.postgres.embedded import EmbeddedPostgres, ensure_database
 from adapters.postgres.factory import FACTORY_TOPIC, RecentCheck, role_option
 from adapters.postgres.recorder import RECORDER_TOPIC
+from adapters.signing import KeySource
 
 EMBEDDED_DBNAME = "milestones"
 
@@ -59,7 +60,7 @@ class Settings(Protocol):
     def save_timeout(self) -> float: ...
 
     @property
-    def signing_key_path(self) -> Path: ...
+    def signing_key_source(self) -> KeySource: ...
 
 
 class DatabaseUrlError(ValueError):
@@ -109,7 +110,8 @@ def eventsourcing_env(database_url: str, settings: Settings) -> dict[str, str]:
         # Check a pooled connection before use: the server may have restarted under us.
         "POSTGRES_PRE_PING": "y",
         # Snapshots are signed with the deployment's key (adapters.postgres.snapshots).
-        "SNAPSHOT_SIGNING_KEY": str(settings.signing_key_path),
+        "SNAPSHOT_SIGNING_KEY": settings.signing_key_source.as_text(),
+        "SNAPSHOT_SIGNING_KEY_CREATE": "y" if settings.signing_key_source.may_create else "",
     }
     if "options" in params and role is not None:
         env["POSTGRES_ROLE"] = role.group(1)

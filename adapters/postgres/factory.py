@@ -7,7 +7,6 @@ from __future__ import annotations
 import re
 import time
 import weakref
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.persistence import AggregateRecorder, ApplicationRecorder
@@ -17,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from adapters.postgres import pipelines
 from adapters.postgres.snapshots import SNAPSHOTS_PURPOSE, SnapshotRecorder, SnapshotSigner
+from adapters.signing import KeySource
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -62,6 +62,7 @@ class LedgerFactory(PostgresFactory):
     SNAPSHOT_SIGNING_KEY = "SNAPSHOT_SIGNING_KEY"
     # Seconds a save may take before its connection is cut (adapters.postgres.deadline).
     SAVE_TIMEOUT = "SAVE_TIMEOUT"
+    SNAPSHOT_SIGNING_KEY_CREATE = "SNAPSHOT_SIGNING_KEY_CREATE"
 
     def __init__(self, env: Environment | EnvType | None):
         super().__init__(env)
@@ -91,7 +92,13 @@ class LedgerFactory(PostgresFactory):
             self.datastore,
             events_table_name=f"{prefix}_{SNAPSHOTS_PURPOSE}",
             log_table_name=f"{prefix}_events",
-            signer=SnapshotSigner(Path(key)) if key else None,
+            signer=SnapshotSigner(
+                KeySource.from_text(
+                    key, may_create=bool(self.env.get(self.SNAPSHOT_SIGNING_KEY_CREATE))
+                )
+            )
+            if key
+            else None,
         )
         if self.env_create_table():  # off wherever the service runs: the migrations make it
             recorder.create_table()

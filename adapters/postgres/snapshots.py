@@ -39,7 +39,7 @@ from psycopg.rows import DictRow, tuple_row
 from psycopg.sql import SQL, Composed, Identifier
 
 from adapters.postgres.retry import without_retry
-from adapters.signing import load_or_create_key
+from adapters.signing import KeySource
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,9 @@ class SnapshotSigner:
     """Signs snapshots with the deployment's key, and checks signatures with its public half
     (or another trusted public key, for an auditor's check). The key is read on first use."""
 
-    def __init__(self, key_path: Path) -> None:
-        self._key_path = key_path
+    def __init__(self, source: KeySource | Path) -> None:
+        # A bare path is a key file this signer may make (tests and tools own theirs).
+        self._source = source if isinstance(source, KeySource) else KeySource(source, None, True)
         self._key: Ed25519PrivateKey | None = None
         self._lock = threading.Lock()
         self._held: set[bytes] = set()
@@ -84,7 +85,7 @@ class SnapshotSigner:
     def key(self) -> Ed25519PrivateKey:
         with self._lock:
             if self._key is None:
-                self._key = load_or_create_key(self._key_path)
+                self._key = self._source.load()
             return self._key
 
     def sign(self, message: bytes) -> bytes:

@@ -5,25 +5,35 @@ re-chain them still cannot sign a checkpoint, and an auditor who keeps an export
 (and the public key) can prove that the log still holds what it held then.
 
 `keys` keeps the key, `signed` says what a checkpoint signs and how it is written to a file,
-`store` keeps them in their table and verifies the log, `timer` takes one every interval.
+`store` keeps them in their table and audits the log, `signers` says who signed each one
+(trusted, rotated, unknown), `timer` takes one every interval in the one process elected to.
 """
 
 from api.checkpoints.errors import CheckpointError
-from api.checkpoints.keys import load_or_create_key, parse_public_key, public_key_text
+from api.checkpoints.keys import (
+    load_key,
+    load_or_create_key,
+    parse_public_key,
+    public_key_text,
+    read_keyring,
+)
 from api.checkpoints.signed import SignedCheckpoint, read_file, signed_message, write_file
-from api.checkpoints.store import TABLE, Checkpoints
+from api.checkpoints.store import TABLE, Audit, Checkpoints
 from api.checkpoints.timer import CheckpointTimer
 
 __all__ = [
     "TABLE",
+    "Audit",
     "CheckpointError",
     "CheckpointTimer",
     "Checkpoints",
     "SignedCheckpoint",
+    "load_key",
     "load_or_create_key",
     "parse_public_key",
     "public_key_text",
     "read_file",
+    "read_keyring",
     "signed_message",
     "write_file",
 ]

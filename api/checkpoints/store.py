@@ -1,24 +1,25 @@
-"""The checkpoints table, and the service's side of it: sign the head of a verified log, read the
-stored checkpoints, and verify the whole log against them."""
+"""The checkpoints table, and the service's side of it: sign the head of a verified log (and hand
+it over to a new key), read the stored checkpoints, and audit the whole log against them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from psycopg import Connection
 from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.recorder import LedgerRecorder
+from adapters.signing import KeySource, SigningKeyError, key_id, raw_public
 from api.checkpoints.derived import DerivedCheck, check_derived
 from api.checkpoints.errors import CheckpointError
-from api.checkpoints.keys import load_or_create_key
-from api.checkpoints.signed import SignedCheckpoint, signed_message
+from api.checkpoints.signed import CURRENT_FORMAT, SignedCheckpoint
+from api.checkpoints.signers import UNKNOWN, Signer, standings
 from application.ledger import Ledger
 from domain.chain import Checkpoint, Progress, Verification, verify
 
@@ -29,25 +30,56 @@ TABLE = "checkpoints"  # made by the migrations (adapters/postgres/migrations)
 
 Pool = ConnectionPool[Connection[TupleRow]]
 
+_COLUMNS = (
+    "position, head, count, signed_at, public_key, signature, format,"
+    " previous_public_key, previous_signature"
+)
+
+
+@dataclass
+class Audit:
+    """The two questions `verify` answers, apart: is the chain intact (positions, hashes, and
+    every checkpoint's signature), and who signed each checkpoint (`signers`)."""
+
+    chain: Verification
+    signers: list[Signer] = field(default_factory=list)
+    keyring: list[str] = field(default_factory=list)  # the trusted key ids
+
+    @property
+    def untrusted(self) -> list[Signer]:
+        return [s for s in self.signers if s.standing == UNKNOWN]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **self.chain.as_dict(),
+            "signed_by_trusted_keys": not self.untrusted,
+            "keyring": self.keyring,
+            "signers": [signer.as_dict() for signer in self.signers],
+        }
+
 
 class Checkpoints:
-    """Takes signed checkpoints of the chain and verifies the whole log against them."""
+    """Takes signed checkpoints of the chain and audits the whole log against them."""
 
-    def __init__(self, ledger: Ledger, pool: Pool, key_path: Path) -> None:
+    def __init__(self, ledger: Ledger, pool: Pool, key: KeySource | Path) -> None:
         self._ledger = ledger
         self._pool = pool
-        self._key_path = key_path
+        # A bare path is a key file of the caller's own, made when missing (tests, tools).
+        self._source = key if isinstance(key, KeySource) else KeySource(key, None, True)
         self._key: Ed25519PrivateKey | None = None
 
     @classmethod
     def of(cls, container: Container) -> Checkpoints:
         """The checkpoints of a wired process, signed with the configured key."""
-        return cls(container.ledger, container.pool, container.settings.signing_key_path)
+        return cls(container.ledger, container.pool, container.settings.signing_key_source)
 
     @property
     def key(self) -> Ed25519PrivateKey:
         if self._key is None:
-            self._key = load_or_create_key(self._key_path)
+            try:
+                self._key = self._source.load()
+            except SigningKeyError as error:
+                raise CheckpointError(str(error)) from None
         return self._key
 
     @property
@@ -59,8 +91,24 @@ class Checkpoints:
     def create(self, progress: Progress | None = None) -> SignedCheckpoint | None:
         """Verify the log, then sign its head; None when the log is empty.
 
-        A broken log is never signed: the checkpoint would vouch for the tampering.
+        A broken log is never signed: the checkpoint would vouch for the tampering. A log whose
+        earlier checkpoints were signed by other keys is not broken: it is signed all the same.
         """
+        return self._sign(self.key, None, progress)
+
+    def hand_over(
+        self, new_key: Ed25519PrivateKey, progress: Progress | None = None
+    ) -> SignedCheckpoint | None:
+        """Sign the verified head with `new_key` and with the current key, over one message that
+        names both: the record that the deployment's identity passed from one to the other."""
+        return self._sign(new_key, self.key, progress)
+
+    def _sign(
+        self,
+        key: Ed25519PrivateKey,
+        previous: Ed25519PrivateKey | None,
+        progress: Progress | None,
+    ) -> SignedCheckpoint | None:
         result = self.verify(progress=progress)
         if not result.ok:
             raise CheckpointError(
@@ -68,25 +116,29 @@ class Checkpoints:
             )
         if result.head is None or result.head_position is None:
             return None
-        signed_at = datetime.now(UTC)
-        message = signed_message(
-            result.head_position, result.head, result.events_checked, signed_at
-        )
-        public = self.key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        checkpoint = SignedCheckpoint(
+        unsigned = SignedCheckpoint(
             position=result.head_position,
             head=result.head,
             count=result.events_checked,
-            signed_at=signed_at,
-            public_key=public,
-            signature=self.key.sign(message),
+            signed_at=datetime.now(UTC),
+            public_key=raw_public(key.public_key()),
+            signature=b"",
+            format=CURRENT_FORMAT,
+            previous_public_key=None if previous is None else raw_public(previous.public_key()),
+            previous_signature=None if previous is None else b"",
+        )
+        message = unsigned.message()
+        checkpoint = SignedCheckpoint(
+            **{
+                **unsigned.__dict__,
+                "signature": key.sign(message),
+                "previous_signature": None if previous is None else previous.sign(message),
+            }
         )
         with self._pool.connection() as conn:
             conn.execute(
-                "INSERT INTO checkpoints (position, head, count, signed_at, public_key, signature)"
-                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (position) DO NOTHING",
+                f"INSERT INTO checkpoints ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (position, key_id) DO NOTHING",
                 (
                     checkpoint.position,
                     checkpoint.head,
@@ -94,6 +146,9 @@ class Checkpoints:
                     checkpoint.signed_at,
                     checkpoint.public_key,
                     checkpoint.signature,
+                    checkpoint.format,
+                    checkpoint.previous_public_key,
+                    checkpoint.previous_signature,
                 ),
             )
         return checkpoint
@@ -101,62 +156,91 @@ class Checkpoints:
     def stored(self) -> list[SignedCheckpoint]:
         with self._pool.connection() as conn:
             rows = conn.execute(
-                "SELECT position, head, count, signed_at, public_key, signature"
-                " FROM checkpoints ORDER BY position"
+                f"SELECT {_COLUMNS} FROM checkpoints ORDER BY position, signed_at"
             ).fetchall()
         return [
-            SignedCheckpoint(int(p), bytes(h), int(c), at, bytes(k), bytes(s))
-            for p, h, c, at, k, s in rows
+            SignedCheckpoint(
+                int(p),
+                bytes(h),
+                int(c),
+                at,
+                bytes(k),
+                bytes(s),
+                int(f),
+                None if pk is None else bytes(pk),
+                None if ps is None else bytes(ps),
+            )
+            for p, h, c, at, k, s, f, pk, ps in rows
         ]
+
+    def keyring(self, given: list[Ed25519PublicKey] | None = None) -> list[Ed25519PublicKey]:
+        """The keys trusted: those `given` (an auditor's), else this service's own, if any."""
+        if given:
+            return given
+        try:
+            return [self.key.public_key()]
+        except CheckpointError:
+            return []
+
+    def audit(
+        self,
+        kept: SignedCheckpoint | None = None,
+        *,
+        keyring: list[Ed25519PublicKey] | None = None,
+        progress: Progress | None = None,
+    ) -> Audit:
+        """Check the whole chain, every stored checkpoint's signature, and `kept` (an auditor's)
+        if given; then say who signed each checkpoint, against `keyring` (default: this
+        service's key). Only a broken chain or a signature that does not hold breaks the log."""
+        trusted = self.keyring(keyring)
+        ring = [key_id(k) for k in trusted]
+        signed = self.stored()
+        if kept is not None:
+            kept.verify_signature()  # the auditor's own file: unreadable is an error, not a log
+            signed.append(kept)
+        checkpoints: list[Checkpoint] = []
+        for checkpoint in signed:
+            try:
+                checkpoint.verify_signature()
+            except CheckpointError as error:
+                chain = Verification(
+                    ok=False,
+                    events_checked=0,
+                    head=None,
+                    head_position=None,
+                    first_broken_position=checkpoint.position,
+                    problem=f"stored checkpoint: {error}",
+                )
+                return Audit(chain, keyring=ring)
+            checkpoints.append(checkpoint.checkpoint)
+        chain = verify(self._recorder.stored_rows(), checkpoints, progress=progress)
+        return Audit(chain, standings(signed, [raw_public(k) for k in trusted]), ring)
 
     def verify(
         self,
         kept: SignedCheckpoint | None = None,
         *,
-        trusted: Ed25519PublicKey | None = None,
+        keyring: list[Ed25519PublicKey] | None = None,
         progress: Progress | None = None,
     ) -> Verification:
-        """Check the whole chain, the stored checkpoints, and `kept` (an auditor's) if given.
+        """Is the chain intact (positions, hashes, every checkpoint's signature)?"""
+        return self.audit(kept, keyring=keyring, progress=progress).chain
 
-        A stored checkpoint whose signature does not verify under this service's key is itself
-        a finding: it was forged or altered.
-        """
-        checkpoints: list[Checkpoint] = []
-        stored_checkpoints = self.stored()
-        # Only read (or make) the key when there is a signature to check.
-        public = trusted or (self.key.public_key() if stored_checkpoints else None)
-        for stored in stored_checkpoints:
-            try:
-                stored.verify_signature(public)
-            except CheckpointError as error:
-                return Verification(
-                    ok=False,
-                    events_checked=0,
-                    head=None,
-                    head_position=None,
-                    first_broken_position=stored.position,
-                    problem=f"stored checkpoint: {error}",
-                )
-            checkpoints.append(stored.checkpoint)
-        if kept is not None:
-            kept.verify_signature(trusted)
-            checkpoints = [c for c in checkpoints if c.position != kept.position]
-            checkpoints.append(kept.checkpoint)
-        return verify(self._recorder.stored_rows(), checkpoints, progress=progress)
-
-    def check_derived(self, trusted: Ed25519PublicKey | None = None) -> DerivedCheck:
+    def check_derived(self, keyring: list[Ed25519PublicKey] | None = None) -> DerivedCheck:
         """Every snapshot and every unconfirmed as-of index row checked against the events
-        (`api.checkpoints.derived`): snapshots' signatures under `trusted`, else under this
-        service's key (read only when a signed snapshot is there to check)."""
+        (`api.checkpoints.derived`): snapshots' signatures under a key of `keyring`, else under
+        this service's key (read only when a signed snapshot is there to check)."""
         public: list[Ed25519PublicKey] = []
 
         def holds(message: bytes, signature: bytes) -> bool:
             if not public:
-                public.append(trusted or self.key.public_key())
-            try:
-                public[0].verify(signature, message)
-            except InvalidSignature:
-                return False
-            return True
+                public.extend(keyring or [self.key.public_key()])
+            for key in public:
+                try:
+                    key.verify(signature, message)
+                except InvalidSignature:
+                    continue
+                return True
+            return False
 
         return check_derived(self._ledger, holds)

@@ -24,7 +24,9 @@ router = APIRouter(prefix="/v1", tags=["trust"])
 )
 def verify(container: ContainerDep, caller: Overseer) -> dict[str, Any]:
     """Recompute the hash chain over every stored event and check it against the signed
-    checkpoints: `ok` only if the log is intact, else the first position where it breaks.
-    `derived` checks the snapshots and the as-of index against the events, apart from `ok`."""
+    checkpoints: `ok` only if the log is intact and every signature holds, else the first
+    position where it breaks. `signers` says who signed the checkpoints (trusted by this
+    service's key, rotated, or unknown); `derived` checks the snapshots and the as-of index
+    against the events. Neither changes `ok`."""
     checkpoints = Checkpoints.of(container)
-    return {**checkpoints.verify().as_dict(), "derived": checkpoints.check_derived().as_dict()}
+    return {**checkpoints.audit().as_dict(), "derived": checkpoints.check_derived().as_dict()}

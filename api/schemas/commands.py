@@ -59,8 +59,11 @@ class CriterionCreate(Command):
 
 
 class EvidenceRecord(Command):
-    evidence: EvidenceText
+    """A URI or text, an artifact of the project (`POST …/artifacts`), or both."""
+
+    evidence: EvidenceText | None = None
     sha256: Sha256 | None = None
+    artifact: Sha256 | None = None
 
 
 class Submission(Command):

@@ -8,6 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.schemas.artifacts import ArtifactPublic
 from api.schemas.fields import UtcDatetime
 from domain.entities import DeliverableKind, DeliverableState, MilestoneStatus
 from domain.roles import ProjectRole
@@ -29,6 +30,9 @@ class EvidencePublic(BaseModel):
     sha256: str | None
     recorded_by: str
     recorded_at: UtcDatetime
+    artifact: ArtifactPublic | None = Field(
+        default=None, description="the artifact the evidence is (null: a URI or text only)"
+    )
 
 
 class CriterionPublic(BaseModel):

@@ -47,10 +47,29 @@ class DerivedReport(BaseModel):
     )
 
 
+class SignerReport(BaseModel):
+    """A key that signed checkpoints, and whether the keyring trusts it (docs/trust.md §4)."""
+
+    key_id: str = Field(
+        description="hex of the first 16 bytes of sha256 over the key's 32 raw public bytes"
+    )
+    standing: Literal["trusted", "rotated", "unknown"] = Field(
+        description="`trusted`: in the keyring; `rotated`: linked to a trusted key by a "
+        "hand-over checkpoint both signed; `unknown`: neither (its checkpoints are untrusted)"
+    )
+    checkpoints: int = Field(ge=1, description="checkpoints it signed")
+    first_position: int = Field(description="position of the first of them")
+    last_position: int = Field(description="position of the last of them")
+    hand_overs: int = Field(ge=0, description="hand-over checkpoints among them")
+
+
 class VerifyReport(BaseModel):
     """What `GET /v1/verify` found (SPEC §3)."""
 
-    ok: bool = Field(description="true only if every event and checkpoint checks out")
+    ok: bool = Field(
+        description="true only if the chain is intact and every checkpoint's signature holds "
+        "(whoever signed it: see `signers`)"
+    )
     events_checked: int = Field(ge=0, description="events whose chain hash was recomputed")
     head: str | None = Field(
         description="hex sha256 chain hash of the last event checked (null: empty log)"
@@ -61,6 +80,11 @@ class VerifyReport(BaseModel):
     )
     problem: str | None = Field(description="what broke there (null when intact)")
     checkpoints_checked: int = Field(ge=0, description="signed checkpoints found in the log")
+    signed_by_trusted_keys: bool = Field(
+        description="true if no checkpoint is signed by a key outside the keyring (apart from `ok`)"
+    )
+    keyring: list[str] = Field(description="key ids trusted: the service's own key")
+    signers: list[SignerReport] = Field(description="who signed the checkpoints, by key")
     derived: DerivedReport = Field(
         description="snapshots and as-of index rows checked against the events; not part of `ok`"
     )

@@ -15,6 +15,7 @@ from typing import TypeVar
 from uuid import uuid4
 
 from adapters.postgres.embedded import drop_database, ensure_database, uri_with_dbname
+from adapters.signing import load_or_create_key
 
 REPO = Path(__file__).resolve().parents[2]
 MILESTONES = [sys.executable, "-m", "cli"]
@@ -52,6 +53,12 @@ def service_env(database_url: str | None, **extra: str) -> dict[str, str]:
     env.pop("DATABASE_URL", None)
     if database_url is not None:
         env["DATABASE_URL"] = database_url
+    if "MILESTONES_SIGNING_KEY" not in extra:
+        # A process on a DATABASE_URL never makes a key: the test, as an operator would, gives
+        # it the deployment's key, kept in its data dir (shared with in-process containers).
+        data_dir = REPO / env.get("MILESTONES_DATA_DIR", ".milestones")
+        load_or_create_key(data_dir / "signing-key")
+        env["MILESTONES_SIGNING_KEY"] = str(data_dir / "signing-key")
     return env
 
 

@@ -74,11 +74,14 @@ def test_each_row_says_who_did_what_to_which_entity_in_one_line(users: Users) ->
     assert approved["project_id"] == project.pid
     assert approved["actor"] == reviewer.name
     assert approved["occurred_at"].endswith("Z")
+    pinned = approved["data"].pop("evidence_digests")
     assert approved["data"] == {
         "deliverable_id": project.report,
         "comment": None,
         "meaning": "approval",
     }
+    # What was approved: the report's one criterion's evidence, a URI without a digest.
+    assert [(p["artifact"], p["sha256"]) for p in pinned] == [(None, None)]
 
 
 def test_an_entity_filter_includes_the_events_that_name_it(users: Users) -> None:

@@ -145,6 +145,9 @@ def _project(manager: User, members: dict[str, str]) -> dict[str, str]:
         f"{base}/milestones",
         {"name": "Done", "phase_id": phase, "due": due, "deliverable_ids": [deliverable]},
     ).json()["milestone_id"]
+    artifact = manager.request(
+        "POST", f"{base}/artifacts", content=b"evidence", headers={"Content-Type": "text/plain"}
+    ).json()["sha256"]
     return {
         "project_id": pid,
         "webhook_id": _webhook(manager, pid),
@@ -154,6 +157,7 @@ def _project(manager: User, members: dict[str, str]) -> dict[str, str]:
         "milestone_id": milestone,
         # A dependency on itself: set, it is refused (409); removed, nothing was there.
         "predecessor_id": milestone,
+        "sha256": artifact,
         # Removing the last manager is refused (409): the matrix changes no membership.
         "principal": manager.name,
     }

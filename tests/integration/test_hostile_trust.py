@@ -157,11 +157,12 @@ def derived_findings(
 ) -> list[dict[str, Any]]:
     """What `GET /v1/verify` says of the project's derived records, apart from the chain's own
     verdict (`ok`), which holds: the events are intact. (An adopted database's checkpoint was
-    signed by another deployment's key, which the chain's verdict reports.)"""
+    signed by another deployment's key: not broken, but untrusted, with that key's id.)"""
     response = deployment.client.get("/v1/verify", headers=auditor.headers)
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["ok"] is own_checkpoints, body["problem"]
+    assert body["ok"] is True, body["problem"]
+    assert body["signed_by_trusted_keys"] is own_checkpoints, body["signers"]
     return [f for f in body["derived"]["findings"] if f["project_id"] == str(pid)]
 
 

@@ -206,12 +206,21 @@ def schedules(url: str, projects: list[UUID]) -> dict[UUID, dict[str, Any] | Non
 
 def stored_checkpoints(url: str) -> list[SignedCheckpoint]:
     with psycopg.connect(url) as conn:
+        # Checkpoints signed before migration 0010 keep their format 1 message; before it, the
+        # table had no `format` column and every checkpoint was of format 1.
+        has_format = conn.execute(
+            "SELECT count(*) FROM information_schema.columns"
+            " WHERE table_name = 'checkpoints' AND column_name = 'format'"
+        ).fetchone()
+        format_column = "format" if has_format and has_format[0] else "1"
         rows = conn.execute(
-            "SELECT position, head, count, signed_at, public_key, signature FROM checkpoints"
+            "SELECT position, head, count, signed_at, public_key, signature, "
+            + format_column
+            + " FROM checkpoints"
         ).fetchall()
     return [
-        SignedCheckpoint(int(p), bytes(h), int(c), s, bytes(k), bytes(sig))
-        for p, h, c, s, k, sig in rows
+        SignedCheckpoint(int(p), bytes(h), int(c), s, bytes(k), bytes(sig), int(f))
+        for p, h, c, s, k, sig, f in rows
     ]
 
 

@@ -246,6 +246,7 @@ def test_the_command_line_exits_0_only_while_the_log_holds_the_kept_checkpoint(
     log: Log, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", log.url)
+    log.checkpoints.key  # the deployment's key exists before its processes start  # noqa: B018
     monkeypatch.setenv("MILESTONES_SIGNING_KEY", str(log.container.settings.signing_key_path))
     path = tmp_path / "kept.json"
 

@@ -23,6 +23,7 @@ from domain.states import DeliverableState
 
 PROJECT = UUID("5d0c5a53-2c77-4a8e-9d3c-0f6f4bf7a101")
 DELIVERABLE = UUID("e2694296-976c-4f31-96d7-51900314303c")
+CRITERION = UUID("1c5f7ac9-6864-4e6f-aae8-1df091a62b14")
 
 # (topic, state) of each event, as stored by the code before version 2 of DeliverableApproved.
 STORED_BEFORE_V2: list[tuple[str, bytes]] = [
@@ -125,7 +126,9 @@ def test_events_stored_before_version_2_replay_into_the_same_project(ledger: Led
     assert project.role_of("carol") is not None
 
 
-def test_a_new_approval_is_stored_as_version_2_with_its_meaning(ledger: Ledger) -> None:
+def test_a_new_approval_is_stored_as_version_3_with_its_meaning_and_evidence(
+    ledger: Ledger,
+) -> None:
     project: Project | None = None
     for event in _decode(ledger)[:-1]:
         project = event.mutate(project)
@@ -136,8 +139,11 @@ def test_a_new_approval_is_stored_as_version_2_with_its_meaning(ledger: Ledger) 
     stored = ledger.mapper.to_stored_event(approval)
 
     state = json.loads(stored.state)
-    assert state["class_version"] == 2
+    assert state["class_version"] == 3
     assert state["meaning"] == "review"
+    assert state["evidence_digests"] == [
+        {"criterion_id": str(CRITERION), "artifact": None, "sha256": None}
+    ]
     assert ledger.mapper.to_domain_event(stored) == approval
 
 
@@ -207,3 +213,39 @@ def test_a_snapshot_of_a_project_at_version_1_loads_with_no_baseline_names_recor
     assert isinstance(loaded, Project)
     assert loaded.baseline_versions == {}
     assert loaded.deliverable(DELIVERABLE).state is DeliverableState.APPROVED
+
+
+# What the code before version 3 of DeliverableApproved stored (version 2: a meaning, no
+# evidence digests), and EvidenceRecorded before version 2 (no artifact: the one above).
+APPROVAL_STORED_AS_V2 = (
+    "domain.events:DeliverableApproved",
+    b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-05T03:24:43.418677+00:00"},'
+    b'"actor":"carol","deliverable_id":{"_type_":"uuid_hex",'
+    b'"_data_":"e2694296976c4f3196d751900314303c"},"comment":"pinned?","meaning":"approval",'
+    b'"class_version":2}',
+)
+
+
+def test_an_approval_stored_as_version_2_reads_as_one_that_recorded_no_digests(
+    ledger: Ledger,
+) -> None:
+    topic, state = APPROVAL_STORED_AS_V2
+    stored = StoredEvent(
+        originator_id=PROJECT, originator_version=len(STORED_BEFORE_V2), topic=topic, state=state
+    )
+
+    approval = ledger.mapper.to_domain_event(stored)
+
+    assert isinstance(approval, ev.DeliverableApproved)
+    assert approval.meaning == SignatureMeaning.APPROVAL
+    assert approval.comment == "pinned?"
+    assert approval.evidence_digests is None  # not recorded then; never "no evidence"
+
+
+def test_evidence_stored_as_version_1_reads_as_evidence_naming_no_artifact(
+    ledger: Ledger,
+) -> None:
+    [evidence] = [e for e in _decode(ledger) if isinstance(e, ev.EvidenceRecorded)]
+
+    assert evidence.artifact is None
+    assert evidence.evidence == "https://example.org/spec.pdf"

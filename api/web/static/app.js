@@ -41,6 +41,13 @@ function safeLink(text) {
   return /^https?:\/\//i.test(text) ? h("a", { href: text, rel: "noopener noreferrer", target: "_blank" }, text) : text;
 }
 
+function pinned(evidence) {
+  // Evidence that is an artifact is pinned by its digest: say which bytes (issue 14).
+  const artifact = evidence.artifact;
+  if (!artifact) return null;
+  return h("span", { class: "sub", title: `sha256 ${artifact.sha256}` }, ` (artifact sha256 ${artifact.sha256.slice(0, 12)}…, ${artifact.size} bytes)`);
+}
+
 function humanType(type) {
   return type.replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase().replace(/^./, (c) => c.toUpperCase());
 }
@@ -434,7 +441,7 @@ function drawDeliverables(project) {
             "td",
             {},
             evidence.length
-              ? h("ul", {}, evidence.map((c) => h("li", {}, h("span", { class: "sub" }, `${c.text}: `), safeLink(c.evidence.evidence))))
+              ? h("ul", {}, evidence.map((c) => h("li", {}, h("span", { class: "sub" }, `${c.text}: `), safeLink(c.evidence.evidence), pinned(c.evidence))))
               : h("span", { class: "sub" }, "none yet"),
           ),
         );
