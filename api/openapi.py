@@ -64,10 +64,18 @@ def describe_problems(document: dict[str, Any]) -> dict[str, Any]:
             for status, answer in responses.items():
                 if status.startswith(("4", "5")):
                     answer["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+                for media, body in answer.get("content", {}).items():
+                    if not body.get("schema") and "json" not in media and "event" not in media:
+                        # A picture, a calendar, metrics: bytes, as a generated client reads
+                        # them (it skips an answer whose schema it cannot tell).
+                        body["schema"] = {"type": "string", "format": "binary"}
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault(
-        "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    )
+    problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+    # The models it refers to (ProblemItem) are components of their own: a `$defs` nested in a
+    # component is a JSON Schema detail generated clients do not follow.
+    for name, schema in problem.pop("$defs", {}).items():
+        schemas.setdefault(name, schema)
+    schemas.setdefault("Problem", problem)
     text = repr(document["paths"])
     for name in _FASTAPI_ERRORS:
         if f"#/components/schemas/{name}'" not in text:

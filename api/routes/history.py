@@ -6,6 +6,7 @@ import base64
 import binascii
 import itertools
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
+from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -136,6 +137,61 @@ async def audit(
     return {"items": items, "next_cursor": next_cursor}
 
 
+class ExportFormat(StrEnum):
+    """The file formats of the `…/export` routes (the same rows as `Accept` chooses)."""
+
+    CSV = "csv"
+    NDJSON = "ndjson"
+
+
+_MEDIA = {
+    ExportFormat.CSV: str(exports.Format.CSV),
+    ExportFormat.NDJSON: str(exports.Format.NDJSON),
+}
+_FILE = {"schema": {"type": "string", "format": "binary"}}
+# An export's answer, as a generated client reads it: bytes of one of these media types.
+_EXPORTED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "the rows as a file (`format`), streamed; cut off as `Accept` exports are",
+        "content": {str(exports.Format.CSV): _FILE, str(exports.Format.NDJSON): _FILE},
+    },
+}
+Format = Annotated[ExportFormat, Query(description="csv (the default) or ndjson")]
+
+
+@router.get("/v1/audit/export", response_class=Response, responses={**_ERRORS, **_EXPORTED})
+async def audit_export(
+    container: ContainerDep,
+    serving: ServingDep,
+    caller: Anyone,
+    format: Format = ExportFormat.CSV,
+    project_id: UUID | None = None,
+    entity_id: Annotated[str | None, Query(max_length=200)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    type: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
+    until: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    min_position: MinPosition = None,
+) -> Any:
+    """The audit trail as a file: `GET /v1/audit` with `Accept: text/csv` or
+    `application/x-ndjson`, for clients that name the format rather than negotiate it."""
+    return await audit(
+        container,
+        serving,
+        caller,
+        project_id=project_id,
+        entity_id=entity_id,
+        actor=actor,
+        type=type,
+        since=since,
+        until=until,
+        cursor=None,
+        limit=100,
+        accept=_MEDIA[format],
+        min_position=min_position,
+    )
+
+
 def _export(
     container: Container,
     serving: Serving,
@@ -236,6 +292,33 @@ def history(
         "events": shown,
         "next_after_version": shown[-1]["version"] if more else None,
     }
+
+
+@router.get(
+    "/v1/projects/{project_id}/history/export",
+    response_class=Response,
+    responses={**_ERRORS, **_EXPORTED},
+)
+def history_export(
+    project_id: UUID,
+    container: ContainerDep,
+    serving: ServingDep,
+    access: Looker,
+    format: Format = ExportFormat.CSV,
+    after_version: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="default: all")] = None,
+) -> Any:
+    """The project's events as a file: `…/history` with `Accept: text/csv` or
+    `application/x-ndjson`, for clients that name the format rather than negotiate it."""
+    return history(
+        project_id,
+        container,
+        serving,
+        access,
+        after_version=after_version,
+        limit=limit,
+        accept=_MEDIA[format],
+    )
 
 
 @router.get(
