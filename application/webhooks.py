@@ -14,9 +14,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 from uuid import UUID, uuid4
 
-from application.access import GlobalRole, Principal
+from application.access import GlobalRole, Principal, require_writer
 from domain import events
-from domain.errors import DomainError, InvalidValueError, ProjectNotFoundError
+from domain.errors import (
+    DomainError,
+    InvalidValueError,
+    PermissionDeniedError,
+    ProjectNotFoundError,
+)
 from domain.notices import NOTICE_TYPES, Notice
 from domain.roles import ProjectRole
 
@@ -124,6 +129,7 @@ class WebhookStore(Protocol):
         url: str | None,
         event_types: tuple[str, ...] | None,
         active: bool | None,
+        changed_by: str | None = None,
     ) -> Subscription | None: ...
 
     def delete(self, webhook_id: UUID) -> bool: ...
@@ -167,8 +173,13 @@ class Webhooks:
         self._new_secret = new_secret
 
     def _require_manager(self, principal: Principal, project_id: UUID | None) -> None:
+        require_writer(principal)
         if principal.role is GlobalRole.ADMIN:
-            if project_id is not None:  # the project must exist (404 otherwise)
+            if project_id is None and principal.projects is not None:
+                raise PermissionDeniedError(
+                    "this token reaches only some projects; it may not subscribe to every one"
+                )
+            if project_id is not None:  # the project must exist (404 otherwise, or out of scope)
                 self._ledger.admit(project_id, principal, keep_state=False)
             return
         if project_id is None:
@@ -181,7 +192,11 @@ class Webhooks:
 
     def _manages(self, principal: Principal, project_id: UUID | None) -> bool:
         if principal.role is GlobalRole.ADMIN:
-            return True
+            # An admin's token may be scoped: it manages the subscriptions of the projects it
+            # reaches, and those of every project only when it reaches every project.
+            if project_id is None:
+                return principal.projects is None
+            return principal.reaches(project_id)
         if project_id is None:
             return False
         try:
@@ -227,8 +242,11 @@ class Webhooks:
 
     def visible(self, principal: Principal, project_id: UUID | None) -> list[Subscription]:
         """The subscriptions the principal manages (of one project, when named)."""
-        if principal.role is GlobalRole.ADMIN:
+        if principal.role is GlobalRole.ADMIN and principal.projects is None:
             return self._store.subscriptions(None if project_id is None else [project_id])
+        if principal.role is GlobalRole.ADMIN:
+            scoped = [project_id] if project_id is not None else sorted(principal.projects or ())
+            return self._store.subscriptions([p for p in scoped if principal.reaches(p)])
         candidates = [project_id] if project_id is not None else self._store.project_ids()
         managed = [pid for pid in candidates if self._manages(principal, pid)]
         return self._store.subscriptions(managed) if managed else []
@@ -244,16 +262,22 @@ class Webhooks:
     ) -> Subscription:
         """Change a subscription; `active=True` also resumes a paused one where it stopped."""
         self.get(principal, webhook_id)
+        require_writer(principal)
         types = None if event_types is None else check_event_types(event_types)
         if url is not None:
             self._check_target(url)
-        changed = self._store.change(webhook_id, url=url, event_types=types, active=active)
+        # The subscription now delivers for whoever changed it last (a manager resuming one
+        # that was paused because its principal left the project makes it theirs).
+        changed = self._store.change(
+            webhook_id, url=url, event_types=types, active=active, changed_by=principal.name
+        )
         if changed is None:
             raise WebhookNotFoundError(f"webhook {webhook_id} not found")
         return changed
 
     def delete(self, principal: Principal, webhook_id: UUID) -> None:
         self.get(principal, webhook_id)
+        require_writer(principal)
         if not self._store.delete(webhook_id):
             raise WebhookNotFoundError(f"webhook {webhook_id} not found")
 
@@ -266,7 +290,30 @@ class Webhooks:
     def replay(self, principal: Principal, webhook_id: UUID, from_position: int) -> Subscription:
         """Deliver again every wanted event from `from_position` on (and resume if paused)."""
         self.get(principal, webhook_id)
+        require_writer(principal)
         replayed = self._store.replay(webhook_id, from_position)
         if replayed is None:
             raise WebhookNotFoundError(f"webhook {webhook_id} not found")
         return replayed
+
+
+def delivers_for_a_manager(ledger: Ledger, sub: Subscription) -> bool:
+    """Whether the principal a subscription delivers for (its creator, or whoever changed it
+    last) still manages it: the principal exists and is an admin, or manages the subscription's
+    project now. The deliverer pauses one that does not, so a member removed from a project (or
+    made a viewer) stops receiving its events at an address of their choosing."""
+    directory = ledger.principals
+    if directory is None:
+        return True
+    principal = directory.get(sub.created_by)
+    if principal is None:
+        return False
+    if principal.role is GlobalRole.ADMIN:
+        return True
+    if sub.project_id is None:
+        return False
+    try:
+        project = ledger.load(sub.project_id)
+    except ProjectNotFoundError:
+        return False
+    return project.members.get(principal.name) == ProjectRole.MANAGER.value

@@ -79,16 +79,17 @@ class Watchdog:
         try:
             yield
         except Exception as error:
-            with self._wake:
-                guard.done = True
             if guard.fired:
                 raise SaveTimeoutError(
                     f"the save did not finish within {seconds:g} s and was abandoned; "
                     "the database rolled it back"
                 ) from error
             raise
-        with self._wake:
-            guard.done = True
+        finally:
+            # However the block ends (KeyboardInterrupt, SystemExit included), before the
+            # connection goes back to the pool: a later cut must never reach another request.
+            with self._wake:
+                guard.done = True
 
     def _run(self) -> None:
         while True:

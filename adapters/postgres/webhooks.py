@@ -112,13 +112,17 @@ class PostgresWebhooks:
         url: str | None,
         event_types: tuple[str, ...] | None,
         active: bool | None,
+        changed_by: str | None = None,
     ) -> Subscription | None:
         """Change what is given; `active=True` also clears a pause (failures, reason) and
-        retries at once, from where the subscription stopped."""
+        retries at once, from where the subscription stopped. `changed_by` becomes the
+        principal the subscription delivers for (see `Deliverer`: it pauses a subscription
+        whose principal no longer manages the project)."""
         resume = active is True
         with self._pool.connection() as conn:
             row = conn.execute(
                 "UPDATE public.webhooks SET"
+                " created_by = coalesce(%s, created_by),"
                 " url = coalesce(%s, url),"
                 " event_types = coalesce(%s, event_types),"
                 " active = coalesce(%s, active),"
@@ -129,6 +133,7 @@ class PostgresWebhooks:
                 " generation = generation + 1"
                 f" WHERE id = %s RETURNING {_COLUMNS}",
                 (
+                    changed_by,
                     url,
                     None if event_types is None else list(event_types),
                     active,
@@ -159,6 +164,16 @@ class PostgresWebhooks:
                 (webhook_id, before, before, limit),
             ).fetchall()
         return [(row[0], Delivery(*row[1:])) for row in rows]
+
+    def pause(self, sub: Subscription, reason: str) -> bool:
+        """Pause the subscription with `reason`, unless it was changed meanwhile."""
+        with self._pool.connection() as conn:
+            cursor = conn.execute(
+                "UPDATE public.webhooks SET paused_reason = %s, paused_at = now()"
+                " WHERE id = %s AND generation = %s AND paused_reason IS NULL",
+                (reason, sub.id, sub.generation),
+            )
+            return cursor.rowcount == 1
 
     def replay(self, webhook_id: UUID, from_position: int) -> Subscription | None:
         """Deliver again from `from_position` on: the position goes back to just before it,

@@ -35,7 +35,12 @@ from api.schemas.history import FeedEvent
 from api.webhooks import signing, targets
 from api.webhooks.noticer import Noticer, notice_json
 from application.ledger import Ledger
-from application.webhooks import Delivery, RaisedNotice, Subscription
+from application.webhooks import (
+    Delivery,
+    RaisedNotice,
+    Subscription,
+    delivers_for_a_manager,
+)
 from domain.events import ProjectEvent
 from projections import claims
 
@@ -104,6 +109,9 @@ class SubscriptionWorker:
         self._policy = policy
         self.stop = threading.Event()
         self.wake = threading.Event()
+        # Since when it has found nothing to deliver (None: busy), so that a deliverer at its
+        # limit lets caught-up subscriptions go to those still waiting for a worker.
+        self.idle_since: float | None = None
         self.thread = threading.Thread(
             target=self._run, name=f"webhook-{subscription_id}", daemon=True
         )
@@ -134,6 +142,14 @@ class SubscriptionWorker:
         if wait > 0:
             self.stop.wait(min(wait, self._policy.poll_interval))
             return True
+        if not delivers_for_a_manager(self._ledger, sub):
+            reason = (
+                f"{sub.created_by} no longer manages this subscription's project; a manager "
+                "resuming it (PATCH active=true) makes it theirs"
+            )
+            if self._store.pause(sub, reason):
+                log.warning("webhook %s paused: %s", sub.id, reason)
+            return False
         secret = self._store.secret(sub.id)
         if secret is None:
             return False
@@ -142,8 +158,11 @@ class SubscriptionWorker:
             return self._notices(sub, secret, raised)
         notifications = self._ledger.store.read_page(sub.position, PAGE)
         if not notifications:
+            if self.idle_since is None:
+                self.idle_since = time.monotonic()
             self._sleep(max(IDLE_RECHECK, self._policy.poll_interval), wakeable=True)
             return True
+        self.idle_since = None
         return self._events(sub, secret, notifications)
 
     def _events(self, sub: Subscription, secret: str, notifications: Sequence[Any]) -> bool:
@@ -363,7 +382,13 @@ class Deliverer:
                     "SELECT pg_advisory_unlock(%s, %s)",
                     (WEBHOOK_LOCK_CLASS, claims.lock_key(str(sub_id))),
                 )
-        for sub_id in sorted(wanted - set(self._workers)):
+        waiting = list(wanted - set(self._workers))
+        if waiting and len(self._workers) >= self._policy.max_held:
+            self._let_go_idle(session, len(waiting))
+        # In random order: at its limit, a deliverer must not take back the same ones each
+        # round while others wait.
+        random.shuffle(waiting)
+        for sub_id in waiting:
             if len(self._workers) >= self._policy.max_held:
                 break
             row = session.execute(
@@ -375,6 +400,29 @@ class Deliverer:
                 self._workers[sub_id] = worker
                 worker.thread.start()
                 log.info("deliverer %s now delivers webhook %s", self.holder, sub_id)
+
+    def _let_go_idle(self, session: psycopg.Connection[Any], wanted: int) -> None:
+        """Let go of up to `wanted` subscriptions that have had nothing to deliver for a poll
+        interval or more (the longest idle first), so that subscriptions waiting for a worker
+        get one; they are claimed again (here or elsewhere) when they have something due."""
+        now = time.monotonic()
+        idle = sorted(
+            (
+                (worker.idle_since, sub_id)
+                for sub_id, worker in self._workers.items()
+                if worker.idle_since is not None
+                and now - worker.idle_since >= self._policy.poll_interval
+            ),
+        )
+        for _, sub_id in idle[:wanted]:
+            worker = self._workers.pop(sub_id)
+            worker.stop.set()
+            worker.wake.set()
+            worker.thread.join(self._policy.timeout + 1)
+            session.execute(
+                "SELECT pg_advisory_unlock(%s, %s)",
+                (WEBHOOK_LOCK_CLASS, claims.lock_key(str(sub_id))),
+            )
 
     def _wait_for_events(self, session: psycopg.Connection[Any]) -> None:
         """Until a NOTIFY (then every worker is woken) or the poll interval."""

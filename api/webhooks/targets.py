@@ -64,8 +64,18 @@ class Target:
 
 def refused_reason(address: Address) -> str | None:
     """Why an address is not delivered to (unless private targets are allowed), or None."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.is_site_local:  # fec0::/10: deprecated, still routed inside some sites
+            return "site-local"
+        # The IPv4 address an IPv6 one carries (mapped, 6to4 2002::/16, Teredo's client) is
+        # where it may end up: judged as that address.
+        carried = (
+            address.ipv4_mapped
+            or address.sixtofour
+            or (address.teredo[1] if address.teredo else None)
+        )
+        if carried is not None:
+            address = carried
     for kind, hit in (
         ("unspecified", address.is_unspecified),
         ("loopback", address.is_loopback),

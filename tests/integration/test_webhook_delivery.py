@@ -65,6 +65,9 @@ def database(database_url: str) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def service(database: str) -> Iterator[Container]:
     container = bootstrap(SETTINGS, database)
+    # The subscriptions deliver for ADMIN: it must exist (the deliverer pauses a subscription
+    # whose principal is gone or no longer manages its project).
+    container.principals.add(ADMIN.name, ADMIN.role)
     try:
         yield container
     finally:

@@ -9,10 +9,11 @@ from uuid import UUID
 
 import pytest
 
+from adapters.postgres.principals import TokenScope
 from api.bootstrap import Container
 from api.pruning import DeliveryLogPruner
-from application.access import GlobalRole
-from application.webhooks import Delivery
+from application.access import GlobalRole, Principal
+from application.webhooks import Delivery, delivers_for_a_manager
 from tests.integration.conftest import User, Users
 
 # A literal public address: no DNS needed, and the subscriptions are made inactive, so nothing
@@ -129,6 +130,10 @@ def test_an_unknown_event_type_is_a_problem_and_changes_nothing(users: Users) ->
         ("http://192.168.0.10/hook", "private"),
         ("https://172.16.5.5/hook", "private"),
         ("http://[::ffff:10.0.0.1]/hook", "private"),
+        # 6to4 carrying 127.0.0.1 and 169.254.169.254, and site-local (review finding F5)
+        ("http://[2002:7f00:1::]/hook", "loopback"),
+        ("http://[2002:a9fe:a9fe::]/hook", "link-local"),
+        ("http://[fec0::1]/hook", "site-local"),
         ("http://0.0.0.0/hook", "unspecified"),
         ("http://localhost:9/hook", "loopback"),  # a name that resolves to one
         ("ftp://93.184.215.14/hook", "only http and https"),
@@ -198,3 +203,71 @@ def test_the_delivery_log_forgets_attempts_older_than_its_days(
 
     log = manager.get(f"/v1/webhooks/{hook}/deliveries").json()["deliveries"]
     assert [d["message_id"] for d in log] == ["msg_2"]
+
+
+# --- review findings (F1, F3): token scopes narrow webhooks; a subscription delivers for a
+# manager --------------------------------------------------------------------------------------
+
+
+def _token(container: Container, user: User, scope: TokenScope) -> User:
+    return User(user.name, container.principals.create_token(user.name, scope), user.client)
+
+
+def test_a_read_only_admin_token_reads_webhooks_and_changes_none(
+    users: Users, container: Container
+) -> None:
+    admin = users("admin", GlobalRole.ADMIN)
+    manager = users("manager")
+    hook = _subscribe(manager, _project(manager)).json()["id"]
+    reader = _token(container, admin, TokenScope(read_only=True))
+
+    assert reader.get(f"/v1/webhooks/{hook}").status_code == 200
+    for refused in (
+        reader.patch(f"/v1/webhooks/{hook}", {"url": "https://93.184.215.15/x"}),
+        reader.post(f"/v1/webhooks/{hook}/replay", {"from_position": 1}),
+        reader.delete(f"/v1/webhooks/{hook}"),
+    ):
+        assert refused.status_code == 403, refused.text
+    assert manager.get(f"/v1/webhooks/{hook}").json()["url"] == PUBLIC_URL
+
+
+def test_an_admin_token_scoped_to_one_project_does_not_reach_anothers_webhooks(
+    users: Users, container: Container
+) -> None:
+    admin = users("admin", GlobalRole.ADMIN)
+    manager = users("manager")
+    mine, theirs = _project(manager), _project(manager)
+    their_hook = _subscribe(manager, theirs).json()["id"]
+    my_hook = _subscribe(manager, mine).json()["id"]
+    scoped = _token(container, admin, TokenScope(projects=frozenset({UUID(mine)})))
+
+    assert scoped.get(f"/v1/webhooks/{their_hook}").status_code == 404
+    assert scoped.patch(f"/v1/webhooks/{their_hook}", {"active": True}).status_code == 404
+    assert scoped.post(f"/v1/webhooks/{their_hook}/replay", {"from_position": 1}).status_code == 404
+    # Listing and subscribing need a token that may create (not scoped): 403, as for projects.
+    assert scoped.get("/v1/webhooks").status_code == 403
+    assert scoped.get(f"/v1/webhooks/{my_hook}").status_code == 200
+    assert _subscribe(scoped, None).status_code == 403
+
+
+def test_a_subscription_stops_delivering_for_a_manager_removed_from_the_project(
+    users: Users, container: Container
+) -> None:
+    owner, leaver = users("owner"), users("leaver")
+    pid = _project(owner)
+    owner.post(f"/v1/projects/{pid}/members", {"principal": leaver.name, "role": "manager"})
+    hook = UUID(_subscribe(leaver, pid).json()["id"])
+    store = container.webhooks
+    subscription = store.get(owner_principal(owner), hook)
+    assert delivers_for_a_manager(container.ledger, subscription)
+
+    owner.delete(f"/v1/projects/{pid}/members/{leaver.name}")
+
+    assert not delivers_for_a_manager(container.ledger, subscription)
+    # A manager who resumes it makes it theirs: it delivers again.
+    owner.patch(f"/v1/webhooks/{hook}", {"active": True})
+    assert delivers_for_a_manager(container.ledger, store.get(owner_principal(owner), hook))
+
+
+def owner_principal(user: User) -> Principal:
+    return Principal(user.name)
