@@ -101,7 +101,13 @@ def _print_audit(audit: Audit) -> None:
     for signer in audit.signers:
         where = f"positions {signer.first_position}..{signer.last_position}"
         hand_overs = f", {signer.hand_overs} hand-over(s)" if signer.hand_overs else ""
-        if signer.standing == "unknown":
+        if signer.standing == "retired":
+            print(
+                f"UNTRUSTED: key {signer.key_id} signed checkpoints after it handed over "
+                f"({where}{hand_overs}): a process not restarted with the new key, or a key "
+                "that is no longer the deployment's alone"
+            )
+        elif signer.standing == "unknown":
             print(
                 f"UNTRUSTED: {signer.checkpoints} checkpoint(s) signed by key {signer.key_id}, "
                 f"which is not in the keyring ({where}{hand_overs})"

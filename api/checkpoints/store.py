@@ -19,7 +19,7 @@ from adapters.signing import KeySource, SigningKeyError, key_id, raw_public
 from api.checkpoints.derived import DerivedCheck, check_derived
 from api.checkpoints.errors import CheckpointError
 from api.checkpoints.signed import CURRENT_FORMAT, SignedCheckpoint
-from api.checkpoints.signers import UNKNOWN, Signer, standings
+from api.checkpoints.signers import RETIRED, ROTATED, UNKNOWN, Signer, standings
 from application.ledger import Ledger
 from domain.chain import Checkpoint, Progress, Verification, verify
 
@@ -47,7 +47,7 @@ class Audit:
 
     @property
     def untrusted(self) -> list[Signer]:
-        return [s for s in self.signers if s.standing == UNKNOWN]
+        return [s for s in self.signers if s.standing in (UNKNOWN, RETIRED)]
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -226,6 +226,18 @@ class Checkpoints:
         """Is the chain intact (positions, hashes, every checkpoint's signature)?"""
         return self.audit(kept, keyring=keyring, progress=progress).chain
 
+    def _vouched_for(self, keyring: list[Ed25519PublicKey]) -> list[Ed25519PublicKey]:
+        """The keys hand-over checkpoints link to `keyring` (standing `rotated`)."""
+        signed = self.stored()
+        ring = [raw_public(k) for k in keyring]
+        rotated = {s.key_id for s in standings(signed, ring) if s.standing == ROTATED}
+        raws: dict[str, bytes] = {}
+        for checkpoint in signed:
+            raws[checkpoint.key_id] = checkpoint.public_key
+            if checkpoint.previous_public_key is not None and checkpoint.previous_key_id:
+                raws[checkpoint.previous_key_id] = checkpoint.previous_public_key
+        return [Ed25519PublicKey.from_public_bytes(raws[k]) for k in sorted(rotated) if k in raws]
+
     def check_derived(self, keyring: list[Ed25519PublicKey] | None = None) -> DerivedCheck:
         """Every snapshot and every unconfirmed as-of index row checked against the events
         (`api.checkpoints.derived`): snapshots' signatures under a key of `keyring`, else under
@@ -235,6 +247,9 @@ class Checkpoints:
         def holds(message: bytes, signature: bytes) -> bool:
             if not public:
                 public.extend(keyring or [self.key.public_key()])
+                # And the keys the keyring vouches for through hand-overs (review finding F4):
+                # a snapshot taken before a rotation is signed by the retired key.
+                public.extend(self._vouched_for(public))
             for key in public:
                 try:
                     key.verify(signature, message)

@@ -53,9 +53,11 @@ class SignerReport(BaseModel):
     key_id: str = Field(
         description="hex of the first 16 bytes of sha256 over the key's 32 raw public bytes"
     )
-    standing: Literal["trusted", "rotated", "unknown"] = Field(
-        description="`trusted`: in the keyring; `rotated`: linked to a trusted key by a "
-        "hand-over checkpoint both signed; `unknown`: neither (its checkpoints are untrusted)"
+    standing: Literal["trusted", "rotated", "retired", "unknown"] = Field(
+        description="`trusted`: in the keyring; `rotated`: linked to a trusted key by "
+        "hand-over checkpoints both signed, at the positions where it signed; `retired`: so "
+        "linked, but it also signed after handing over (untrusted); `unknown`: neither (its "
+        "checkpoints are untrusted)"
     )
     checkpoints: int = Field(ge=1, description="checkpoints it signed")
     first_position: int = Field(description="position of the first of them")

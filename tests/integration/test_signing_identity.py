@@ -189,6 +189,30 @@ def test_rotation_hands_over_with_both_signatures_and_either_key_trusts_the_othe
     assert f"UNTRUSTED: 2 checkpoint(s) signed by key {new_id}" in out
 
 
+def test_snapshots_signed_before_a_rotation_still_hold_under_the_new_key(
+    deployment: Deployment,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Review finding F4: after a rotation, `verify` called the old key's snapshots forged."""
+    deployment.add_events(120)  # a snapshot at version 100, signed by the first key
+    with psycopg.connect(deployment.url) as conn:
+        row = conn.execute("SELECT count(*) FROM ledger_snapshots").fetchone()
+    assert row is not None
+    assert row[0] >= 1
+    monkeypatch.setenv("DATABASE_URL", deployment.url)
+    monkeypatch.setenv("MILESTONES_SIGNING_KEY", str(deployment.key("a")))
+    new = deployment.keys / "new"
+    assert main(["keys", "rotate", "--out", str(new)]) == 0
+    monkeypatch.setenv("MILESTONES_SIGNING_KEY", str(new))
+    capsys.readouterr()
+
+    assert main(["verify"]) == 0
+    out = capsys.readouterr().out
+    assert "DO NOT HOLD" not in out
+    assert f"signed by rotated key {deployment.key_id('a')}" in out
+
+
 def test_a_hand_over_whose_old_signature_was_forged_is_broken(
     deployment: Deployment, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
