@@ -31,6 +31,7 @@ from application.access import (
     require_creator,
     require_overseer,
 )
+from domain.errors import PermissionDeniedError
 from domain.roles import ProjectRole
 
 
@@ -149,6 +150,26 @@ class _ReadsProjectNowOrPast(_OnProject):
         return await self.admit(container, admission)
 
 
+class _ReadsProjectAs(_OnProject):
+    """A read that needs a role beyond viewing (an evidence pack: a manager), or overseeing:
+    auditors and admins read every project, so they pass; a member with a lesser role is 403."""
+
+    async def __call__(
+        self, project_id: UUID, caller: Caller, container: ContainerDep
+    ) -> Admission:
+        admission = Admission(caller, project_id, ProjectRole.VIEWER, False)
+        admitted = await self.admit(container, admission)
+        needs = self.project_role or ProjectRole.VIEWER
+        role = None if admitted.project is None else admitted.project.role_of(caller.name)
+        if not caller.oversees and (role is None or not role.includes(needs)):
+            held = "no role" if role is None else f"{role.value}"
+            raise PermissionDeniedError(
+                f"{caller.name} is {held} on this project; this needs {needs.value}, or an "
+                "auditor or admin"
+            )
+        return admitted
+
+
 class _WritesProject(_OnProject):
     """A command's: its `If-Match` and `Idempotency-Key` travel with the admission."""
 
@@ -192,6 +213,8 @@ PROJECT_STATE_READER = _ReadsProjectNowOrPast(ProjectRole.VIEWER, writes=False)
 # A read that replays events itself (history, the retrospective) or reads a view: the project
 # is only looked at to let the reader in, not copied.
 PROJECT_LOOKER = _ReadsProject(ProjectRole.VIEWER, writes=False, keep_state=False)
+# An evidence pack: the project's managers, auditors and admins (docs/trust.md §10).
+PROJECT_MANAGER_READER = _ReadsProjectAs(ProjectRole.MANAGER, writes=False)
 # One per role a command may need (`application.commands.command` declares it).
 PROJECT_WRITERS = {role: _WritesProject(role, writes=True) for role in ProjectRole}
 
@@ -205,4 +228,5 @@ Admin = Annotated[Principal, Depends(ADMINISTERS)]
 Reader = Annotated[Admission, Depends(PROJECT_READER)]
 StateReader = Annotated[Admission, Depends(PROJECT_STATE_READER)]
 Looker = Annotated[Admission, Depends(PROJECT_LOOKER)]
+ManagerReader = Annotated[Admission, Depends(PROJECT_MANAGER_READER)]
 # For a route with no caller (probes): `dependencies=[Depends(PUBLIC)]`.

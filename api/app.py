@@ -16,6 +16,7 @@ from api.pruning import AnswerPruner
 from api.routes import (
     artifacts,
     commands,
+    evidence_pack,
     history,
     queries,
     system,
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(tokens.router)
     app.include_router(artifacts.router)
+    app.include_router(evidence_pack.router)
     web.install(app)  # last: the page at / and its assets under /web
     headers.install(app)  # around everything, the framework's own answers included
     return app

@@ -165,6 +165,13 @@ def _add_trust_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
         action="append",
         help="a file of trusted public keys, one base64 key per line (repeatable)",
     )
+    verify.add_argument(
+        "--pack",
+        type=Path,
+        metavar="FILE",
+        help="check an evidence pack offline instead (no database, no network; "
+        "auditor/verify_pack.py): trusted only under a --public-key or --keyring key",
+    )
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     verify.set_defaults(func=cmd_verify)
 

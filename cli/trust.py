@@ -20,7 +20,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from adapters.signing import KeySource, key_id, write_new_key
+from adapters.signing import KeySource, key_id, raw_public, write_new_key
 from api.checkpoints import (
     Audit,
     CheckpointError,
@@ -35,6 +35,7 @@ from api.checkpoints import (
 )
 from api.checkpoints.derived import DerivedCheck
 from api.settings import Settings
+from auditor import verify_pack
 from cli.wiring import open_container
 
 EXIT_BROKEN = 1
@@ -57,6 +58,8 @@ def _keyring(args: argparse.Namespace) -> list[Ed25519PublicKey]:
 
 
 def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
+    if args.pack is not None:
+        return _verify_pack(args)
     try:
         kept: SignedCheckpoint | None = (
             None if args.checkpoint is None else read_file(args.checkpoint)
@@ -84,6 +87,19 @@ def cmd_verify(args: argparse.Namespace, settings: Settings) -> int:
     if not derived.ok:
         return EXIT_DERIVED_RECORDS
     return EXIT_UNTRUSTED if audit.untrusted else 0
+
+
+def _verify_pack(args: argparse.Namespace) -> int:
+    """`verify --pack FILE`: the offline verifier, with the keys given; no database."""
+    try:
+        keys = [raw_public(k) for k in _keyring(args)]
+        data = args.pack.read_bytes()
+    except (CheckpointError, OSError) as error:
+        print(f"milestones verify: {error}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    report = verify_pack.verify_pack(data, keys)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else verify_pack.describe(report))
+    return report.exit_code
 
 
 def _print_audit(audit: Audit) -> None:

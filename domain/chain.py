@@ -2,7 +2,18 @@
 
 Each stored event carries `chain_hash`, computed by a database trigger when the row is inserted
 (under the event table's ordering lock, so in commit order) and recomputed here from the raw
-rows, without decoding any event:
+rows, without decoding any event. Two versions of the link exist; the table `chain_versions`
+records from which position each holds (migration 0050; docs/trust.md §3).
+
+Version 2 (every row sealed since migration 0050):
+
+    row_digest(e) = sha256(int8(position) || uuid(stream id) || int8(version)
+                           || int4(n) || topic || int4(m) || state)    -- as in version 1
+    chain_hash(e) = sha256(chain_hash(previous event) || row_digest(e))
+
+so a segment can be proven with another project's row given only as its digest.
+
+Version 1 (rows sealed before it):
 
     chain_hash(e) = sha256(
         chain_hash(previous event by position)      -- 32 bytes; 32 zero bytes for the first
@@ -40,6 +51,42 @@ def _field(value: bytes | None) -> bytes:
     return _INT4.pack(len(value)) + value
 
 
+CURRENT_LINK = 2  # the link every new row is sealed with (migration 0050)
+
+
+def _fields(
+    position: int,
+    stream_id: UUID | bytes,
+    version: int,
+    topic: str | bytes | None,
+    state: bytes | None,
+) -> bytes:
+    return (
+        _INT8.pack(position)
+        + (stream_id if isinstance(stream_id, bytes) else stream_id.bytes)
+        + _INT8.pack(version)
+        + _field(topic.encode() if isinstance(topic, str) else topic)
+        + _field(state)
+    )
+
+
+def row_digest(
+    position: int,
+    stream_id: UUID | bytes,
+    version: int,
+    topic: str | bytes | None,
+    state: bytes | None,
+) -> bytes:
+    """One stored event's own digest (version 2's link chains it): what an evidence pack gives
+    of another project's row, instead of its contents."""
+    return hashlib.sha256(_fields(position, stream_id, version, topic, state)).digest()
+
+
+def link_digest(previous: bytes, digest: bytes) -> bytes:
+    """Version 2's link: the previous chain hash and the row's digest."""
+    return hashlib.sha256(previous + digest).digest()
+
+
 def link(
     previous: bytes,
     position: int,
@@ -47,20 +94,44 @@ def link(
     version: int,
     topic: str | bytes | None,
     state: bytes | None,
+    *,
+    link_version: int = CURRENT_LINK,
 ) -> bytes:
-    """The chain hash of one stored event, given the hash of the event before it.
+    """The chain hash of one stored event, given the hash of the event before it, under link
+    `link_version` (1 or 2).
 
     `stream_id` may be given as its 16 bytes and `topic` as its UTF-8 bytes, as the verifier
     reads them (no UUID or str is built per row).
     """
-    return hashlib.sha256(
-        previous
-        + _INT8.pack(position)
-        + (stream_id if isinstance(stream_id, bytes) else stream_id.bytes)
-        + _INT8.pack(version)
-        + _field(topic.encode() if isinstance(topic, str) else topic)
-        + _field(state)
-    ).digest()
+    fields = _fields(position, stream_id, version, topic, state)
+    if link_version == 1:
+        return hashlib.sha256(previous + fields).digest()
+    if link_version == 2:
+        return hashlib.sha256(previous + hashlib.sha256(fields).digest()).digest()
+    raise ValueError(f"unknown chain link version {link_version}")
+
+
+class LinkVersion(NamedTuple):
+    """A row of `chain_versions`: link `version` seals every row from `from_position` on, up to
+    the next such row's position."""
+
+    from_position: int
+    version: int
+
+
+# What a database upgraded from empty records: version 2 throughout.
+ALL_CURRENT: tuple[LinkVersion, ...] = (LinkVersion(1, CURRENT_LINK),)
+
+
+def version_at(versions: Sequence[LinkVersion], position: int) -> int:
+    """The link version that seals the row at `position` (1 before any recorded switch)."""
+    found = 1
+    for switch in versions:
+        if switch.from_position <= position:
+            found = switch.version
+        else:
+            break
+    return found
 
 
 class StoredRow(NamedTuple):
@@ -119,6 +190,7 @@ def verify(
     rows: Iterable[RawRow],
     checkpoints: Sequence[Checkpoint] = (),
     *,
+    versions: Sequence[LinkVersion] = ALL_CURRENT,
     progress: Progress | None = None,
     progress_every: int = 100_000,
 ) -> Verification:
@@ -126,8 +198,12 @@ def verify(
 
     Reads each row once and keeps only the running hash, so memory does not grow with the log.
     Every checkpoint must find its position in the log with the same head and count: that is
-    what catches a log whose tail was cut, or that was rewritten and re-chained.
+    what catches a log whose tail was cut, or that was rewritten and re-chained. `versions`
+    (the `chain_versions` table) says which link seals each row.
     """
+    switches = sorted(versions)
+    next_switch = 0
+    link_version = 1
     pending = sorted(checkpoints, key=lambda c: c.position)
     next_checkpoint = 0
     previous = GENESIS
@@ -159,7 +235,12 @@ def verify(
             return skipped_checkpoint(pending[next_checkpoint])
         if previous_position is not None and position <= previous_position:
             return broken(position, f"position {position} is out of order")
-        expected = link(previous, position, stream_id, version, topic, state)
+        while next_switch < len(switches) and switches[next_switch].from_position <= position:
+            link_version = switches[next_switch].version
+            next_switch += 1
+        expected = link(
+            previous, position, stream_id, version, topic, state, link_version=link_version
+        )
         if chain_hash != expected:
             gap = "the start of the log" if previous_position is None else str(previous_position)
             return broken(

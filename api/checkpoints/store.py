@@ -21,7 +21,7 @@ from api.checkpoints.errors import CheckpointError
 from api.checkpoints.signed import CURRENT_FORMAT, SignedCheckpoint
 from api.checkpoints.signers import RETIRED, ROTATED, UNKNOWN, Signer, standings
 from application.ledger import Ledger
-from domain.chain import Checkpoint, Progress, Verification, verify
+from domain.chain import Checkpoint, LinkVersion, Progress, Verification, verify
 
 if TYPE_CHECKING:
     from api.bootstrap import Container
@@ -173,6 +173,14 @@ class Checkpoints:
             for p, h, c, at, k, s, f, pk, ps in rows
         ]
 
+    def link_versions(self) -> list[LinkVersion]:
+        """Which chain link seals the rows from which position on (`chain_versions`, 0050)."""
+        with self._pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT from_position, version FROM chain_versions ORDER BY from_position"
+            ).fetchall()
+        return [LinkVersion(int(p), int(v)) for p, v in rows]
+
     def keyring(self, given: list[Ed25519PublicKey] | None = None) -> list[Ed25519PublicKey]:
         """The keys trusted: those `given` (an auditor's), else this service's own, if any."""
         if given:
@@ -213,7 +221,12 @@ class Checkpoints:
                 )
                 return Audit(chain, keyring=ring)
             checkpoints.append(checkpoint.checkpoint)
-        chain = verify(self._recorder.stored_rows(), checkpoints, progress=progress)
+        chain = verify(
+            self._recorder.stored_rows(),
+            checkpoints,
+            versions=self.link_versions(),
+            progress=progress,
+        )
         return Audit(chain, standings(signed, [raw_public(k) for k in trusted]), ring)
 
     def verify(

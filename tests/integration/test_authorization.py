@@ -112,8 +112,6 @@ def expected(requirement: Requirement, kind: str, own: bool) -> int | str:
         return 403 if requirement.writes else ALLOWED
     if kind == "non-member" or not own:
         return 404
-    if not requirement.writes:
-        return ALLOWED
     return ALLOWED if ProjectRole(kind).includes(requirement.project_role) else 403
 
 
@@ -286,4 +284,9 @@ def test_spec_roles_map_to_the_routes_that_need_them(client: TestClient) -> None
         in table["project manager (writes)"]
     )
     assert "GET /v1/projects/{project_id}/history" in table["project viewer (reads)"]
+    # The evidence pack: managers (and auditors and admins), not every member (issue 14).
+    assert (
+        "GET /v1/projects/{project_id}/milestones/{milestone_id}/evidence-pack"
+        in table["project manager (reads)"]
+    )
     assert "GET /health" in table["public"]

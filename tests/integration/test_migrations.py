@@ -27,7 +27,7 @@ from api.checkpoints import SignedCheckpoint
 from api.settings import Settings
 from application.access import GlobalRole, Principal
 from application.ledger import Ledger
-from domain.chain import Verification, verify
+from domain.chain import LinkVersion, Verification, verify
 from domain.events import DeliverableApproved
 from projections import all_views
 from projections.runner import ProjectionRunner
@@ -224,6 +224,17 @@ def stored_checkpoints(url: str) -> list[SignedCheckpoint]:
     ]
 
 
+def link_versions(url: str) -> list[LinkVersion]:
+    """The recorded chain link versions; none before 0050 (every row is then version 1)."""
+    with psycopg.connect(url) as conn:
+        if conn.execute("SELECT to_regclass('public.chain_versions')").fetchone() == (None,):
+            return []
+        rows = conn.execute(
+            "SELECT from_position, version FROM chain_versions ORDER BY from_position"
+        ).fetchall()
+    return [LinkVersion(int(p), int(v)) for p, v in rows]
+
+
 def verification(url: str) -> Verification:
     """The whole log's hash chain recomputed, and the stored checkpoints checked against it."""
     ledger = build_ledger(url, SETTINGS)
@@ -233,7 +244,10 @@ def verification(url: str) -> Verification:
         checkpoints = stored_checkpoints(url)
         for checkpoint in checkpoints:
             checkpoint.verify_signature()
-        return verify(recorder.stored_rows(), [c.checkpoint for c in checkpoints])
+        versions = link_versions(url)
+        return verify(
+            recorder.stored_rows(), [c.checkpoint for c in checkpoints], versions=versions
+        )
     finally:
         ledger.close()
 
