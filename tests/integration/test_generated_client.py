@@ -37,17 +37,6 @@ from tests.integration.processes import (
     wait_until,
 )
 
-# Media types the generator does not know, read as bytes (a `File`).
-CONFIG = """\
-content_type_overrides:
-  image/svg+xml: application/octet-stream
-  text/csv: application/octet-stream
-  application/x-ndjson: application/octet-stream
-  text/calendar: application/octet-stream
-  text/event-stream: application/octet-stream
-  text/plain: application/octet-stream
-  "*/*": application/octet-stream
-"""
 PACKAGE = "ml_generated_client"
 
 
@@ -88,8 +77,22 @@ def generated(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Ite
         pytest.skip("openapi-python-client is missing (make install adds the dev tools)")
     tmp = tmp_path_factory.mktemp("client")
     with urllib.request.urlopen(f"{service.base}/openapi.json", timeout=10) as answer:
-        (tmp / "openapi.json").write_bytes(answer.read())
-    (tmp / "config.yaml").write_text(CONFIG)
+        document = answer.read()
+    (tmp / "openapi.json").write_bytes(document)
+    # The media types the generator does not know (SVG, CSV, NDJSON, iCalendar, zip, ...) are
+    # read as bytes (a `File`): its documented way, a content-type override.
+    operations = [op for path in json.loads(document)["paths"].values() for op in path.values()]
+    bodies = [
+        *(answer for op in operations for answer in op.get("responses", {}).values()),
+        *(op["requestBody"] for op in operations if "requestBody" in op),
+    ]
+    overrides = sorted(
+        {media for body in bodies for media in body.get("content", {}) if "json" not in media}
+    )
+    (tmp / "config.yaml").write_text(
+        "content_type_overrides:\n"
+        + "".join(f'  "{media}": application/octet-stream\n' for media in overrides)
+    )
     done = subprocess.run(
         [
             str(generator),
