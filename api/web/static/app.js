@@ -127,6 +127,12 @@ function showError(message) {
 
 function signOut(message) {
   sessionStorage.removeItem(TOKEN_KEY);
+  // What one person typed or was told is not left for the next one at this screen.
+  for (const form of document.querySelectorAll(".work-form")) {
+    form.reset();
+    form.querySelector(".error").replaceChildren();
+  }
+  $("work-status").textContent = "";
   $("sign-in-error").textContent = message || "";
   if (location.hash !== "#/") history.replaceState(null, "", "#/");
   show("sign-in-page");
@@ -185,20 +191,30 @@ async function openProjects() {
 
 // --- the project page ------------------------------------------------------------------------
 
-const current = { pid: null, project: null, events: [], request: 0, auditCursor: null, compare: null };
+// `project` is the plan as it is now (the version commands send in If-Match); `role` the
+// caller's role on it (null: reads only).
+const current = { pid: null, project: null, role: null, events: [], request: 0, auditCursor: null, compare: null };
 
-async function openProject(pid) {
+// After a command (or a conflict): everything again, at now, keeping the focus where it is.
+function refreshProject() {
+  return openProject(current.pid, false);
+}
+
+async function openProject(pid, focus = true) {
   if (current.pid !== pid) {
     current.pid = pid;
     current.events = [];
   }
-  const [project, events, baselines] = await Promise.all([
+  const [project, events, baselines, projects] = await Promise.all([
     getJson(`/v1/projects/${pid}`),
     loadHistory(pid),
     getJson(`/v1/projects/${pid}/baselines`),
+    getJson("/v1/projects"),
   ]);
   current.project = project;
   current.events = events;
+  const mine = projects.find((p) => p.id === pid);
+  current.role = mine ? mine.role : null;
   document.title = `${project.name} — Milestone Ledger`;
   $("project-title").textContent = project.name;
   $("project-description").textContent = project.description;
@@ -206,8 +222,11 @@ async function openProject(pid) {
   setUpSlider(events);
   setUpBaselines(baselines);
   setUpAuditFilters(events);
+  setUpWork();
+  fillWork(project);
+  showPast(false);
   show("project-page");
-  focusHeading("project-title");
+  if (focus) focusHeading("project-title");
   await Promise.all([drawState(), loadAudit(false)]);
 }
 
@@ -279,6 +298,7 @@ function describeSlider() {
   $("as-of-text").textContent = text;
   slider.setAttribute("aria-valuetext", `version ${event.version}, ${when}`);
   $("time-travel").classList.toggle("past", !isNow());
+  showPast(!isNow());
   $("as-of-earlier").disabled = Number(slider.value) <= 1;
   $("as-of-later").disabled = isNow();
   $("as-of-now").disabled = isNow();
@@ -471,6 +491,150 @@ function drawAlignment(project) {
   $("alignment-ok").hidden = warnings.length > 0;
 }
 
+// --- the daily work: role-aware forms that send the API's commands ---------------------------
+// Each form names its command (data-method, data-path with {ids} taken from the form's fields)
+// and the project role it needs (data-needs); every other named field goes in the JSON body.
+// Every command carries If-Match with the version the page shows, so a change by someone else
+// since is a clear 412, never a silent overwrite.
+
+const ROLE_RANK = { viewer: 0, contributor: 1, reviewer: 2, manager: 3 };
+
+function mayUse(needs) {
+  const role = current.role;
+  return role !== null && role !== undefined && ROLE_RANK[role] >= ROLE_RANK[needs];
+}
+
+function setUpWork() {
+  const role = current.role;
+  const forms = [...document.querySelectorAll(".work-form")];
+  for (const form of forms) form.hidden = !mayUse(form.dataset.needs);
+  const usable = forms.filter((f) => !f.hidden).length;
+  $("work").hidden = usable === 0;
+  $("work-role").textContent = role ? `You are ${role} on this project: these are the changes that role may make.` : "";
+}
+
+function optionsFor(spec, project) {
+  const [kind, filter] = spec.split(":");
+  if (kind === "phases") return project.phases.map((p) => [p.id, p.name]);
+  if (kind === "deliverables") {
+    const keep = (d) => (filter === "live" ? d.state !== "cancelled" : d.state === filter);
+    return project.deliverables.filter(keep).map((d) => [d.id, `${d.title} (${STATE[d.state]})`]);
+  }
+  if (kind === "milestones") {
+    return project.milestones
+      .filter((m) => m.status === "not_achieved")
+      .map((m) => [m.id, `${m.name} (due ${formatDate(m.due)})`]);
+  }
+  if (kind === "criteria") {
+    const deliverable = project.deliverables.find((d) => d.id === $(filter).value);
+    return (deliverable ? deliverable.criteria : []).map((c) => [c.id, c.met ? `${c.text} (has evidence)` : c.text]);
+  }
+  return [];
+}
+
+function fillSelect(select, project) {
+  const chosen = new Set([...select.selectedOptions].map((o) => o.value));
+  const options = optionsFor(select.dataset.options, project);
+  const placeholder = select.multiple ? [] : [h("option", { value: "" }, options.length ? "— choose —" : "— none —")];
+  select.replaceChildren(...placeholder, ...options.map(([value, label]) => h("option", { value }, label)));
+  for (const option of select.options) option.selected = chosen.has(option.value) && option.value !== "";
+}
+
+// The choices follow the plan as it is now (never a past instant: commands act on now).
+function fillWork(project) {
+  for (const select of document.querySelectorAll("#work select[data-options]")) {
+    if (!select.dataset.options.startsWith("criteria:")) fillSelect(select, project);
+  }
+  for (const select of document.querySelectorAll("#work select[data-options^='criteria:']")) fillSelect(select, project);
+}
+
+function showPast(past) {
+  $("work-past").hidden = !past;
+  for (const fieldset of document.querySelectorAll("#work fieldset")) fieldset.disabled = past;
+}
+
+function commandOf(form) {
+  const ids = {};
+  const body = {};
+  const path = form.dataset.path;
+  for (const control of form.querySelectorAll("[name]")) {
+    const name = control.name;
+    if (path.includes(`{${name}}`)) ids[name] = control.value;
+    else if (control.multiple) body[name] = [...control.selectedOptions].map((o) => o.value);
+    else if (control.value.trim() !== "") body[name] = control.value.trim();
+  }
+  const filled = path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(ids[name]));
+  return { method: form.dataset.method, url: `/v1/projects/${current.pid}/${filled}`, body };
+}
+
+// What a refusal says, in the rule's own words: each listed reason with its rule (or field),
+// else the problem's detail.
+function refusalLines(status, problem) {
+  if (status === 412) {
+    const now = problem.current_version;
+    return [
+      `Someone changed this project since you loaded it (you saw version ${current.project.version}` +
+        `${now ? `, it is now at version ${now}` : ""}). Nothing was saved; the page now shows the latest plan: check it and try again.`,
+    ];
+  }
+  const reasons = (problem.errors || [])
+    .map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.field ? `${e.field}: ${e.message}` : e.message))
+    .filter(Boolean);
+  if (reasons.length) return reasons;
+  return [problem.detail || problem.title || `Refused (HTTP ${status}).`];
+}
+
+function showRefusal(box, lines) {
+  box.replaceChildren(lines.length === 1 ? lines[0] : h("ul", {}, lines.map((line) => h("li", {}, line))));
+}
+
+async function sendCommand(form) {
+  const error = form.querySelector(".error");
+  const button = form.querySelector("button[type=submit]");
+  error.textContent = "";
+  $("work-status").textContent = "";
+  const { method, url, body } = commandOf(form);
+  button.disabled = true;
+  try {
+    const response = await fetch(url, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token()}`,
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "If-Match": `"${current.project.version}"`,
+      },
+      body: JSON.stringify(body),
+      cache: "no-store",
+    });
+    if (response.status === 401) {
+      signOut("Your token was not accepted (unknown or revoked); sign in again.");
+      return;
+    }
+    let answer = {};
+    try {
+      answer = await response.json();
+    } catch (_) {
+      /* no JSON body */
+    }
+    if (!response.ok) {
+      showRefusal(error, refusalLines(response.status, answer));
+      if (response.status === 412) await refreshProject();
+      return;
+    }
+    const what = form.querySelector("legend").textContent;
+    for (const input of form.querySelectorAll("input")) input.value = "";
+    await refreshProject();
+    $("work-status").textContent = answer.changed === false
+      ? `${what}: nothing to change (version ${answer.version}).`
+      : `${what}: done (version ${answer.version}).`;
+  } catch (failure) {
+    if (failure.status !== 401) error.textContent = `Could not send: ${failure.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // --- the audit trail -------------------------------------------------------------------------
 
 function setUpAuditFilters(events) {
@@ -590,6 +754,14 @@ document.addEventListener("DOMContentLoaded", () => {
   $("audit-csv").addEventListener("click", () => {
     saveBlob(`/v1/audit?${auditQuery()}`, "text/csv", "audit.csv").catch((e) => showError(e.message));
   });
+
+  for (const form of document.querySelectorAll(".work-form")) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      sendCommand(form);
+    });
+  }
+  $("re-deliverable").addEventListener("change", () => fillSelect($("re-criterion"), current.project));
 
   window.addEventListener("hashchange", route);
   route();
