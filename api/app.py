@@ -17,6 +17,7 @@ from api.routes import (
     artifacts,
     commands,
     history,
+    me,
     queries,
     system,
     timeline,
@@ -93,6 +94,7 @@ def create_app(
     app.include_router(trust.router)
     app.include_router(webhooks.router)
     app.include_router(tokens.router)
+    app.include_router(me.router)
     app.include_router(artifacts.router)
     web.install(app)  # last: the page at / and its assets under /web
     headers.install(app)  # around everything, the framework's own answers included

@@ -1,5 +1,6 @@
 // Milestone Ledger web view: a small client of the JSON API (no framework, no build step).
-// The bearer token lives in sessionStorage and travels only in the Authorization header.
+// The bearer token lives in sessionStorage (this tab), or in localStorage (every tab, until
+// sign-out) when the person ticks "keep me signed in"; it travels only in the Authorization header.
 "use strict";
 
 const TOKEN_KEY = "milestones.token";
@@ -76,7 +77,30 @@ class ApiError extends Error {
 }
 
 function token() {
-  return sessionStorage.getItem(TOKEN_KEY);
+  return sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY);
+}
+
+function keepToken(value, everyTab) {
+  forgetToken();
+  (everyTab ? localStorage : sessionStorage).setItem(TOKEN_KEY, value);
+}
+
+function forgetToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(TOKEN_KEY); // other tabs hear of it (the storage event) and sign out
+  me = null;
+}
+
+// Who the token signs in as (GET /v1/me), asked once per sign-in.
+let me = null;
+
+async function whoAmI() {
+  if (!me) me = await getJson("/v1/me");
+  const who = $("signed-in-as");
+  const scope = me.read_only ? ", read-only token" : "";
+  who.textContent = `Signed in as ${me.principal} (${me.role}${scope})`;
+  who.hidden = false;
+  return me;
 }
 
 async function api(path, accept = "application/json") {
@@ -126,7 +150,8 @@ function showError(message) {
 }
 
 function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
+  forgetToken();
+  $("signed-in-as").hidden = true;
   // What one person typed or was told is not left for the next one at this screen.
   for (const form of document.querySelectorAll(".work-form")) {
     form.reset();
@@ -153,8 +178,9 @@ async function route() {
     $("token").focus();
     return;
   }
-  const match = location.hash.match(/^#\/projects\/([0-9a-f-]{36})$/i);
+  const match = location.hash.match(/^#\/projects\/([0-9a-f-]{36})(?:\?(.*))?$/i);
   try {
+    await whoAmI();
     if (match) await openProject(match[1]);
     else await openProjects();
   } catch (error) {
@@ -220,11 +246,14 @@ async function openProject(pid, focus = true) {
   $("project-description").textContent = project.description;
   $("project-meta").textContent = `${project.phases.length} phases · ${project.deliverables.length} deliverables · ${project.milestones.length} milestones · time zone ${project.timezone}`;
   setUpSlider(events);
+  placeSlider(sharedInstant());
   setUpBaselines(baselines);
   setUpAuditFilters(events);
+  $("audit-since-label").textContent = `From (date in ${project.timezone})`;
+  $("audit-until-label").textContent = `To (date in ${project.timezone}, inclusive)`;
   setUpWork();
   fillWork(project);
-  showPast(false);
+  showPast(!isNow());
   show("project-page");
   if (focus) focusHeading("project-title");
   await Promise.all([drawState(), loadAudit(false)]);
@@ -279,6 +308,31 @@ function setUpBaselines(found) {
   );
 }
 
+// The project and the as-of instant are the address (#/projects/ID?as_of=INSTANT), so a view of
+// the past can be shared; the slider shows the last change recorded at or before that instant.
+function sharedInstant() {
+  const query = location.hash.split("?")[1];
+  const instant = query ? new URLSearchParams(query).get("as_of") : null;
+  return instant && !Number.isNaN(Date.parse(instant)) ? instant : null;
+}
+
+function placeSlider(instant) {
+  if (!instant) return;
+  // An event's own instant (as the page writes it) names that event exactly, even where
+  // several share a millisecond; any other instant takes the last change at or before it.
+  const exact = current.events.findLastIndex((e) => e.occurred_at === instant);
+  const at = Date.parse(instant);
+  const upTo = exact >= 0 ? exact + 1 : current.events.filter((e) => Date.parse(e.occurred_at) <= at).length;
+  $("as-of").value = String(Math.max(upTo, 1));
+  describeSlider();
+}
+
+function keepInAddress() {
+  const instant = asOf();
+  const address = `#/projects/${current.pid}${instant ? `?as_of=${encodeURIComponent(instant)}` : ""}`;
+  if (location.hash !== address) history.replaceState(null, "", address);
+}
+
 function sliderEvent() {
   return current.events[Number($("as-of").value) - 1];
 }
@@ -313,6 +367,7 @@ async function drawState() {
   const pid = current.pid;
   const instant = asOf();
   const query = instant ? `?as_of=${encodeURIComponent(instant)}` : "";
+  keepInAddress();
   $("timeline").setAttribute("aria-busy", "true");
   const [project, svg] = await Promise.all([
     getJson(`/v1/projects/${pid}${query}`),
@@ -501,6 +556,7 @@ const ROLE_RANK = { viewer: 0, contributor: 1, reviewer: 2, manager: 3 };
 
 function mayUse(needs) {
   const role = current.role;
+  if (me && me.read_only) return false; // a read-only token's commands are refused anyway
   return role !== null && role !== undefined && ROLE_RANK[role] >= ROLE_RANK[needs];
 }
 
@@ -647,6 +703,22 @@ function setUpAuditFilters(events) {
   fill($("audit-type"), [...new Set(events.map((e) => e.type))].sort(), "any type");
 }
 
+// Midnight starting `isoDate` in `timeZone`, as a UTC instant (the zone's offset that day,
+// taken twice so a change of offset at the day's start still lands on its midnight).
+function zoneMidnight(isoDate, timeZone) {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  const offset = (instant) => {
+    const part = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, Number(p.value)]));
+    return Date.UTC(part.year, part.month - 1, part.day, part.hour, part.minute, part.second) - instant.getTime();
+  };
+  const utcMidnight = Date.parse(`${isoDate}T00:00:00Z`);
+  const first = utcMidnight - offset(new Date(utcMidnight));
+  return new Date(utcMidnight - offset(new Date(first))).toISOString();
+}
+
 function auditQuery() {
   const params = new URLSearchParams({ project_id: current.pid });
   const actor = $("audit-actor").value;
@@ -655,11 +727,12 @@ function auditQuery() {
   const until = $("audit-until").value;
   if (actor) params.set("actor", actor);
   if (type) params.set("type", type);
-  if (since) params.set("since", `${since}T00:00:00Z`);
+  const zone = current.project.timezone; // one zone per page: the project's
+  if (since) params.set("since", zoneMidnight(since, zone));
   if (until) {
     const next = new Date(`${until}T00:00:00Z`);
     next.setUTCDate(next.getUTCDate() + 1); // the API's `until` is exclusive
-    params.set("until", next.toISOString());
+    params.set("until", zoneMidnight(next.toISOString().slice(0, 10), zone));
   }
   return params;
 }
@@ -674,7 +747,7 @@ async function loadAudit(more) {
     h(
       "tr",
       { "data-type": e.type },
-      h("td", {}, formatInstant(e.occurred_at, "UTC")),
+      h("td", {}, formatInstant(e.occurred_at, current.project.timezone)),
       h("td", { class: "actor" }, e.actor),
       h("td", {}, e.type),
       h("td", {}, e.summary),
@@ -708,7 +781,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-in-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = $("token");
-    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    keepToken(input.value.trim(), $("remember").checked);
     input.value = "";
     $("sign-in-error").textContent = "";
     await route();
@@ -764,5 +837,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("re-deliverable").addEventListener("change", () => fillSelect($("re-criterion"), current.project));
 
   window.addEventListener("hashchange", route);
+  // Signed out (or in) in another tab with "keep me signed in": follow it here.
+  window.addEventListener("storage", (event) => {
+    if (event.key !== TOKEN_KEY || sessionStorage.getItem(TOKEN_KEY)) return;
+    if (event.newValue === null) signOut("Signed out in another tab.");
+    else if ($("sign-in-page").hidden === false) route();
+  });
   route();
 });
