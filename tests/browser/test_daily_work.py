@@ -249,3 +249,26 @@ def test_two_people_editing_see_a_conflict_not_a_silent_overwrite(
     expect(milestone_row(second, milestone)).to_contain_text(first_due)
     send(second, "Reschedule a milestone", "Reschedule")
     assert version(base_url, demo_project) == before + 1
+
+
+def test_a_deliverable_is_defined_with_the_keyboard_alone(
+    tabs: list[Page], base_url: str, demo_project: Demo
+) -> None:
+    page = tabs[0]
+    sign_in_to_demo(page, base_url, demo_project, "carol")
+    form = control(page, "Define a deliverable")
+    form.get_by_label("Title").focus()
+
+    page.keyboard.type("Release notes")
+    page.keyboard.press("Tab")  # the phase
+    page.keyboard.press("ArrowDown")  # the first phase, Discovery
+    page.keyboard.press("Tab")  # the kind: "other" stays
+    page.keyboard.press("Tab")  # the owner
+    page.keyboard.type("carol")
+    page.keyboard.press("Enter")
+
+    expect(page.locator("#work-status")).to_contain_text("Define a deliverable: done")
+    row = deliverable_row(page, "Release notes")
+    expect(row).to_contain_text("Discovery")
+    expect(row).to_contain_text("carol")
+    expect(form.get_by_label("Owner")).to_be_focused()  # the focus stayed where the work is

@@ -694,13 +694,13 @@ async function sendCommand(form) {
 // --- the audit trail -------------------------------------------------------------------------
 
 function setUpAuditFilters(events) {
-  const fill = (select, values, anyLabel) => {
+  const fill = (select, values, anyLabel, label = (v) => v) => {
     const chosen = select.value;
-    select.replaceChildren(h("option", { value: "" }, anyLabel), ...values.map((v) => h("option", { value: v }, v)));
+    select.replaceChildren(h("option", { value: "" }, anyLabel), ...values.map((v) => h("option", { value: v }, label(v))));
     if (values.includes(chosen)) select.value = chosen;
   };
   fill($("audit-actor"), [...new Set(events.map((e) => e.actor))].sort(), "anyone");
-  fill($("audit-type"), [...new Set(events.map((e) => e.type))].sort(), "any type");
+  fill($("audit-type"), [...new Set(events.map((e) => e.type))].sort(), "any type", humanType);
 }
 
 // Midnight starting `isoDate` in `timeZone`, as a UTC instant (the zone's offset that day,
@@ -749,7 +749,7 @@ async function loadAudit(more) {
       { "data-type": e.type },
       h("td", {}, formatInstant(e.occurred_at, current.project.timezone)),
       h("td", { class: "actor" }, e.actor),
-      h("td", {}, e.type),
+      h("td", {}, humanType(e.type)),
       h("td", {}, e.summary),
       h("td", { class: "num" }, String(e.version)),
     ),
