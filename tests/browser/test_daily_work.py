@@ -11,6 +11,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
+from adapters.postgres.principals import TokenScope
+from api.bootstrap import Container
 from tests.browser.service import Demo
 
 pytestmark = pytest.mark.integration  # the service needs PostgreSQL too
@@ -272,3 +274,19 @@ def test_a_deliverable_is_defined_with_the_keyboard_alone(
     expect(row).to_contain_text("Discovery")
     expect(row).to_contain_text("carol")
     expect(form.get_by_label("Owner")).to_be_focused()  # the focus stayed where the work is
+
+
+def test_a_read_only_token_of_a_manager_is_shown_no_forms(
+    tabs: list[Page], base_url: str, demo_project: Demo, web_container: Container
+) -> None:
+    page = tabs[0]
+    reading = web_container.principals.create_token("alice", TokenScope(read_only=True))
+    page.goto(f"{base_url}/#/projects/{demo_project.project_id}")
+    page.get_by_label("Bearer token").fill(reading)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.locator("#timeline svg g.milestone")).to_have_count(8)
+
+    expect(page.locator("#signed-in-as")).to_have_text(
+        "Signed in as alice (member, read-only token)"
+    )
+    expect(page.locator("#work")).to_be_hidden()

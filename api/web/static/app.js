@@ -231,15 +231,16 @@ async function openProject(pid, focus = true) {
     current.pid = pid;
     current.events = [];
   }
-  const [project, events, baselines, projects] = await Promise.all([
+  const [project, events, baselines] = await Promise.all([
     getJson(`/v1/projects/${pid}`),
     loadHistory(pid),
     getJson(`/v1/projects/${pid}/baselines`),
-    getJson("/v1/projects"),
   ]);
   current.project = project;
   current.events = events;
-  const mine = projects.find((p) => p.id === pid);
+  // The caller's role from the project's own members (the state the commands act on, never a
+  // view that may lag): an auditor or admin without a role has none.
+  const mine = project.members.find((m) => me && m.principal === me.principal);
   current.role = mine ? mine.role : null;
   document.title = `${project.name} — Milestone Ledger`;
   $("project-title").textContent = project.name;
