@@ -18,6 +18,7 @@ from api.routes import (
     commands,
     evidence_pack,
     history,
+    me,
     queries,
     system,
     timeline,
@@ -97,6 +98,7 @@ def create_app(
     app.include_router(trust.router)
     app.include_router(webhooks.router)
     app.include_router(tokens.router)
+    app.include_router(me.router)
     app.include_router(artifacts.router)
     app.include_router(evidence_pack.router)
     web.install(app)  # last: the page at / and its assets under /web

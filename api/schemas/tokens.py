@@ -41,3 +41,14 @@ class TokenIssued(BaseModel):
     projects: list[UUID] | None
     read_only: bool
     expires_at: UtcDatetime | None
+
+
+class Me(BaseModel):
+    """Who a token signs in as (`GET /v1/me`)."""
+
+    principal: str
+    role: str = Field(description="the global role: member, auditor or admin")
+    projects: list[UUID] | None = Field(
+        description="the token's scope: the only projects it reaches (null: every one)"
+    )
+    read_only: bool = Field(description="true when the token may only read")

@@ -81,6 +81,21 @@ def shoot(page: Page, base_url: str, loaded: Demo) -> None:
     expect(page.locator("#audit-table tbody td.actor").first).to_have_text("bob")
     page.locator("section[aria-labelledby='audit-title']").screenshot(path=DOCS / "web-audit.png")
 
+    # The daily work: the forms a manager is shown (issue 19).
+    page.locator("#work").screenshot(path=DOCS / "web-work.png")
+
+    # Printed: the status report, without controls (issue 19).
+    page.emulate_media(media="print")
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=DOCS / "web-print.png", full_page=True)
+    page.emulate_media(media="screen")
+
+    # A 360 px phone: the top of the project page (issue 19).
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.evaluate("window.scrollTo(0, 0)")
+    expect(page.locator("#timeline svg g.milestone")).to_have_count(8)
+    page.screenshot(path=DOCS / "web-phone.png")
+
 
 def main() -> int:
     if not CHROMIUM.exists():

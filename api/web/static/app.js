@@ -1,5 +1,6 @@
 // Milestone Ledger web view: a small client of the JSON API (no framework, no build step).
-// The bearer token lives in sessionStorage and travels only in the Authorization header.
+// The bearer token lives in sessionStorage (this tab), or in localStorage (every tab, until
+// sign-out) when the person ticks "keep me signed in"; it travels only in the Authorization header.
 "use strict";
 
 const TOKEN_KEY = "milestones.token";
@@ -76,7 +77,30 @@ class ApiError extends Error {
 }
 
 function token() {
-  return sessionStorage.getItem(TOKEN_KEY);
+  return sessionStorage.getItem(TOKEN_KEY) || localStorage.getItem(TOKEN_KEY);
+}
+
+function keepToken(value, everyTab) {
+  forgetToken();
+  (everyTab ? localStorage : sessionStorage).setItem(TOKEN_KEY, value);
+}
+
+function forgetToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(TOKEN_KEY); // other tabs hear of it (the storage event) and sign out
+  me = null;
+}
+
+// Who the token signs in as (GET /v1/me), asked once per sign-in.
+let me = null;
+
+async function whoAmI() {
+  if (!me) me = await getJson("/v1/me");
+  const who = $("signed-in-as");
+  const scope = me.read_only ? ", read-only token" : "";
+  who.textContent = `Signed in as ${me.principal} (${me.role}${scope})`;
+  who.hidden = false;
+  return me;
 }
 
 async function api(path, accept = "application/json") {
@@ -126,7 +150,14 @@ function showError(message) {
 }
 
 function signOut(message) {
-  sessionStorage.removeItem(TOKEN_KEY);
+  forgetToken();
+  $("signed-in-as").hidden = true;
+  // What one person typed or was told is not left for the next one at this screen.
+  for (const form of document.querySelectorAll(".work-form")) {
+    form.reset();
+    form.querySelector(".error").replaceChildren();
+  }
+  $("work-status").textContent = "";
   $("sign-in-error").textContent = message || "";
   if (location.hash !== "#/") history.replaceState(null, "", "#/");
   show("sign-in-page");
@@ -147,8 +178,9 @@ async function route() {
     $("token").focus();
     return;
   }
-  const match = location.hash.match(/^#\/projects\/([0-9a-f-]{36})$/i);
+  const match = location.hash.match(/^#\/projects\/([0-9a-f-]{36})(?:\?(.*))?$/i);
   try {
+    await whoAmI();
     if (match) await openProject(match[1]);
     else await openProjects();
   } catch (error) {
@@ -185,9 +217,16 @@ async function openProjects() {
 
 // --- the project page ------------------------------------------------------------------------
 
-const current = { pid: null, project: null, events: [], request: 0, auditCursor: null, compare: null };
+// `project` is the plan as it is now (the version commands send in If-Match); `role` the
+// caller's role on it (null: reads only).
+const current = { pid: null, project: null, role: null, events: [], request: 0, auditCursor: null, compare: null };
 
-async function openProject(pid) {
+// After a command (or a conflict): everything again, at now, keeping the focus where it is.
+function refreshProject() {
+  return openProject(current.pid, false);
+}
+
+async function openProject(pid, focus = true) {
   if (current.pid !== pid) {
     current.pid = pid;
     current.events = [];
@@ -199,15 +238,25 @@ async function openProject(pid) {
   ]);
   current.project = project;
   current.events = events;
+  // The caller's role from the project's own members (the state the commands act on, never a
+  // view that may lag): an auditor or admin without a role has none.
+  const mine = project.members.find((m) => me && m.principal === me.principal);
+  current.role = mine ? mine.role : null;
   document.title = `${project.name} — Milestone Ledger`;
   $("project-title").textContent = project.name;
   $("project-description").textContent = project.description;
   $("project-meta").textContent = `${project.phases.length} phases · ${project.deliverables.length} deliverables · ${project.milestones.length} milestones · time zone ${project.timezone}`;
   setUpSlider(events);
+  placeSlider(sharedInstant());
   setUpBaselines(baselines);
   setUpAuditFilters(events);
+  $("audit-since-label").textContent = `From (date in ${project.timezone})`;
+  $("audit-until-label").textContent = `To (date in ${project.timezone}, inclusive)`;
+  setUpWork();
+  fillWork(project);
+  showPast(!isNow());
   show("project-page");
-  focusHeading("project-title");
+  if (focus) focusHeading("project-title");
   await Promise.all([drawState(), loadAudit(false)]);
 }
 
@@ -260,6 +309,31 @@ function setUpBaselines(found) {
   );
 }
 
+// The project and the as-of instant are the address (#/projects/ID?as_of=INSTANT), so a view of
+// the past can be shared; the slider shows the last change recorded at or before that instant.
+function sharedInstant() {
+  const query = location.hash.split("?")[1];
+  const instant = query ? new URLSearchParams(query).get("as_of") : null;
+  return instant && !Number.isNaN(Date.parse(instant)) ? instant : null;
+}
+
+function placeSlider(instant) {
+  if (!instant) return;
+  // An event's own instant (as the page writes it) names that event exactly, even where
+  // several share a millisecond; any other instant takes the last change at or before it.
+  const exact = current.events.findLastIndex((e) => e.occurred_at === instant);
+  const at = Date.parse(instant);
+  const upTo = exact >= 0 ? exact + 1 : current.events.filter((e) => Date.parse(e.occurred_at) <= at).length;
+  $("as-of").value = String(Math.max(upTo, 1));
+  describeSlider();
+}
+
+function keepInAddress() {
+  const instant = asOf();
+  const address = `#/projects/${current.pid}${instant ? `?as_of=${encodeURIComponent(instant)}` : ""}`;
+  if (location.hash !== address) history.replaceState(null, "", address);
+}
+
 function sliderEvent() {
   return current.events[Number($("as-of").value) - 1];
 }
@@ -279,6 +353,7 @@ function describeSlider() {
   $("as-of-text").textContent = text;
   slider.setAttribute("aria-valuetext", `version ${event.version}, ${when}`);
   $("time-travel").classList.toggle("past", !isNow());
+  showPast(!isNow());
   $("as-of-earlier").disabled = Number(slider.value) <= 1;
   $("as-of-later").disabled = isNow();
   $("as-of-now").disabled = isNow();
@@ -293,6 +368,7 @@ async function drawState() {
   const pid = current.pid;
   const instant = asOf();
   const query = instant ? `?as_of=${encodeURIComponent(instant)}` : "";
+  keepInAddress();
   $("timeline").setAttribute("aria-busy", "true");
   const [project, svg] = await Promise.all([
     getJson(`/v1/projects/${pid}${query}`),
@@ -471,16 +547,177 @@ function drawAlignment(project) {
   $("alignment-ok").hidden = warnings.length > 0;
 }
 
+// --- the daily work: role-aware forms that send the API's commands ---------------------------
+// Each form names its command (data-method, data-path with {ids} taken from the form's fields)
+// and the project role it needs (data-needs); every other named field goes in the JSON body.
+// Every command carries If-Match with the version the page shows, so a change by someone else
+// since is a clear 412, never a silent overwrite.
+
+const ROLE_RANK = { viewer: 0, contributor: 1, reviewer: 2, manager: 3 };
+
+function mayUse(needs) {
+  const role = current.role;
+  if (me && me.read_only) return false; // a read-only token's commands are refused anyway
+  return role !== null && role !== undefined && ROLE_RANK[role] >= ROLE_RANK[needs];
+}
+
+function setUpWork() {
+  const role = current.role;
+  const forms = [...document.querySelectorAll(".work-form")];
+  for (const form of forms) form.hidden = !mayUse(form.dataset.needs);
+  const usable = forms.filter((f) => !f.hidden).length;
+  $("work").hidden = usable === 0;
+  $("work-role").textContent = role ? `You are ${role} on this project: these are the changes that role may make.` : "";
+}
+
+function optionsFor(spec, project) {
+  const [kind, filter] = spec.split(":");
+  if (kind === "phases") return project.phases.map((p) => [p.id, p.name]);
+  if (kind === "deliverables") {
+    const keep = (d) => (filter === "live" ? d.state !== "cancelled" : d.state === filter);
+    return project.deliverables.filter(keep).map((d) => [d.id, `${d.title} (${STATE[d.state]})`]);
+  }
+  if (kind === "milestones") {
+    return project.milestones
+      .filter((m) => m.status === "not_achieved")
+      .map((m) => [m.id, `${m.name} (due ${formatDate(m.due)})`]);
+  }
+  if (kind === "criteria") {
+    const deliverable = project.deliverables.find((d) => d.id === $(filter).value);
+    return (deliverable ? deliverable.criteria : []).map((c) => [c.id, c.met ? `${c.text} (has evidence)` : c.text]);
+  }
+  return [];
+}
+
+function fillSelect(select, project) {
+  const chosen = new Set([...select.selectedOptions].map((o) => o.value));
+  const options = optionsFor(select.dataset.options, project);
+  const placeholder = select.multiple ? [] : [h("option", { value: "" }, options.length ? "— choose —" : "— none —")];
+  select.replaceChildren(...placeholder, ...options.map(([value, label]) => h("option", { value }, label)));
+  for (const option of select.options) option.selected = chosen.has(option.value) && option.value !== "";
+}
+
+// The choices follow the plan as it is now (never a past instant: commands act on now).
+function fillWork(project) {
+  for (const select of document.querySelectorAll("#work select[data-options]")) {
+    if (!select.dataset.options.startsWith("criteria:")) fillSelect(select, project);
+  }
+  for (const select of document.querySelectorAll("#work select[data-options^='criteria:']")) fillSelect(select, project);
+}
+
+function showPast(past) {
+  $("work-past").hidden = !past;
+  for (const fieldset of document.querySelectorAll("#work fieldset")) fieldset.disabled = past;
+}
+
+function commandOf(form) {
+  const ids = {};
+  const body = {};
+  const path = form.dataset.path;
+  for (const control of form.querySelectorAll("[name]")) {
+    const name = control.name;
+    if (path.includes(`{${name}}`)) ids[name] = control.value;
+    else if (control.multiple) body[name] = [...control.selectedOptions].map((o) => o.value);
+    else if (control.value.trim() !== "") body[name] = control.value.trim();
+  }
+  const filled = path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(ids[name]));
+  return { method: form.dataset.method, url: `/v1/projects/${current.pid}/${filled}`, body };
+}
+
+// What a refusal says, in the rule's own words: each listed reason with its rule (or field),
+// else the problem's detail.
+function refusalLines(status, problem) {
+  if (status === 412) {
+    const now = problem.current_version;
+    return [
+      `Someone changed this project since you loaded it (you saw version ${current.project.version}` +
+        `${now ? `, it is now at version ${now}` : ""}). Nothing was saved; the page now shows the latest plan: check it and try again.`,
+    ];
+  }
+  const reasons = (problem.errors || [])
+    .map((e) => (e.rule ? `${e.rule}: ${e.message}` : e.field ? `${e.field}: ${e.message}` : e.message))
+    .filter(Boolean);
+  if (reasons.length) return reasons;
+  return [problem.detail || problem.title || `Refused (HTTP ${status}).`];
+}
+
+function showRefusal(box, lines) {
+  box.replaceChildren(lines.length === 1 ? lines[0] : h("ul", {}, lines.map((line) => h("li", {}, line))));
+}
+
+async function sendCommand(form) {
+  const error = form.querySelector(".error");
+  const button = form.querySelector("button[type=submit]");
+  error.textContent = "";
+  $("work-status").textContent = "";
+  const { method, url, body } = commandOf(form);
+  button.disabled = true;
+  try {
+    const response = await fetch(url, {
+      method,
+      headers: {
+        Authorization: `Bearer ${token()}`,
+        Accept: "application/json",
+        "Content-Type": "application/json",
+        "If-Match": `"${current.project.version}"`,
+      },
+      body: JSON.stringify(body),
+      cache: "no-store",
+    });
+    if (response.status === 401) {
+      signOut("Your token was not accepted (unknown or revoked); sign in again.");
+      return;
+    }
+    let answer = {};
+    try {
+      answer = await response.json();
+    } catch (_) {
+      /* no JSON body */
+    }
+    if (!response.ok) {
+      showRefusal(error, refusalLines(response.status, answer));
+      if (response.status === 412) await refreshProject();
+      return;
+    }
+    const what = form.querySelector("legend").textContent;
+    for (const input of form.querySelectorAll("input")) input.value = "";
+    await refreshProject();
+    $("work-status").textContent = answer.changed === false
+      ? `${what}: nothing to change (version ${answer.version}).`
+      : `${what}: done (version ${answer.version}).`;
+  } catch (failure) {
+    if (failure.status !== 401) error.textContent = `Could not send: ${failure.message}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
 // --- the audit trail -------------------------------------------------------------------------
 
 function setUpAuditFilters(events) {
-  const fill = (select, values, anyLabel) => {
+  const fill = (select, values, anyLabel, label = (v) => v) => {
     const chosen = select.value;
-    select.replaceChildren(h("option", { value: "" }, anyLabel), ...values.map((v) => h("option", { value: v }, v)));
+    select.replaceChildren(h("option", { value: "" }, anyLabel), ...values.map((v) => h("option", { value: v }, label(v))));
     if (values.includes(chosen)) select.value = chosen;
   };
   fill($("audit-actor"), [...new Set(events.map((e) => e.actor))].sort(), "anyone");
-  fill($("audit-type"), [...new Set(events.map((e) => e.type))].sort(), "any type");
+  fill($("audit-type"), [...new Set(events.map((e) => e.type))].sort(), "any type", humanType);
+}
+
+// Midnight starting `isoDate` in `timeZone`, as a UTC instant (the zone's offset that day,
+// taken twice so a change of offset at the day's start still lands on its midnight).
+function zoneMidnight(isoDate, timeZone) {
+  const format = new Intl.DateTimeFormat("en-US", {
+    timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  });
+  const offset = (instant) => {
+    const part = Object.fromEntries(format.formatToParts(instant).map((p) => [p.type, Number(p.value)]));
+    return Date.UTC(part.year, part.month - 1, part.day, part.hour, part.minute, part.second) - instant.getTime();
+  };
+  const utcMidnight = Date.parse(`${isoDate}T00:00:00Z`);
+  const first = utcMidnight - offset(new Date(utcMidnight));
+  return new Date(utcMidnight - offset(new Date(first))).toISOString();
 }
 
 function auditQuery() {
@@ -491,11 +728,12 @@ function auditQuery() {
   const until = $("audit-until").value;
   if (actor) params.set("actor", actor);
   if (type) params.set("type", type);
-  if (since) params.set("since", `${since}T00:00:00Z`);
+  const zone = current.project.timezone; // one zone per page: the project's
+  if (since) params.set("since", zoneMidnight(since, zone));
   if (until) {
     const next = new Date(`${until}T00:00:00Z`);
     next.setUTCDate(next.getUTCDate() + 1); // the API's `until` is exclusive
-    params.set("until", next.toISOString());
+    params.set("until", zoneMidnight(next.toISOString().slice(0, 10), zone));
   }
   return params;
 }
@@ -510,9 +748,9 @@ async function loadAudit(more) {
     h(
       "tr",
       { "data-type": e.type },
-      h("td", {}, formatInstant(e.occurred_at, "UTC")),
+      h("td", {}, formatInstant(e.occurred_at, current.project.timezone)),
       h("td", { class: "actor" }, e.actor),
-      h("td", {}, e.type),
+      h("td", {}, humanType(e.type)),
       h("td", {}, e.summary),
       h("td", { class: "num" }, String(e.version)),
     ),
@@ -544,7 +782,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("sign-in-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const input = $("token");
-    sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+    keepToken(input.value.trim(), $("remember").checked);
     input.value = "";
     $("sign-in-error").textContent = "";
     await route();
@@ -591,6 +829,20 @@ document.addEventListener("DOMContentLoaded", () => {
     saveBlob(`/v1/audit?${auditQuery()}`, "text/csv", "audit.csv").catch((e) => showError(e.message));
   });
 
+  for (const form of document.querySelectorAll(".work-form")) {
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      sendCommand(form);
+    });
+  }
+  $("re-deliverable").addEventListener("change", () => fillSelect($("re-criterion"), current.project));
+
   window.addEventListener("hashchange", route);
+  // Signed out (or in) in another tab with "keep me signed in": follow it here.
+  window.addEventListener("storage", (event) => {
+    if (event.key !== TOKEN_KEY || sessionStorage.getItem(TOKEN_KEY)) return;
+    if (event.newValue === null) signOut("Signed out in another tab.");
+    else if ($("sign-in-page").hidden === false) route();
+  });
   route();
 });
