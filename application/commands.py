@@ -215,16 +215,26 @@ class ProjectCommands(ProjectLoading):
         """Submit for review: needs every criterion met (R4)"""
         return self._run(admitted, Project.submit, deliverable_id, note)
 
+    @command(MANAGER, answers=("deliverable_id",))
+    def set_required_approvals(
+        self, admitted: Admission, deliverable_id: UUID, required_approvals: int
+    ) -> Result:
+        """Set how many distinct reviewers must approve a draft deliverable (R21)"""
+        return self._run(
+            admitted, Project.set_required_approvals, deliverable_id, required_approvals
+        )
+
     @command(REVIEWER, answers=("deliverable_id",))
     def approve_deliverable(
         self, admitted: Admission, deliverable_id: UUID, comment: str | None = None
     ) -> CommandResult:
-        """Approve a deliverable in review; not by its submitter (R5)"""
+        """Approve a deliverable in review; not by its submitter (R5), once per reviewer and
+        round, approved when the round has its quorum (R21)"""
         return self._run(admitted, Project.approve, deliverable_id, comment)
 
     @command(REVIEWER, answers=("deliverable_id",))
     def reject_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
-        """Reject a deliverable in review, with a reason (R5)"""
+        """Reject a deliverable in review, with a reason (R5); a veto that ends the round (R22)"""
         return self._run(admitted, Project.reject, deliverable_id, reason)
 
     @command(MANAGER, answers=("deliverable_id",))

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.schemas.fields import EvidenceText, Name, Reason, Sha256, Text
 from domain.entities import DeliverableKind
 from domain.roles import ProjectRole
-from domain.validation import LAG_MAX, RISK_WINDOW_MAX, TIMEZONE_MAX
+from domain.validation import LAG_MAX, QUORUM_MAX, RISK_WINDOW_MAX, TIMEZONE_MAX
 
 
 class Command(BaseModel):
@@ -72,6 +72,14 @@ class Submission(Command):
 
 class Approval(Command):
     comment: Text | None = None
+
+
+class Quorum(Command):
+    required_approvals: int = Field(
+        ge=1,
+        le=QUORUM_MAX,
+        description="R21: approvals from distinct reviewers, none the submitter, a round needs",
+    )
 
 
 class WithReason(Command):
