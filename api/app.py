@@ -18,6 +18,7 @@ from api.routes import (
     commands,
     history,
     queries,
+    signing,
     system,
     timeline,
     tokens,
@@ -93,6 +94,7 @@ def create_app(
     app.include_router(trust.router)
     app.include_router(webhooks.router)
     app.include_router(tokens.router)
+    app.include_router(signing.router)
     app.include_router(artifacts.router)
     web.install(app)  # last: the page at / and its assets under /web
     headers.install(app)  # around everything, the framework's own answers included

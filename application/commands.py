@@ -22,7 +22,7 @@ from application.loading import ProjectLoading
 from application.ports import ArtifactCatalog, PrincipalDirectory
 from application.results import AnswerKey, CommandResult
 from domain.deliverables import UNSET, _Unset
-from domain.entities import ArtifactRef, DeliverableKind
+from domain.entities import ArtifactRef, DeliverableKind, SignatureMeaning
 from domain.errors import InvalidValueError
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -226,11 +226,17 @@ class ProjectCommands(ProjectLoading):
 
     @command(REVIEWER, answers=("deliverable_id",))
     def approve_deliverable(
-        self, admitted: Admission, deliverable_id: UUID, comment: str | None = None
+        self,
+        admitted: Admission,
+        deliverable_id: UUID,
+        comment: str | None = None,
+        meaning: SignatureMeaning = SignatureMeaning.APPROVAL,
     ) -> CommandResult:
         """Approve a deliverable in review; not by its submitter (R5), once per reviewer and
         round, approved when the round has its quorum (R21)"""
-        return self._run(admitted, Project.approve, deliverable_id, comment)
+        return self._run(
+            admitted, Project.approve, deliverable_id, comment, meaning=SignatureMeaning(meaning)
+        )
 
     @command(REVIEWER, answers=("deliverable_id",))
     def reject_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
