@@ -51,11 +51,11 @@ def set_signing_password(
     return Response(status_code=204)
 
 
-@router.get("/{name}/signing", response_model=SigningStatusPublic, responses=_ERRORS)
-def signing_status(name: str, container: ContainerDep, caller: Admin) -> dict[str, Any]:
+@router.get("/{principal}/signing", response_model=SigningStatusPublic, responses=_ERRORS)
+def signing_status(principal: str, container: ContainerDep, caller: Admin) -> dict[str, Any]:
     """Whether a principal has a signing password, its failed signatures in a row, and until
     when its signing is locked (admins only)."""
-    status = container.signatures.status(name)
+    status = container.signatures.status(principal)
     return {
         "principal": status.principal,
         "password_set": status.password_set,
