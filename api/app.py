@@ -20,6 +20,7 @@ from api.routes import (
     history,
     me,
     queries,
+    signing,
     system,
     timeline,
     tokens,
@@ -99,6 +100,7 @@ def create_app(
     app.include_router(webhooks.router)
     app.include_router(tokens.router)
     app.include_router(me.router)
+    app.include_router(signing.router)
     app.include_router(artifacts.router)
     app.include_router(evidence_pack.router)
     web.install(app)  # last: the page at / and its assets under /web

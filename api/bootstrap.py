@@ -19,6 +19,7 @@ from adapters.postgres.artifacts import Artifacts
 from adapters.postgres.database import eventsourcing_env, open_pool, with_role
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.principals import Principals
+from adapters.postgres.signatures import Signatures
 from adapters.postgres.webhooks import PostgresWebhooks
 from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
@@ -56,6 +57,7 @@ class Container:
     ledger: Ledger
     pool: ConnectionPool[Connection[TupleRow]]
     principals: Principals
+    signatures: Signatures
     runner: ProjectionRunner
     webhook_store: PostgresWebhooks
     webhooks: Webhooks
@@ -132,6 +134,7 @@ def bootstrap(
         ledger=ledger,
         pool=pool,
         principals=principals,
+        signatures=Signatures(pool, principals, settings.signing_lock_seconds),
         runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
         webhook_store=webhook_store,
         webhooks=webhook_service(ledger, webhook_store, settings),

@@ -60,6 +60,8 @@ def _deliverable(d: Deliverable) -> DeliverablePublic:
         state=d.state,
         submitted_by=d.submitted_by,
         review_rounds=d.review_rounds,
+        required_approvals=d.required_approvals,
+        approvals=list(d.approvals),
         criteria_met=d.criteria_met,
         criteria_total=len(d.criteria),
         criteria=[
@@ -169,6 +171,8 @@ def _deliverable_data(d: Deliverable) -> dict[str, Any]:
         "state": d.state.value,
         "submitted_by": d.submitted_by,
         "review_rounds": d.review_rounds,
+        "required_approvals": d.required_approvals,
+        "approvals": list(d.approvals),
         "criteria_met": d.criteria_met,
         "criteria_total": len(criteria),
         "criteria": criteria,

@@ -17,6 +17,7 @@ from api.schemas.history import (
     ReschedulePublic,
     RetrospectivePublic,
     RetrospectiveTotals,
+    ReviewRoundPublic,
     SlipCausePublic,
 )
 from application.reads import ProjectDiff
@@ -110,6 +111,8 @@ def _review(d: DeliverableReview) -> DeliverableReviewPublic:
         last_evidence_at=d.last_evidence_at,
         approved_at=d.approved_at,
         approved_by=d.approved_by,
+        required_approvals=d.required_approvals,
+        rounds=[ReviewRoundPublic(**vars(r)) for r in d.rounds],
         days_from_last_evidence_to_approval=d.days_from_last_evidence_to_approval,
     )
 

@@ -35,6 +35,8 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_WEBHOOK_RETRY_MAX` | `300` | the longest wait between retries, seconds |
 | `MILESTONES_WEBHOOK_LOG_DAYS` | `30` | days a delivery attempt stays in the log; 0: for ever |
 | `MILESTONES_NOTICE_INTERVAL` | `60` | seconds between looks for notices; 0: never |
+| `MILESTONES_SIGNATURES_REQUIRED` | unset | `y`: signing commands need the signer's password |
+| `MILESTONES_SIGNING_LOCK_SECONDS` | `900` | seconds 5 failed signatures in a row lock signing |
 | `MILESTONES_LOG_LEVEL` | `INFO` | least severe log level written |
 | `MILESTONES_LOG_FORMAT` | `auto` | `json`, `text`, or `auto` (JSON unless stderr is a terminal) |
 """
@@ -92,6 +94,8 @@ class Settings:
     webhook_retry_max: float = 300.0
     webhook_log_days: int = 30
     notice_interval: int = 60
+    signatures_required: bool = False
+    signing_lock_seconds: int = 900
     log_level: str = "INFO"
     log_format: str = "auto"
 
@@ -209,6 +213,10 @@ class Settings:
             webhook_retry_max=seconds("MILESTONES_WEBHOOK_RETRY_MAX", cls.webhook_retry_max),
             webhook_log_days=number("MILESTONES_WEBHOOK_LOG_DAYS", cls.webhook_log_days, 0),
             notice_interval=number("MILESTONES_NOTICE_INTERVAL", cls.notice_interval, 0),
+            signatures_required=flag("MILESTONES_SIGNATURES_REQUIRED"),
+            signing_lock_seconds=number(
+                "MILESTONES_SIGNING_LOCK_SECONDS", cls.signing_lock_seconds, minimum=1
+            ),
             log_level=choice("MILESTONES_LOG_LEVEL", cls.log_level, LOG_LEVELS),
             log_format=choice("MILESTONES_LOG_FORMAT", cls.log_format, LOG_FORMATS),
         )

@@ -22,7 +22,7 @@ from application.loading import ProjectLoading
 from application.ports import ArtifactCatalog, PrincipalDirectory
 from application.results import AnswerKey, CommandResult
 from domain.deliverables import UNSET, _Unset
-from domain.entities import ArtifactRef, DeliverableKind
+from domain.entities import ArtifactRef, DeliverableKind, SignatureMeaning
 from domain.errors import InvalidValueError
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -215,16 +215,32 @@ class ProjectCommands(ProjectLoading):
         """Submit for review: needs every criterion met (R4)"""
         return self._run(admitted, Project.submit, deliverable_id, note)
 
+    @command(MANAGER, answers=("deliverable_id",))
+    def set_required_approvals(
+        self, admitted: Admission, deliverable_id: UUID, required_approvals: int
+    ) -> Result:
+        """Set how many distinct reviewers must approve a draft deliverable (R21)"""
+        return self._run(
+            admitted, Project.set_required_approvals, deliverable_id, required_approvals
+        )
+
     @command(REVIEWER, answers=("deliverable_id",))
     def approve_deliverable(
-        self, admitted: Admission, deliverable_id: UUID, comment: str | None = None
+        self,
+        admitted: Admission,
+        deliverable_id: UUID,
+        comment: str | None = None,
+        meaning: SignatureMeaning = SignatureMeaning.APPROVAL,
     ) -> CommandResult:
-        """Approve a deliverable in review; not by its submitter (R5)"""
-        return self._run(admitted, Project.approve, deliverable_id, comment)
+        """Approve a deliverable in review; not by its submitter (R5), once per reviewer and
+        round, approved when the round has its quorum (R21)"""
+        return self._run(
+            admitted, Project.approve, deliverable_id, comment, meaning=SignatureMeaning(meaning)
+        )
 
     @command(REVIEWER, answers=("deliverable_id",))
     def reject_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
-        """Reject a deliverable in review, with a reason (R5)"""
+        """Reject a deliverable in review, with a reason (R5); a veto that ends the round (R22)"""
         return self._run(admitted, Project.reject, deliverable_id, reason)
 
     @command(MANAGER, answers=("deliverable_id",))

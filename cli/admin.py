@@ -9,13 +9,16 @@ a member of the owner role, as a superuser is; if it is not, the command says so
 from __future__ import annotations
 
 import argparse
+import getpass
 import re
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 from adapters.postgres.database import open_pool, resolve_database_url
 from adapters.postgres.principals import PrincipalExistsError, Principals, TokenRecord, TokenScope
+from adapters.postgres.signatures import Signatures
 from api.bootstrap import upgrade
 from api.settings import Settings
 from application.access import GlobalRole
@@ -48,6 +51,25 @@ def _administered(settings: Settings) -> Iterator[Principals]:
     else:
         with open_container(settings) as container:
             yield container.principals
+
+
+def cmd_principal_set_password(args: argparse.Namespace, settings: Settings) -> int:
+    """R23: set a principal's signing password (read from stdin, else asked twice at a
+    terminal) and, with --display-name, its printed name."""
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"signing password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("the two passwords differ; nothing was set", file=sys.stderr)
+            return 1
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with _administered(settings) as principals:
+        signatures = Signatures(principals.pool, principals, settings.signing_lock_seconds)
+        if args.display_name is not None:
+            signatures.set_display_name(args.name, args.display_name)
+        signatures.set_password(args.name, password)
+    print(f"signing password set for {args.name}")
+    return 0
 
 
 def cmd_principal_add(args: argparse.Namespace, settings: Settings) -> int:

@@ -17,6 +17,7 @@ from application.access import GlobalRole
 from cli.admin import (
     cmd_db_upgrade,
     cmd_principal_add,
+    cmd_principal_set_password,
     cmd_token_create,
     cmd_token_list,
     cmd_token_revoke,
@@ -93,6 +94,16 @@ def build_parser() -> argparse.ArgumentParser:
         "its project roles allow (default: member)",
     )
     add.set_defaults(func=cmd_principal_add)
+    password = principal.add_parser(
+        "set-password",
+        help="set a principal's signing password (from stdin, or asked at a terminal)",
+    )
+    password.add_argument("name", help="the principal who will sign with it")
+    password.add_argument(
+        "--display-name",
+        help="the printed name shown beside the principal's signatures (R23)",
+    )
+    password.set_defaults(func=cmd_principal_set_password)
 
     token = sub.add_parser(
         "token", help="bearer tokens (only their sha256 is stored)"

@@ -160,6 +160,32 @@ class DeliverableCommands(ProjectContents):
             actor=actor,
         )
 
+    def set_required_approvals(
+        self, deliverable_id: UUID, required_approvals: int, *, actor: str
+    ) -> None:
+        """R21: how many approvals from distinct reviewers the deliverable's review rounds
+        need; set while it is a draft, so a round's terms never change while it runs."""
+        valid.required_approvals(required_approvals)
+        deliverable = self.deliverable(deliverable_id)
+        self._check_not_cancelled(deliverable)
+        if deliverable.state is not DeliverableState.DRAFT:
+            raise refuse(
+                "R21",
+                f"'{deliverable.title}' is {_STATE_WORDS[deliverable.state]}; its quorum "
+                "changes only while it is in draft (reopen it first)",
+                deliverable_id=str(deliverable.id),
+                state=deliverable.state.value,
+            )
+        if required_approvals == deliverable.required_approvals:
+            return
+        self._trigger(
+            ev.DeliverableQuorumSet,
+            deliverable_id=deliverable.id,
+            required_approvals=required_approvals,
+            previous_required_approvals=deliverable.required_approvals,
+            actor=actor,
+        )
+
     def approve(
         self,
         deliverable_id: UUID,
@@ -168,17 +194,34 @@ class DeliverableCommands(ProjectContents):
         meaning: SignatureMeaning = SignatureMeaning.APPROVAL,
         actor: str,
     ) -> None:
+        """R5 for each reviewer; R21: the approval that completes the round's quorum approves
+        the deliverable, an earlier one is recorded and leaves it in review."""
         deliverable = self.deliverable(deliverable_id)
         self._check_reviewable(deliverable, actor, rules.APPROVE, "approved")
-        self._trigger(
-            ev.DeliverableApproved,
-            deliverable_id=deliverable.id,
-            comment=valid.optional_text("comment", comment),
-            meaning=SignatureMeaning(meaning).value,
+        if actor in deliverable.approvals:
+            raise refuse(
+                "R21",
+                f"{actor} already approved '{deliverable.title}' in this review round; "
+                f"it needs {deliverable.required_approvals} approvals from distinct reviewers",
+                deliverable_id=str(deliverable.id),
+            )
+        signature = {
+            "deliverable_id": deliverable.id,
+            "comment": valid.optional_text("comment", comment),
+            "meaning": SignatureMeaning(meaning).value,
             # What was approved: the digests of every criterion's evidence, now.
-            evidence_digests=[
+            "evidence_digests": [
                 c.evidence.pinned(c.id) for c in deliverable.criteria.values() if c.evidence
             ],
+            "required_approvals": deliverable.required_approvals,
+        }
+        if len(deliverable.approvals) + 1 < deliverable.required_approvals:
+            self._trigger(ev.DeliverableApprovalSigned, **signature, actor=actor)
+            return
+        self._trigger(
+            ev.DeliverableApproved,
+            **signature,
+            signers=[*deliverable.approvals, actor],
             actor=actor,
         )
 

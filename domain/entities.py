@@ -104,6 +104,11 @@ class Deliverable:
     criteria: dict[str, Criterion] = field(default_factory=dict)
     submitted_by: str | None = None
     review_rounds: int = 0
+    # R21: how many approvals from distinct reviewers a review round needs, and who has
+    # approved in the current round (or signed the approval that stands). A snapshot taken
+    # before quorums existed has neither, and loads with these defaults (quorum 1).
+    required_approvals: int = 1
+    approvals: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Snapshots decode enums as plain strings; restore the enum types.
@@ -113,6 +118,7 @@ class Deliverable:
     def clone(self) -> Deliverable:
         copy = _shallow(self)
         copy.criteria = {key: criterion.clone() for key, criterion in self.criteria.items()}
+        copy.approvals = list(self.approvals)
         return copy
 
     @property

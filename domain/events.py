@@ -4,7 +4,7 @@ Every event carries the principal who caused it (`actor`) and the server time it
 (`timestamp`, exposed as `occurred_at`), both set by the server (R1). Each `apply` is the only
 place its fact changes the project's state, so replaying the events rebuilds the same state.
 A change to an event's fields bumps its `class_version` and adds a static `upcast_vN_vN+1`
-that turns a stored older state into the new one (`DeliverableApproved` is at version 2), so
+that turns a stored older state into the new one (`DeliverableApproved` is at version 4), so
 stored events stay readable; their stored bytes, which the hash chain covers, never change.
 An event's stored topic is `domain.events:<ClassName>`: never move or rename one.
 """
@@ -245,6 +245,33 @@ class DeliverableSubmitted(DeliverableMoved):
         deliverable = self.deliverable(aggregate)
         deliverable.submitted_by = self.actor
         deliverable.review_rounds += 1
+        deliverable.approvals = []  # R21: a new round starts with no approvals
+
+
+class DeliverableQuorumSet(DeliverableEvent):
+    """R21: from its next review round on, the deliverable needs `required_approvals`
+    approvals from distinct reviewers (none its submitter) to be approved."""
+
+    required_approvals: int
+    previous_required_approvals: int
+
+    def apply(self, aggregate: Project) -> None:
+        self.deliverable(aggregate).required_approvals = self.required_approvals
+
+
+class DeliverableApprovalSigned(DeliverableEvent):
+    """R21: one reviewer's approval in a round that needs more than it has so far: the
+    deliverable stays in review. It records what `DeliverableApproved` records of a signature
+    (comment, meaning, the evidence digests then) and the quorum in force."""
+
+    comment: str | None
+    meaning: str
+    evidence_digests: list[dict[str, str | None]]
+    required_approvals: int
+
+    def apply(self, aggregate: Project) -> None:
+        deliverable = self.deliverable(aggregate)
+        deliverable.approvals = [*deliverable.approvals, self.actor]
 
 
 class DeliverableApproved(DeliverableMoved):
@@ -254,13 +281,20 @@ class DeliverableApproved(DeliverableMoved):
     Version 3 records the digests of all of the deliverable's evidence at that moment
     (`evidence_digests`: per criterion, the artifact's SHA-256 and the client's sha256 of a
     URI, either may be null), so the approval is of exactly those bytes. An approval stored
-    before version 3 recorded none: `None`, never an empty list (which would say "no evidence")."""
+    before version 3 recorded none: `None`, never an empty list (which would say "no evidence").
 
-    class_version = 3
+    Version 4 is the approval that completes its round's quorum (R21): it records the quorum
+    in force (`required_approvals`) and every signer of the round in order, its own actor last
+    (`signers`). An approval stored before version 4 was the round's only one: quorum 1, its
+    actor the only signer."""
+
+    class_version = 4
     transition = rules.APPROVE
     comment: str | None
     meaning: str
     evidence_digests: list[dict[str, str | None]] | None = None
+    signers: list[str] | None = None
+    required_approvals: int = 1
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -270,15 +304,40 @@ class DeliverableApproved(DeliverableMoved):
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state["evidence_digests"] = None
 
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        state["signers"] = [state["actor"]]
+        state["required_approvals"] = 1
+
+    @property
+    def round_signers(self) -> list[str]:
+        """Who signed the round this approval completed (its own actor last)."""
+        return list(self.signers) if self.signers else [self.actor]
+
+    def apply(self, aggregate: Project) -> None:
+        super().apply(aggregate)
+        self.deliverable(aggregate).approvals = self.round_signers
+
 
 class DeliverableRejected(DeliverableMoved):
+    """R22: a rejection by any reviewer ends the round (a veto): the deliverable returns to
+    draft and the round's approvals so far count for nothing."""
+
     transition = rules.REJECT
     reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        super().apply(aggregate)
+        self.deliverable(aggregate).approvals = []
 
 
 class DeliverableReopened(DeliverableMoved):
     transition = rules.REOPEN_DELIVERABLE
     reason: str
+
+    def apply(self, aggregate: Project) -> None:
+        super().apply(aggregate)
+        self.deliverable(aggregate).approvals = []
 
 
 class DeliverableCancelled(DeliverableMoved):

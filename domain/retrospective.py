@@ -83,6 +83,18 @@ class Rejection:
 
 
 @dataclass
+class ReviewRound:
+    """R21, R22: one review round of a deliverable: who approved in it (in order), and how it
+    ended: `open` (still in review), `approved`, `rejected` (a veto, by `vetoed_by`) or
+    `reopened`."""
+
+    round: int
+    signers: list[str] = field(default_factory=list)
+    outcome: str = "open"
+    vetoed_by: str | None = None
+
+
+@dataclass
 class DeliverableReview:
     id: UUID
     title: str
@@ -93,6 +105,8 @@ class DeliverableReview:
     last_evidence_at: datetime | None = None
     approved_at: datetime | None = None
     approved_by: str | None = None
+    required_approvals: int = 1
+    rounds: list[ReviewRound] = field(default_factory=list)
     # Evidence recorded last before the approval that stands, to that approval.
     days_from_last_evidence_to_approval: float | None = None
 
@@ -219,18 +233,31 @@ class _Replay:
             d.last_evidence_at = event.timestamp
         if isinstance(event, ev.DeliverableMoved):
             d.state = event.transition.target
+        current = d.rounds[-1] if d.rounds and d.rounds[-1].outcome == "open" else None
         if isinstance(event, ev.DeliverableSubmitted):
             d.review_rounds += 1
+            d.rounds.append(ReviewRound(d.review_rounds))
+        elif isinstance(event, ev.DeliverableQuorumSet):
+            d.required_approvals = event.required_approvals
+        elif isinstance(event, ev.DeliverableApprovalSigned):
+            if current is not None:
+                current.signers.append(event.actor)
         elif isinstance(event, ev.DeliverableRejected):
             d.rejections.append(
                 Rejection(event.timestamp, event.actor, d.review_rounds, event.reason)
             )
+            if current is not None:
+                current.outcome, current.vetoed_by = "rejected", event.actor
         elif isinstance(event, ev.DeliverableApproved):
+            if current is not None:
+                current.signers, current.outcome = event.round_signers, "approved"
             d.approved_at, d.approved_by = event.timestamp, event.actor
             d.days_from_last_evidence_to_approval = (
                 None if d.last_evidence_at is None else _days(d.last_evidence_at, event.timestamp)
             )
         elif isinstance(event, ev.DeliverableReopened):
+            if current is not None:
+                current.outcome = "reopened"
             d.reopenings.append(Reopening(event.timestamp, event.actor, event.reason))
             d.approved_at = d.approved_by = d.days_from_last_evidence_to_approval = None
 

@@ -14,6 +14,7 @@ TEXT_MAX = 10_000
 EVIDENCE_MAX = 2_000
 RISK_WINDOW_MAX = 365
 LAG_MAX = 365
+QUORUM_MAX = 20
 # The longest IANA name is 32 characters (America/Argentina/ComodRivadavia).
 TIMEZONE_MAX = 64
 
@@ -147,4 +148,11 @@ def lag_days(value: int) -> int:
     """R16: a dependency's lag, in whole days (a lead, a negative lag, is not offered)."""
     if not 0 <= value <= LAG_MAX:
         raise InvalidValueError("lag_days", f"must be between 0 and {LAG_MAX}")
+    return value
+
+
+def required_approvals(value: int) -> int:
+    """R21: how many approvals a deliverable's review round needs."""
+    if not 1 <= value <= QUORUM_MAX:
+        raise InvalidValueError("required_approvals", f"must be between 1 and {QUORUM_MAX}")
     return value

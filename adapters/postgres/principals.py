@@ -128,8 +128,12 @@ class Principals:
     def __init__(self, pool: ConnectionPool[Connection[TupleRow]]) -> None:
         self._pool = pool
 
+    @property
+    def pool(self) -> ConnectionPool[Connection[TupleRow]]:
+        return self._pool
+
     @contextmanager
-    def _as_owner(self) -> Iterator[Connection[TupleRow]]:
+    def as_owner(self) -> Iterator[Connection[TupleRow]]:
         """A transaction acting as the record's owner: the service's own role may not create
         principals or tokens. Needs a login that is a member of the owner role."""
         # An explicit transaction: SET LOCAL outside one would warn and do nothing (a pooled
@@ -148,7 +152,7 @@ class Principals:
         """Create a principal; raise `PrincipalExistsError` if the name is taken."""
         principal = Principal(check_name(name), GlobalRole(role))
         try:
-            with self._as_owner() as conn:
+            with self.as_owner() as conn:
                 conn.execute(
                     "INSERT INTO public.principals (name, role) VALUES (%s, %s)",
                     [principal.name, principal.role.value],
@@ -177,7 +181,7 @@ class Principals:
         scope = _checked(scope or TokenScope())
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         try:
-            with self._as_owner() as conn:
+            with self.as_owner() as conn:
                 conn.execute(
                     "INSERT INTO public.tokens"
                     " (token_hash, principal, projects, read_only, expires_at)"

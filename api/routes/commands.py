@@ -18,11 +18,13 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
+from adapters.postgres.signatures import SigningRefusedError
 from api.access import PROJECT_WRITERS, Creator
 from api.answers import answer
 from api.bootstrap import Container
 from api.deps import ContainerDep
 from api.idempotency import IdempotentRoute, answer_key
+from api.problems import ProblemError
 from api.schemas import (
     Achievement,
     Approval,
@@ -37,6 +39,9 @@ from api.schemas import (
     MilestoneCreate,
     PhaseCreate,
     ProjectCreate,
+    Quorum,
+    Rejection,
+    Reopening,
     Reschedule,
     Submission,
     WithReason,
@@ -51,10 +56,11 @@ router = APIRouter(prefix="/v1/projects", tags=["commands"], route_class=Idempot
 _ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"description": text, "content": {"application/problem+json": {}}}
     for status, text in {
-        401: "missing or unknown token",
+        401: "missing or unknown token; for a signing command, a missing or wrong signing"
+        " password or signing locked (R23): nothing is stored",
         403: "the caller's role does not allow this",
         404: "no such project (or not visible to the caller), or no such entity",
-        409: "a rule (R1–R19) refuses the command; `errors` lists every reason",
+        409: "a rule (R1–R22) refuses the command; `errors` lists every reason",
         412: "If-Match names a version the project is no longer at",
         422: "malformed body, unknown or server-owned field, or value out of bounds",
         503: "the database is unavailable; retry after Retry-After",
@@ -65,6 +71,11 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def _fields(body: BaseModel) -> dict[str, Any]:
     """A body's fields as the command's keyword arguments (their Python values)."""
     return {name: getattr(body, name) for name in type(body).model_fields}
+
+
+def _signed(body: BaseModel) -> dict[str, Any]:
+    """A signing command's fields but its password, which only `_endpoint` reads (R23)."""
+    return {name: value for name, value in _fields(body).items() if name != "password"}
 
 
 def _changes(body: BaseModel) -> dict[str, Any]:
@@ -89,6 +100,11 @@ class Command:
     command: Callable[..., CommandResult]
     body: type[BaseModel] | None = None
     arguments: Callable[[BaseModel], dict[str, Any]] = _fields
+
+    @property
+    def signs(self) -> bool:
+        """A signing command (R23): its body carries the signer's password."""
+        return self.body is not None and "password" in self.body.model_fields
 
     @property
     def declared(self) -> Declaration:
@@ -119,9 +135,12 @@ COMMANDS = (
     Command("POST", f"{D}/criteria/{{criterion_id}}/evidence", "record_evidence",
             Ledger.record_evidence, EvidenceRecord),
     Command("POST", f"{D}/submit", "submit", Ledger.submit_deliverable, Submission),
-    Command("POST", f"{D}/approve", "approve", Ledger.approve_deliverable, Approval),
-    Command("POST", f"{D}/reject", "reject", Ledger.reject_deliverable, WithReason),
-    Command("POST", f"{D}/reopen", "reopen_deliverable", Ledger.reopen_deliverable, WithReason),
+    Command("PUT", f"{D}/quorum", "set_required_approvals",
+            Ledger.set_required_approvals, Quorum),
+    Command("POST", f"{D}/approve", "approve", Ledger.approve_deliverable, Approval, _signed),
+    Command("POST", f"{D}/reject", "reject", Ledger.reject_deliverable, Rejection, _signed),
+    Command("POST", f"{D}/reopen", "reopen_deliverable", Ledger.reopen_deliverable, Reopening,
+            _signed),
     Command("POST", f"{D}/cancel", "cancel_deliverable", Ledger.cancel_deliverable, WithReason),
     Command("POST", "milestones", "define_milestone", Ledger.define_milestone, MilestoneCreate),
     Command("PUT", f"{M}/{D}", "link", Ledger.link_deliverable),
@@ -129,11 +148,33 @@ COMMANDS = (
     Command("PUT", f"{M}/{P}", "add_dependency", Ledger.add_dependency, DependencySet),
     Command("DELETE", f"{M}/{P}", "remove_dependency", Ledger.remove_dependency),
     Command("POST", f"{M}/reschedule", "reschedule", Ledger.reschedule_milestone, Reschedule),
-    Command("POST", f"{M}/achieve", "achieve", Ledger.achieve_milestone, Achievement),
-    Command("POST", f"{M}/reopen", "reopen_milestone", Ledger.reopen_milestone, WithReason),
+    Command("POST", f"{M}/achieve", "achieve", Ledger.achieve_milestone, Achievement, _signed),
+    Command("POST", f"{M}/reopen", "reopen_milestone", Ledger.reopen_milestone, Reopening,
+            _signed),
     Command("POST", f"{M}/cancel", "cancel_milestone", Ledger.cancel_milestone, WithReason),
     Command("POST", "baselines", "rebaseline", Ledger.rebaseline, BaselineCreate),
 )  # fmt: skip
+
+
+def _sign(container: Container, admitted: Admission, password: str | None) -> None:
+    """R23: when the deployment requires signatures, or a password is given, the caller's
+    signing password must be right and its signing not locked, else 401 and nothing is
+    stored. Checked before the command runs, holding no connection while it hashes."""
+    if password is None and not container.settings.signatures_required:
+        return
+    try:
+        container.signatures.verify(admitted.principal.name, password)
+    except SigningRefusedError as refused:
+        until = refused.locked_until
+        extra = {} if until is None else {"locked_until": until.isoformat().replace("+00:00", "Z")}
+        raise ProblemError(
+            401,
+            "Signature refused",
+            refused.detail,
+            slug="signature-refused",
+            headers={"WWW-Authenticate": 'Bearer realm="milestones", error="signature_refused"'},
+            **extra,
+        ) from None
 
 
 def _endpoint(route: Command) -> Callable[..., Response]:
@@ -144,6 +185,8 @@ def _endpoint(route: Command) -> Callable[..., Response]:
         admitted: Admission = given.pop("admitted")
         del given["project_id"]  # the admission's
         body = given.pop("body", None)
+        if route.signs:
+            _sign(container, admitted, getattr(body, "password", None))
         arguments = {} if body is None else route.arguments(body)
         return answer(route.command(container.ledger, admitted, **given, **arguments))
 

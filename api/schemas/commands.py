@@ -4,14 +4,15 @@ every command gives."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import EvidenceText, Name, Reason, Sha256, Text
-from domain.entities import DeliverableKind
+from domain.entities import DeliverableKind, SignatureMeaning
 from domain.roles import ProjectRole
-from domain.validation import LAG_MAX, RISK_WINDOW_MAX, TIMEZONE_MAX
+from domain.validation import LAG_MAX, QUORUM_MAX, RISK_WINDOW_MAX, TIMEZONE_MAX
 
 
 class Command(BaseModel):
@@ -70,8 +71,46 @@ class Submission(Command):
     note: Text | None = None
 
 
+# A signing password (R23): sent only to sign, never stored, never echoed.
+Password = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=1,
+        max_length=1024,
+        description="R23: the caller's signing password; required when the deployment requires"
+        " signatures (else 401), checked when given",
+        json_schema_extra={"format": "password", "writeOnly": True},
+    ),
+]
+
+
 class Approval(Command):
     comment: Text | None = None
+    meaning: SignatureMeaning = Field(
+        default=SignatureMeaning.APPROVAL,
+        description="what the signature means (21 CFR 11.50): review, approval, responsibility"
+        " or authorship; default approval",
+    )
+    password: Password = None
+
+
+class Rejection(Command):
+    reason: Reason
+    password: Password = None
+
+
+class Reopening(Command):
+    reason: Reason
+    password: Password = None
+
+
+class Quorum(Command):
+    required_approvals: int = Field(
+        ge=1,
+        le=QUORUM_MAX,
+        description="R21: approvals from distinct reviewers, none the submitter, a round needs",
+    )
 
 
 class WithReason(Command):
@@ -105,6 +144,7 @@ class BaselineCreate(Command):
 
 class Achievement(Command):
     note: Text | None = None
+    password: Password = None
 
 
 class CommandResponse(BaseModel):

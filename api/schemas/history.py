@@ -110,6 +110,13 @@ class RejectionPublic(BaseModel):
     reason: str
 
 
+class ReviewRoundPublic(BaseModel):
+    round: int = Field(description="the review round (1 = first submission)")
+    signers: list[str] = Field(description="who approved in the round, in order (R21)")
+    outcome: str = Field(description="open, approved, rejected (a veto, R22) or reopened")
+    vetoed_by: str | None = Field(description="the reviewer whose rejection ended the round")
+
+
 class DeliverableReviewPublic(BaseModel):
     id: UUID
     title: str
@@ -120,6 +127,8 @@ class DeliverableReviewPublic(BaseModel):
     last_evidence_at: UtcDatetime | None
     approved_at: UtcDatetime | None = Field(description="the approval that stands, if any")
     approved_by: str | None
+    required_approvals: int = Field(description="R21: approvals a review round needs now")
+    rounds: list[ReviewRoundPublic] = Field(description="each review round and its signers")
     days_from_last_evidence_to_approval: float | None
 
 

@@ -52,6 +52,10 @@ class DeliverablePublic(BaseModel):
     state: DeliverableState
     submitted_by: str | None
     review_rounds: int
+    required_approvals: int = Field(description="R21: approvals a review round needs")
+    approvals: list[str] = Field(
+        description="R21: who approved in the current round, or signed the approval that stands"
+    )
     criteria_met: int
     criteria_total: int
     criteria: list[CriterionPublic]
@@ -129,6 +133,10 @@ class ScheduleDeliverable(BaseModel):
     state: DeliverableState
     criteria_met: int
     criteria_total: int
+    required_approvals: int = Field(description="R21: approvals a review round needs")
+    approvals: list[str] = Field(
+        description="R21: who approved in the current round, or signed the approval that stands"
+    )
 
 
 class ScheduleMilestone(BaseModel):

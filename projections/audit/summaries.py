@@ -205,7 +205,30 @@ def _submitted(event: ev.DeliverableSubmitted) -> Summary:
 
 
 @summary_template.register
+def _quorum_set(event: ev.DeliverableQuorumSet) -> Summary:
+    return _of_deliverable(
+        event,
+        f"{_who(event)} made '%s' need {event.required_approvals} approvals "
+        f"(was {event.previous_required_approvals})",
+    )
+
+
+@summary_template.register
+def _approval_signed(event: ev.DeliverableApprovalSigned) -> Summary:
+    return _of_deliverable(
+        event,
+        f"{_who(event)} approved '%s' ({event.meaning}), "
+        f"one of {event.required_approvals} approvals needed",
+    )
+
+
+@summary_template.register
 def _approved(event: ev.DeliverableApproved) -> Summary:
+    if event.required_approvals > 1:
+        signers = ", ".join(_lit(s) for s in event.round_signers)
+        return _of_deliverable(
+            event, f"{_who(event)} approved '%s', completing its round's approvals by {signers}"
+        )
     return _of_deliverable(event, f"{_who(event)} approved '%s'")
 
 

@@ -85,6 +85,8 @@ class SchedulePage(PageRows):
                 owner=event.owner,
                 criteria_total=0,
                 criteria_met=0,
+                required_approvals=1,
+                approvals=[],
             )
         )
 
@@ -115,6 +117,21 @@ class SchedulePage(PageRows):
     def _state_changed(self, event: ev.DeliverableMoved, position: int) -> None:
         if (deliverable := self._deliverable(event)) is not None:
             deliverable.state = event.transition.target.value
+            # R21, R22: a submission starts a round, a rejection or reopen ends one.
+            if isinstance(event, ev.DeliverableApproved):
+                deliverable.approvals = event.round_signers
+            elif not isinstance(event, ev.DeliverableCancelled):
+                deliverable.approvals = []
+
+    @apply.register
+    def _quorum_set(self, event: ev.DeliverableQuorumSet, position: int) -> None:
+        if (deliverable := self._deliverable(event)) is not None:
+            deliverable.required_approvals = event.required_approvals
+
+    @apply.register
+    def _approval_signed(self, event: ev.DeliverableApprovalSigned, position: int) -> None:
+        if (deliverable := self._deliverable(event)) is not None:
+            deliverable.approvals = [*deliverable.approvals, event.actor]
 
     @apply.register
     def _criterion_added(self, event: ev.CriterionAdded, position: int) -> None:

@@ -43,7 +43,7 @@ def get_schedule(
         ).fetchall()
         links = cur.execute(
             "SELECT l.milestone_id, d.deliverable_id, d.title, d.state, d.criteria_met,"
-            " d.criteria_total"
+            " d.criteria_total, d.required_approvals, d.approvals"
             " FROM schedule_links l JOIN schedule_deliverables d USING (project_id, deliverable_id)"
             " WHERE l.project_id = %s ORDER BY l.milestone_id, l.ordinal",
             (project_id,),
@@ -61,6 +61,8 @@ def get_schedule(
                 "state": row["state"],
                 "criteria_met": row["criteria_met"],
                 "criteria_total": row["criteria_total"],
+                "required_approvals": row["required_approvals"],
+                "approvals": list(row["approvals"]),
             }
         )
     by_phase: dict[UUID, list[dict[str, Any]]] = {p["phase_id"]: [] for p in phases}

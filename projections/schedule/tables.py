@@ -63,6 +63,10 @@ DELIVERABLES = Table(
         Column("owner", "text", null=True),
         Column("criteria_total", "integer", default="0"),
         Column("criteria_met", "integer", default="0"),
+        # R21 (migration 0060): the quorum, and who approved in the current round (or signed
+        # the approval that stands), in order.
+        Column("required_approvals", "integer", default="1"),
+        Column("approvals", "jsonb", default="'[]'::jsonb"),
     ),
 )
 

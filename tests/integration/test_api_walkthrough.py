@@ -82,6 +82,8 @@ def test_walkthrough_from_project_to_milestone_achieved_on_time(users: Users) ->
             "state": "approved",
             "criteria_met": 2,
             "criteria_total": 2,
+            "required_approvals": 1,
+            "approvals": [bob.name],
         }
     ]
     assert schedule.headers["ETag"].startswith('W/"')

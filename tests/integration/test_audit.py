@@ -79,6 +79,8 @@ def test_each_row_says_who_did_what_to_which_entity_in_one_line(users: Users) ->
         "deliverable_id": project.report,
         "comment": None,
         "meaning": "approval",
+        "required_approvals": 1,
+        "signers": [reviewer.name],
     }
     # What was approved: the report's one criterion's evidence, a URI without a digest.
     assert [(p["artifact"], p["sha256"]) for p in pinned] == [(None, None)]

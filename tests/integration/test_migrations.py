@@ -399,6 +399,18 @@ def test_the_views_of_an_adopted_database_answer_the_same_schedule_caught_up_and
     assert all(schedule is not None for schedule in adopted.schedules.values())
     assert caught_up == adopted.schedules
     assert rebuilt == adopted.schedules
+    # 0060 filled in the signer of every approval stored before quorums (quorum 1).
+    approved = [
+        d
+        for schedule in adopted.schedules.values()
+        if schedule is not None
+        for phase in schedule["phases"]
+        for milestone in phase["milestones"]
+        for d in milestone["deliverables"]
+        if d["state"] == "approved"
+    ]
+    assert approved
+    assert all(d["required_approvals"] == 1 and len(d["approvals"]) == 1 for d in approved)
 
 
 def test_the_answers_of_an_adopted_database_move_to_the_prunable_table_with_their_age(

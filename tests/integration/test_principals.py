@@ -19,6 +19,7 @@ from adapters.postgres.principals import (
     UnknownPrincipalError,
     hash_token,
 )
+from adapters.postgres.signatures import Signatures, SigningRefusedError
 from api.settings import Settings
 from application.access import GlobalRole, Principal
 from tests.integration.scratch import scratch_database
@@ -164,3 +165,27 @@ def test_revoking_an_unknown_or_revoked_token_reports_false(principals: Principa
 
     assert principals.revoke_token(token) is False
     assert principals.revoke_token("ml_never-issued") is False
+
+
+def test_a_signing_password_is_set_as_the_owner_and_kept_only_as_an_argon2id_hash(
+    principals: Principals, migrated: str
+) -> None:
+    principals.add("signer")
+    signatures = Signatures(principals.pool, principals)
+
+    signatures.set_display_name("signer", "Dr. Sam Signer")
+    signatures.set_password("signer", "a long passphrase")
+
+    with psycopg.connect(migrated) as conn:
+        row = conn.execute(
+            "SELECT password_hash FROM signing_passwords WHERE principal = 'signer'"
+        ).fetchone()
+    assert row is not None
+    assert row[0].startswith("$argon2id$")
+    assert "a long passphrase" not in row[0]
+    signer = signatures.verify("signer", "a long passphrase")
+    assert (signer.name, signer.display_name) == ("signer", "Dr. Sam Signer")
+    with pytest.raises(SigningRefusedError):
+        signatures.verify("signer", "not the passphrase")
+    with pytest.raises(UnknownPrincipalError):
+        signatures.set_password("nobody", "a long passphrase")

@@ -146,8 +146,10 @@ def _every_event(ledger: Ledger) -> None:
         project.submit(ids["report"], actor=manager)
         project.approve(ids["report"], actor=reviewer)
         project.reopen_deliverable(ids["report"], "again", actor=manager)
+        project.set_required_approvals(ids["report"], 2, actor=manager)  # R21
         project.submit(ids["report"], actor=manager)
         project.approve(ids["report"], actor=reviewer)
+        project.approve(ids["report"], actor="olga")
 
     def milestones(project: Project) -> None:
         ids["gate"] = project.define_milestone(

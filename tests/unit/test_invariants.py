@@ -182,6 +182,12 @@ class ProjectCommands(RuleBasedStateMachine):
         self.step(lambda p: p.approve(did, actor=who))
 
     @precondition(has_deliverables)
+    @rule(n=index, aim=aim, quorum=st.sampled_from([0, 1, 2, 2, 3]))
+    def set_required_approvals(self, n: int, aim: bool, quorum: int) -> None:
+        did = self.deliverable(n, aim, DRAFT).id
+        self.step(lambda p: p.set_required_approvals(did, quorum, actor=ALICE))
+
+    @precondition(has_deliverables)
     @rule(n=index, aim=aim, who=principals, reason=reasons)
     def reject(self, n: int, aim: bool, who: str, reason: str) -> None:
         did = self.deliverable(n, aim, IN_REVIEW).id
@@ -313,6 +319,29 @@ class ProjectCommands(RuleBasedStateMachine):
                 assert m.achieved_by
             else:
                 assert (m.achieved_at, m.achieved_by) == (None, None)
+
+    @invariant()
+    def every_approval_stands_on_its_quorum_of_distinct_reviewers(self) -> None:
+        """R5 for each signer, R21: approved only with the quorum from distinct reviewers, none
+        the submitter; in review with fewer; a draft (after a veto, R22) with none."""
+        for d in self.project.deliverables.values():
+            assert 1 <= d.required_approvals <= 20
+            assert len(set(d.approvals)) == len(d.approvals)
+            assert d.submitted_by not in d.approvals or d.state is DRAFT
+            if d.state is APPROVED:
+                assert len(d.approvals) == d.required_approvals
+            elif d.state is IN_REVIEW:
+                assert len(d.approvals) < d.required_approvals
+            elif d.state is DRAFT:
+                assert d.approvals == []
+
+    @invariant()
+    def a_quorum_changes_only_on_a_draft(self) -> None:
+        for key, before in self.previous.deliverables.items():
+            if before.state is not DRAFT:
+                assert self.project.deliverables[key].required_approvals == (
+                    before.required_approvals
+                )
 
     @invariant()
     def no_achieved_milestone_waits_for_an_open_predecessor(self) -> None:

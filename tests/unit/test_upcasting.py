@@ -126,7 +126,7 @@ def test_events_stored_before_version_2_replay_into_the_same_project(ledger: Led
     assert project.role_of("carol") is not None
 
 
-def test_a_new_approval_is_stored_as_version_3_with_its_meaning_and_evidence(
+def test_a_new_approval_is_stored_as_version_4_with_its_meaning_evidence_and_signers(
     ledger: Ledger,
 ) -> None:
     project: Project | None = None
@@ -139,8 +139,9 @@ def test_a_new_approval_is_stored_as_version_3_with_its_meaning_and_evidence(
     stored = ledger.mapper.to_stored_event(approval)
 
     state = json.loads(stored.state)
-    assert state["class_version"] == 3
+    assert state["class_version"] == 4
     assert state["meaning"] == "review"
+    assert (state["signers"], state["required_approvals"]) == (["carol"], 1)
     assert state["evidence_digests"] == [
         {"criterion_id": str(CRITERION), "artifact": None, "sha256": None}
     ]
@@ -249,3 +250,82 @@ def test_evidence_stored_as_version_1_reads_as_evidence_naming_no_artifact(
 
     assert evidence.artifact is None
     assert evidence.evidence == "https://example.org/spec.pdf"
+
+
+# What the code before version 4 of DeliverableApproved stored (version 3: a meaning and the
+# evidence digests, no quorum and no signers: every approval was a round's only one).
+APPROVAL_STORED_AS_V3 = (
+    "domain.events:DeliverableApproved",
+    b'{"timestamp":{"_type_":"datetime_iso","_data_":"2026-12-05T03:58:12.104211+00:00"},'
+    b'"actor":"carol","deliverable_id":{"_type_":"uuid_hex",'
+    b'"_data_":"e2694296976c4f3196d751900314303c"},"comment":null,"meaning":"review",'
+    b'"evidence_digests":[{"criterion_id":"1c5f7ac9-6864-4e6f-aae8-1df091a62b14",'
+    b'"artifact":null,"sha256":null}],"class_version":3}',
+)
+
+
+def test_an_approval_stored_as_version_3_reads_as_a_quorum_of_one_signed_by_its_actor(
+    ledger: Ledger,
+) -> None:
+    topic, state = APPROVAL_STORED_AS_V3
+    stored = StoredEvent(
+        originator_id=PROJECT, originator_version=len(STORED_BEFORE_V2), topic=topic, state=state
+    )
+
+    approval = ledger.mapper.to_domain_event(stored)
+
+    assert isinstance(approval, ev.DeliverableApproved)
+    assert (approval.required_approvals, approval.signers) == (1, ["carol"])
+    assert approval.meaning == SignatureMeaning.REVIEW
+    assert approval.evidence_digests == [
+        {"criterion_id": str(CRITERION), "artifact": None, "sha256": None}
+    ]
+    project: Project | None = None
+    for event in [*_decode(ledger)[:-1], approval]:
+        project = event.mutate(project)
+    assert isinstance(project, Project)
+    deliverable = project.deliverable(DELIVERABLE)
+    assert deliverable.state is DeliverableState.APPROVED
+    assert (deliverable.required_approvals, deliverable.approvals) == (1, ["carol"])
+
+
+def test_events_stored_before_quorums_replay_into_quorum_one_with_the_approver_as_signer(
+    ledger: Ledger,
+) -> None:
+    project: Project | None = None
+    for event in _decode(ledger):
+        project = event.mutate(project)
+    assert isinstance(project, Project)
+
+    deliverable = project.deliverable(DELIVERABLE)
+
+    assert (deliverable.required_approvals, deliverable.approvals) == (1, ["carol"])
+
+
+def test_a_snapshot_taken_before_quorums_loads_with_quorum_one(ledger: Ledger) -> None:
+    project: Project | None = None
+    for event in _decode(ledger)[:-1]:
+        project = event.mutate(project)
+    assert isinstance(project, Project)
+    snapshot = Project.Snapshot.take(project)
+    state = json.loads(ledger.mapper.to_stored_event(snapshot).state)
+    for deliverable in state["state"]["deliverables"].values():
+        # What a snapshot of a deliverable held before quorums existed.
+        del deliverable["_data_"]["required_approvals"], deliverable["_data_"]["approvals"]
+    old = ledger.mapper.to_stored_event(snapshot)
+    old = StoredEvent(
+        originator_id=old.originator_id,
+        originator_version=old.originator_version,
+        topic=old.topic,
+        state=json.dumps(state).encode(),
+    )
+
+    decoded = ledger.mapper.to_domain_event(old)
+    assert isinstance(decoded, Project.Snapshot)
+    loaded = decoded.mutate(None)
+
+    assert isinstance(loaded, Project)
+    deliverable = loaded.deliverable(DELIVERABLE)
+    assert (deliverable.required_approvals, deliverable.approvals) == (1, [])
+    loaded.approve(DELIVERABLE, actor="carol")
+    assert loaded.deliverable(DELIVERABLE).state is DeliverableState.APPROVED

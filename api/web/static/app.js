@@ -495,6 +495,13 @@ function drawSchedule(project) {
   $("schedule-table").querySelector("tbody").replaceChildren(...rows);
 }
 
+// R21: the current round's approvals (or the signers of the approval that stands) of the quorum.
+function signers(d) {
+  if (!d.approvals.length && d.required_approvals <= 1) return null;
+  const who = d.approvals.length ? `: ${d.approvals.join(", ")}` : "";
+  return h("div", { class: "sub signers" }, `${d.approvals.length} of ${d.required_approvals} approvals${who}`);
+}
+
 function drawDeliverables(project) {
   const phases = phaseNames(project);
   const order = new Map(project.phases.map((p, n) => [p.id, n]));
@@ -510,7 +517,7 @@ function drawDeliverables(project) {
           h("td", {}, phases.get(d.phase_id) || ""),
           h("th", { scope: "row" }, d.title, h("div", { class: "sub" }, d.kind)),
           h("td", {}, d.owner || "—"),
-          h("td", {}, badge("state", d.state, STATE[d.state])),
+          h("td", {}, badge("state", d.state, STATE[d.state]), signers(d)),
           h("td", { class: "num" }, String(d.review_rounds)),
           h("td", { class: "num" }, `${d.criteria_met} of ${d.criteria_total}`),
           h(
