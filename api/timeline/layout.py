@@ -131,7 +131,12 @@ def ticks(first: date, last: date) -> list[tuple[date, str]]:
     if span <= 120:
         monday = shift(first, -first.weekday() % 7)
         count = (last - monday).days // 7 + 1
-        return [(d, text.day(d, year=False)) for d in (shift(monday, 7 * n) for n in range(count))]
+        mondays = [shift(monday, 7 * n) for n in range(count)]
+        # A tick that crosses into a new year says which (issue 19: "4 Jan" after "28 Dec").
+        return [
+            (d, text.day(d, year=n > 0 and d.year != mondays[n - 1].year))
+            for n, d in enumerate(mondays)
+        ]
     months = span / 30.44
     step = next((s for s in MONTH_STEPS if months / s <= MAX_TICKS), MONTH_STEPS[-1])
     index = first.year * 12 + first.month - 1

@@ -155,7 +155,7 @@ def test_the_audit_trail_filtered_by_a_reviewer_downloads_as_csv(
     with saved.open(newline="") as handle:
         rows = list(csv.DictReader(handle))
 
-    assert download.value.suggested_filename == "audit.csv"
+    assert download.value.suggested_filename == "customer-portal-relaunch-audit-bob.csv"
     assert len(rows) == len(shown)
     assert {row["actor"] for row in rows} == {"bob"}
     assert {row["project_id"] for row in rows} == {str(demo_project.project_id)}

@@ -515,7 +515,7 @@ function drawDeliverables(project) {
           "tr",
           { "data-deliverable-id": d.id, "data-state": d.state },
           h("td", {}, phases.get(d.phase_id) || ""),
-          h("th", { scope: "row" }, d.title, h("div", { class: "sub" }, d.kind)),
+          h("th", { scope: "row" }, d.title, h("div", { class: "sub" }, `kind: ${d.kind}`)),
           h("td", {}, d.owner || "—"),
           h("td", {}, badge("state", d.state, STATE[d.state]), signers(d)),
           h("td", { class: "num" }, String(d.review_rounds)),
@@ -550,6 +550,10 @@ function drawAlignment(project) {
       .filter((d) => d.criteria_total === 0)
       .map((d) => `Deliverable “${d.title}” has no completion criteria.`),
   ];
+  // An empty plan is not "aligned": say there is nothing to check yet.
+  if (!milestones.length && !deliverables.length) {
+    warnings.push("Nothing to check yet: the plan has no milestones and no deliverables.");
+  }
   $("alignment-list").replaceChildren(...warnings.map((w) => h("li", {}, w)));
   $("alignment-ok").hidden = warnings.length > 0;
 }
@@ -727,6 +731,24 @@ function zoneMidnight(isoDate, timeZone) {
   return new Date(utcMidnight - offset(new Date(first))).toISOString();
 }
 
+// The export's file name says what it holds: the project and the filter ("customer-portal-
+// relaunch-audit-bob-DeliverableApproved.csv"), not always "audit.csv".
+function auditFilename() {
+  const slug = (text) =>
+    String(text)
+      .normalize("NFKD")
+      .replace(/[^A-Za-z0-9]+/g, "-")
+      .replace(/^-+|-+$/g, "")
+      .toLowerCase()
+      .slice(0, 60);
+  const parts = [slug(current.project.name) || "project", "audit"];
+  for (const id of ["audit-actor", "audit-type", "audit-since", "audit-until"]) {
+    const value = $(id).value;
+    if (value) parts.push(slug(value));
+  }
+  return `${parts.join("-")}.csv`;
+}
+
 function auditQuery() {
   const params = new URLSearchParams({ project_id: current.pid });
   const actor = $("audit-actor").value;
@@ -822,7 +844,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("timeline-download").addEventListener("click", () => {
     const instant = asOf();
     const query = instant ? `?as_of=${encodeURIComponent(instant)}` : "";
-    saveBlob(`/v1/projects/${current.pid}/timeline.svg${query}`, "image/svg+xml", "timeline.svg").catch((e) => showError(e.message));
+    saveBlob(`/v1/projects/${current.pid}/timeline.svg${query}`, "image/svg+xml", `${String(current.project.name).replace(/[^A-Za-z0-9]+/g, "-").replace(/^-+|-+$/g, "").toLowerCase() || "project"}-timeline.svg`).catch((e) => showError(e.message));
   });
 
   const filters = $("audit-filters");
@@ -833,7 +855,7 @@ document.addEventListener("DOMContentLoaded", () => {
   filters.addEventListener("reset", () => setTimeout(() => loadAudit(false).catch((e) => showError(e.message))));
   $("audit-more").addEventListener("click", () => loadAudit(true).catch((e) => showError(e.message)));
   $("audit-csv").addEventListener("click", () => {
-    saveBlob(`/v1/audit?${auditQuery()}`, "text/csv", "audit.csv").catch((e) => showError(e.message));
+    saveBlob(`/v1/audit?${auditQuery()}`, "text/csv", auditFilename()).catch((e) => showError(e.message));
   });
 
   for (const form of document.querySelectorAll(".work-form")) {
