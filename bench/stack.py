@@ -11,7 +11,8 @@ each ratio is taken within a round and the median round is reported.
 
 Besides the maximum rates, each server also runs once at a quiet offered rate (24 commands/s,
 `hey -q`), where p50 and p99 show what the server adds when nothing queues (issue 18's
-low-load stall).
+low-load stall), beside two same-run baselines of that tail: a raw one-INSERT-per-COMMIT loop
+at the same rate (the durable commit alone) and how late this machine wakes a sleeping thread.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from uuid import uuid4
 import httpx
 
 from adapters.postgres.embedded import drop_database, ensure_database
+from bench import baselines
 from bench.context import REPO, Context, spare_port
 from bench.load import CLIENTS, percentile
 from bench.report import Metric, measured
@@ -242,6 +244,13 @@ def measure(ctx: Context) -> tuple[Metric, Metric]:
                 quiet[name] = drive(
                     running[name], max(2.0, ctx.sizes.lag_seconds), rate=QUIET_RATE
                 ).summary()
+            raw = baselines.paced_commits(
+                ctx.database_url, QUIET_RATE, max(2.0, ctx.sizes.lag_seconds)
+            )
+        quiet["raw_commit"] = {
+            "p50_ms": round(percentile(raw, 50) * 1000, 2),
+            "p99_ms": round(percentile(raw, 99) * 1000, 2),
+        }
         quiet["wakeup_late"] = probe.summary()
         quiet["load_average"] = os.getloadavg()[0]
     floor_ratios = [r["service"]["rate"] / r["floor"]["rate"] for r in results]
