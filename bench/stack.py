@@ -4,7 +4,8 @@ Three HTTP servers on this machine and the same PostgreSQL server, driven the sa
 run: the service (`milestones serve`), the framework floor (`bench.floor`: the same FastAPI
 route and body model answered from memory) and the peer (`bench.peer`: one eventsourcing
 Application, get → act → save). The load is `hey` (Go; Debian package `hey`): 16 closed-loop
-clients, one per project, each `POST /v1/projects/{pid}/deliverables`. A Go load generator
+clients, one per project, each `POST /v1/projects/{pid}/deliverables`, on 16 new projects
+for every round. A Go load generator
 costs the shared two cores far less than Python clients, so more of them is left to the server
 measured. Rounds alternate the three servers, so a noisy neighbour hits all of them alike;
 each ratio is taken within a round and the median round is reported.
@@ -33,6 +34,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx
+from psycopg.conninfo import conninfo_to_dict
 
 from adapters.postgres.embedded import drop_database, ensure_database
 from bench import baselines
@@ -56,6 +58,15 @@ class Server:
     headers: dict[str, str]
     targets: list[tuple[str, str]]  # (project id, phase id), one per client
     process: subprocess.Popen[bytes] | None = None
+
+    def fresh(self) -> None:
+        """New, empty projects for the next run: every round starts from the same size (a
+        command's cost grows with its project in the service and, between snapshots, in the
+        peer), so rounds differ by the machine's noise, not by what earlier rounds wrote."""
+        if self.name == "floor":
+            self.targets = [(str(uuid4()), str(uuid4())) for _ in self.targets]
+        else:
+            self.targets = _projects(self.url, self.headers, len(self.targets))
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -210,7 +221,7 @@ def servers(ctx: Context) -> Iterator[dict[str, Server]]:
     running: dict[str, Server] = {
         "service": Server("service", service.url, manager, _projects(service.url, manager, CLIENTS))
     }
-    peer_db = f"{ctx.database_url.rsplit('/', 1)[-1].split('?')[0]}_peer"
+    peer_db = f"{conninfo_to_dict(ctx.database_url)['dbname']}_peer"
     peer_url = ensure_database(ctx.database_url, peer_db)
     with tempfile.TemporaryDirectory(prefix="milestones-stack-") as home:
         try:
@@ -237,7 +248,11 @@ def measure(ctx: Context) -> tuple[Metric, Metric]:
             drive(server, min(2.0, seconds))  # warm up: pools, caches, snapshots
         results: list[dict[str, dict[str, Any]]] = []
         for _ in range(rounds):
+            for server in running.values():
+                server.fresh()
             results.append({name: drive(running[name], seconds).summary() for name in SERVERS})
+        for server in running.values():
+            server.fresh()
         quiet: dict[str, Any] = {}
         with WakeProbe() as probe:
             for name in SERVERS:
