@@ -17,13 +17,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import as_of, audit, lag, rebuild, verify, workload, write
+from bench import as_of, audit, lag, rebuild, stack, verify, workload, write
 from bench.chart import CHART
 from bench.context import SIZES, Context, context, machine
-from bench.report import LATEST, RESULTS, Metric, table
+from bench.report import LATEST, RESULTS, Metric, missing, table
 from bench.report import write as write_json
 
-METRICS = ("write", "lag", "rebuild", "as_of", "audit", "verify")
+METRICS = ("write", "write_floor", "write_peer", "lag", "rebuild", "as_of", "audit", "verify")
 
 log = logging.getLogger("bench")
 
@@ -97,6 +97,27 @@ def _guard(metrics: dict[str, Metric], name: str, step: Callable[[], Metric]) ->
         }
 
 
+def _stack(ctx: Context, wanted: set[str], metrics: dict[str, Metric]) -> None:
+    """The framework floor and the peer beside the service, one run of `bench.stack`."""
+    reason = stack.available()
+    if reason:
+        for name in ("write_floor", "write_peer"):
+            if name in wanted:
+                metrics[name] = missing(unit="commands/s", goal="", reason=reason)
+        return
+    pair: dict[str, Metric] = {}
+
+    def both() -> Metric:
+        pair["write_floor"], pair["write_peer"] = stack.measure(ctx)
+        return pair["write_floor"]
+
+    _guard(metrics, "write_floor", both)
+    if "write_peer" in wanted:
+        _guard(metrics, "write_peer", lambda: pair.get("write_peer") or metrics["write_floor"])
+    if "write_floor" not in wanted:
+        del metrics["write_floor"]
+
+
 def _fill(ctx: Context, total: int) -> None:
     """Grow the log to `total` events by COPY (see `workload.copy_projects`)."""
     missing = total - ctx.events()
@@ -129,6 +150,8 @@ def _run(ctx: Context, wanted: set[str], metrics: dict[str, Metric]) -> None:
         _guard(metrics, "write", lambda: write.measure(ctx))
     if "lag" in wanted:
         _guard(metrics, "lag", lambda: lag.measure(ctx))
+    if wanted & {"write_floor", "write_peer"}:
+        _stack(ctx, wanted, metrics)
 
     if wanted & {"rebuild", "audit", "verify"}:
         # The service would apply the bulk events as they come; nobody reads meanwhile.

@@ -62,6 +62,31 @@ def insert_per_commit(database_url: str, rows: int) -> tuple[float, float]:
     return rows / elapsed, p99
 
 
+def paced_commits(database_url: str, rate: float, seconds: float) -> list[float]:
+    """Latencies (s) of one INSERT + COMMIT sent at `rate` per second for `seconds`: what a
+    durable commit alone costs at a quiet rate on this server right now (its tail is the
+    shared server's WAL flush and this machine's CPU contention, not ours)."""
+    latencies = []
+    with psycopg.connect(database_url) as conn, _scratch(conn, "bench_raw_paced") as table:
+        insert = sql.SQL(_INSERT).format(table)
+        stream = uuid.uuid4()
+        interval = 1 / rate
+        due = time.perf_counter()
+        end = due + seconds
+        version = 0
+        while due < end:
+            pause = due - time.perf_counter()
+            if pause > 0:
+                time.sleep(pause)
+            before = time.perf_counter()
+            conn.execute(insert, (stream, version, TOPIC, STATE))
+            conn.commit()
+            latencies.append(time.perf_counter() - before)
+            version += 1
+            due += interval
+    return latencies
+
+
 def executemany_100(database_url: str, rows: int) -> float:
     """Rows/s of executemany with 100 rows per transaction."""
     with psycopg.connect(database_url) as conn, _scratch(conn, "bench_raw_batch") as table:
