@@ -131,6 +131,9 @@ class Service:
             # Room for 16 clients' requests to be in flight at once.
             "MILESTONES_POOL_SIZE": "16",
             "MILESTONES_POOL_MAX_OVERFLOW": "8",
+            # The 16 clients act as one principal: each may have one ?min_position read waiting
+            # (the default of 8 per principal is a guard against one hostile caller, issue 13).
+            "MILESTONES_WAITS_PER_PRINCIPAL": "16",
         }
         command = [
             sys.executable,
