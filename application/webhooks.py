@@ -120,7 +120,7 @@ class WebhookStore(Protocol):
 
     def subscriptions(self, project_ids: Sequence[UUID] | None) -> list[Subscription]: ...
 
-    def project_ids(self) -> list[UUID]: ...
+    def project_ids(self, managed_by: str | None = None) -> list[UUID]: ...
 
     def change(
         self,
@@ -247,7 +247,14 @@ class Webhooks:
         if principal.role is GlobalRole.ADMIN:
             scoped = [project_id] if project_id is not None else sorted(principal.projects or ())
             return self._store.subscriptions([p for p in scoped if principal.reaches(p)])
-        candidates = [project_id] if project_id is not None else self._store.project_ids()
+        # A member's candidates come from the projects view (the projects it manages there),
+        # each then checked on the project itself: a list costs the member's own projects, not
+        # every project with a subscription (review finding F8).
+        candidates = (
+            [project_id]
+            if project_id is not None
+            else self._store.project_ids(managed_by=principal.name)
+        )
         managed = [pid for pid in candidates if self._manages(principal, pid)]
         return self._store.subscriptions(managed) if managed else []
 

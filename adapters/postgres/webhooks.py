@@ -98,11 +98,21 @@ class PostgresWebhooks:
                 ).fetchall()
         return [_subscription(row) for row in rows]
 
-    def project_ids(self) -> list[UUID]:
+    def project_ids(self, managed_by: str | None = None) -> list[UUID]:
+        """The projects that have subscriptions; with `managed_by`, only those the projects
+        view says that principal manages (one indexed join, not one load per project)."""
         with self._pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT DISTINCT project_id FROM public.webhooks WHERE project_id IS NOT NULL"
-            ).fetchall()
+            if managed_by is None:
+                rows = conn.execute(
+                    "SELECT DISTINCT project_id FROM public.webhooks WHERE project_id IS NOT NULL"
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT DISTINCT w.project_id FROM public.webhooks w"
+                    " JOIN public.project_members m ON m.project_id = w.project_id"
+                    " WHERE m.principal = %s AND m.role = 'manager'",
+                    (managed_by,),
+                ).fetchall()
         return [row[0] for row in rows]
 
     def change(

@@ -89,6 +89,9 @@ def test_a_manager_lists_only_the_subscriptions_of_projects_it_manages(users: Us
     one, two = users("manager"), users("manager")
     mine = _subscribe(one, _project(one)).json()["id"]
     _subscribe(two, _project(two))
+    # The list looks at the projects the projects view says one manages: let it catch up.
+    container = users.container
+    assert container.runner.wait_for(container.ledger.recorder.max_notification_id() or 0, 10)
 
     listed = [w["id"] for w in one.get("/v1/webhooks").json()["webhooks"]]
 
