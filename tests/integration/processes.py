@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,3 +113,24 @@ def wait_until(check: Callable[[], T | None], timeout: float, what: str) -> T:
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+@contextmanager
+def running_service(database_url: str, workdir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """A real `milestones serve` on a fresh, upgraded database of its own (data and log in
+    `workdir`), answering `/health`: its base URL and the environment of its CLI commands."""
+    with fresh_database(database_url) as url:
+        env = service_env(url, MILESTONES_DATA_DIR=str(workdir / "data"))
+        run([*MILESTONES, "db", "upgrade"], env)
+        port = free_port()
+        server = spawn([*MILESTONES, "serve", "--port", str(port)], env, workdir / "serve.log")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            wait_until(
+                lambda: urllib.request.urlopen(f"{base}/health", timeout=1).status == 200,
+                60,
+                "the service to answer",
+            )
+            yield base, env
+        finally:
+            stop(server)

@@ -25,17 +25,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.processes import (
-    MILESTONES,
-    REPO,
-    free_port,
-    fresh_database,
-    run,
-    service_env,
-    spawn,
-    stop,
-    wait_until,
-)
+from tests.integration.processes import MILESTONES, REPO, run, running_service
 
 PACKAGE = "ml_generated_client"
 
@@ -52,22 +42,8 @@ class Service:
 
 @pytest.fixture(scope="module")
 def service(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    tmp = tmp_path_factory.mktemp("generated")
-    with fresh_database(database_url) as url:
-        env = service_env(url, MILESTONES_DATA_DIR=str(tmp / "data"))
-        run([*MILESTONES, "db", "upgrade"], env)
-        port = free_port()
-        server = spawn([*MILESTONES, "serve", "--port", str(port)], env, tmp / "serve.log")
-        base = f"http://127.0.0.1:{port}"
-        try:
-            wait_until(
-                lambda: urllib.request.urlopen(f"{base}/health", timeout=1).status == 200,
-                60,
-                "the service to answer",
-            )
-            yield Service(base, env)
-        finally:
-            stop(server)
+    with running_service(database_url, tmp_path_factory.mktemp("generated")) as (base, env):
+        yield Service(base, env)
 
 
 @pytest.fixture(scope="module")

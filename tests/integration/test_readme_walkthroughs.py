@@ -13,22 +13,11 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.integration.processes import (
-    MILESTONES,
-    REPO,
-    free_port,
-    fresh_database,
-    run,
-    service_env,
-    spawn,
-    stop,
-    wait_until,
-)
+from tests.integration.processes import MILESTONES, REPO, run, running_service
 
 SECTIONS = ("## Walk-through with curl", "## An auditor's walk-through", "## A retrospective's")
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.M | re.S)
@@ -56,41 +45,28 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
     shown = "\n".join(text for language, text in blocks if language == "text")
     assert len(scripts) == 6, "the walk-throughs' sh blocks moved: update SECTIONS"
 
-    with fresh_database(database_url) as url:
-        env = service_env(url, MILESTONES_DATA_DIR=str(tmp_path / "data"))
-        run([*MILESTONES, "db", "upgrade"], env)
-        port = free_port()
-        server = spawn([*MILESTONES, "serve", "--port", str(port)], env, tmp_path / "serve.log")
-        try:
-            base = f"http://127.0.0.1:{port}"
-            wait_until(
-                lambda: urllib.request.urlopen(f"{base}/health", timeout=1).status == 200,
-                60,
-                "the service to answer",
-            )
-            demo = run([*MILESTONES, "demo", "--url", base], env)
-            exports = [line for line in demo.splitlines() if line.startswith("export ")]
-            assert {line.split("=")[0] for line in exports} == {
-                "export U",
-                "export P",
-                "export ALICE",
-                "export BOB",
-                "export CAROL",
-                "export DAVE",
-            }
-            # The README's `M=.venv/bin/milestones` is this checkout's, on the test's database.
-            script = "\n".join(["set -euo pipefail", *exports, *scripts])
-            done = subprocess.run(
-                ["bash", "-c", script],
-                cwd=REPO,
-                env=env,
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-        finally:
-            stop(server)
+    with running_service(database_url, tmp_path) as (base, env):
+        demo = run([*MILESTONES, "demo", "--url", base], env)
+        exports = [line for line in demo.splitlines() if line.startswith("export ")]
+        assert {line.split("=")[0] for line in exports} == {
+            "export U",
+            "export P",
+            "export ALICE",
+            "export BOB",
+            "export CAROL",
+            "export DAVE",
+        }
+        # The README's `M=.venv/bin/milestones` is this checkout's, on the test's database.
+        script = "\n".join(["set -euo pipefail", *exports, *scripts])
+        done = subprocess.run(
+            ["bash", "-c", script],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     printed = done.stdout
     assert done.returncode == 0, f"{printed}\n{done.stderr}"
 

@@ -731,16 +731,19 @@ function zoneMidnight(isoDate, timeZone) {
   return new Date(utcMidnight - offset(new Date(first))).toISOString();
 }
 
+// A piece of a file name: letters and digits, the rest one dash ("Customer Portal" → "customer-portal").
+function slug(text) {
+  return String(text)
+    .normalize("NFKD")
+    .replace(/[^A-Za-z0-9]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .toLowerCase()
+    .slice(0, 60);
+}
+
 // The export's file name says what it holds: the project and the filter ("customer-portal-
-// relaunch-audit-bob-DeliverableApproved.csv"), not always "audit.csv".
+// relaunch-audit-bob-deliverableapproved.csv"), not always "audit.csv".
 function auditFilename() {
-  const slug = (text) =>
-    String(text)
-      .normalize("NFKD")
-      .replace(/[^A-Za-z0-9]+/g, "-")
-      .replace(/^-+|-+$/g, "")
-      .toLowerCase()
-      .slice(0, 60);
   const parts = [slug(current.project.name) || "project", "audit"];
   for (const id of ["audit-actor", "audit-type", "audit-since", "audit-until"]) {
     const value = $(id).value;
@@ -844,7 +847,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("timeline-download").addEventListener("click", () => {
     const instant = asOf();
     const query = instant ? `?as_of=${encodeURIComponent(instant)}` : "";
-    saveBlob(`/v1/projects/${current.pid}/timeline.svg${query}`, "image/svg+xml", `${String(current.project.name).replace(/[^A-Za-z0-9]+/g, "-").replace(/^-+|-+$/g, "").toLowerCase() || "project"}-timeline.svg`).catch((e) => showError(e.message));
+    saveBlob(`/v1/projects/${current.pid}/timeline.svg${query}`, "image/svg+xml", `${slug(current.project.name) || "project"}-timeline.svg`).catch((e) => showError(e.message));
   });
 
   const filters = $("audit-filters");
