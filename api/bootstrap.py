@@ -24,6 +24,7 @@ from adapters.postgres.webhooks import PostgresWebhooks
 from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
 from api.pruning import DeliveryLogPruner
+from api.reading import Reading, Target, build_reading
 from api.settings import Settings
 from api.webhooks import signing, targets
 from api.webhooks.deliverer import Deliverer, policy_of
@@ -63,6 +64,7 @@ class Container:
     webhooks: Webhooks
     deliverer: Deliverer
     artifacts: Artifacts
+    reading: Reading
     clock: Clock = utc_now
     embedded: EmbeddedPostgres | None = None
     metrics: Metrics = field(default_factory=Metrics)
@@ -74,6 +76,7 @@ class Container:
         self.closed = True
         self.deliverer.stop()
         self.runner.stop()
+        self.reading.close()
         self.ledger.close()
         self.pool.close()
         if self.embedded is not None:
@@ -113,7 +116,8 @@ def bootstrap(
     opens acts as the application role (see `adapters.postgres.dbroles`). A test may pass its
     own clock or views instead of monkeypatching them.
     """
-    database_url = with_role(database_url, preflight(database_url, settings))
+    role = preflight(database_url, settings)
+    database_url = with_role(database_url, role)
     pool = open_pool(database_url, settings)
     metrics = Metrics()
     principals = Principals(pool)
@@ -128,6 +132,17 @@ def bootstrap(
     views = list(all_views() if views is None else views)
     metrics.watch(ledger, pool, [view.name for view in views])
     webhook_store = PostgresWebhooks(pool)
+    runner = ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval)
+    # The views' queries and the reads of the past go to replicas when there are some.
+    reading = build_reading(
+        settings,
+        Target("primary", pool, ledger),
+        role,
+        runner.names,
+        runner.positions,
+        lambda url: build_ledger(url, settings),
+    )
+    metrics.watch_replicas(reading.replicas)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -135,7 +150,7 @@ def bootstrap(
         pool=pool,
         principals=principals,
         signatures=Signatures(pool, principals, settings.signing_lock_seconds),
-        runner=ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval),
+        runner=runner,
         webhook_store=webhook_store,
         webhooks=webhook_service(ledger, webhook_store, settings),
         deliverer=Deliverer(
@@ -147,6 +162,7 @@ def bootstrap(
             jobs=[DeliveryLogPruner(webhook_store.prune_deliveries, settings.webhook_log_days)],
         ),
         artifacts=artifacts,
+        reading=reading,
         clock=clock,
         embedded=embedded,
         metrics=metrics,

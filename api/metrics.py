@@ -21,13 +21,14 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
 from application.ledger import Ledger
 from application.ports import ArtifactCatalog, PrincipalDirectory
+from projections.replicas import Replicas
 from projections.status import view_statuses
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,15 @@ class Metrics:
         if not self.multiprocess:
             for collector in self._collectors:
                 self.registry.register(collector)
+
+    def watch_replicas(self, replicas: Replicas) -> None:
+        """Report each read replica's rotation and replay lag (as its last probe found them)."""
+        if not replicas.all:
+            return
+        collector = ReplicasCollector(replicas)
+        self._collectors.append(collector)
+        if not self.multiprocess:
+            self.registry.register(collector)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
@@ -198,3 +208,48 @@ class PoolsCollector(Collector):
             limit.add_metric([name, pid], stats.get("pool_max", 0))
             waiting.add_metric([name, pid], stats.get("requests_waiting", 0))
         yield from (size, idle, limit, waiting)
+
+
+class ReplicasCollector(Collector):
+    """Each read replica (`MILESTONES_READ_URLS`): in rotation or not, and how far its replay
+    lags the primary, in views' positions and in seconds, as this process last probed it."""
+
+    def __init__(self, replicas: Replicas) -> None:
+        self._replicas = replicas
+
+    def collect(self) -> Iterator[Metric]:
+        labels = ["replica"]
+        rotation = GaugeMetricFamily(
+            "milestones_replica_in_rotation", "1 when reads go to the replica", labels=labels
+        )
+        positions = GaugeMetricFamily(
+            "milestones_replica_lag_positions",
+            "Positions the views on the replica trail those on the primary",
+            labels=labels,
+        )
+        seconds = GaugeMetricFamily(
+            "milestones_replica_lag_seconds",
+            "Age of the replica's answers: 0 when caught up, else since its last replayed commit",
+            labels=labels,
+        )
+        reads = CounterMetricFamily(
+            "milestones_replica_reads",
+            "Reads this process sent to the replica",
+            labels=[*labels, "pid"],
+        )
+        failovers = CounterMetricFamily(
+            "milestones_replica_failovers",
+            "Reads on the replica that failed and were read again on the primary",
+            labels=[*labels, "pid"],
+        )
+        pid = str(os.getpid())
+        for replica in self._replicas.all:
+            reads.add_metric([replica.name, pid], replica.reads)
+            failovers.add_metric([replica.name, pid], replica.failovers)
+            health = replica.health
+            rotation.add_metric([replica.name], 1 if health.in_rotation else 0)
+            if health.lag_positions is not None:
+                positions.add_metric([replica.name], health.lag_positions)
+            if health.lag_seconds is not None:
+                seconds.add_metric([replica.name], health.lag_seconds)
+        yield from (rotation, positions, seconds, reads, failovers)

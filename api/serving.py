@@ -25,6 +25,8 @@ from api.bootstrap import Container
 from api.feed import Feed, ReadFrames
 from api.middleware import arrived
 from api.problems import ProblemError
+from api.reading import Reading, Target
+from api.replicawaits import ReplicaWaits
 from api.tokens import TokenChecks
 from api.webhooks.noticer import notice_json
 from api.webhooks.noticetail import NoticeTail
@@ -93,10 +95,13 @@ class Serving:
     def waits(self) -> ViewWaits:
         if self._waits is None:
             runner = self._container.runner
+            reading = self._container.reading
             self._waits = ViewWaits(
                 runner.async_waits(),
                 runner.view_names,
                 self._container.settings.waits_per_principal,
+                reading,
+                ReplicaWaits(reading.replicas, runner.names),
             )
         return self._waits
 
@@ -154,28 +159,75 @@ class Serving:
 
 class ViewWaits:
     """`?min_position` waits on the event loop, at most `per_principal` at once for each
-    principal: a wait costs no thread, but each is a request held open for up to 5 s."""
+    principal: a wait costs no thread, but each is a request held open for up to 5 s.
+
+    `target` also chooses where the read then goes (`api.reading`): on a replica the wait
+    watches that replica's replayed positions, and moves to the primary if the replica leaves
+    rotation meanwhile (the primary is ahead of it)."""
 
     def __init__(
         self,
         waits: AsyncWaits,
         names: Callable[[list[str]], list[str]],
         per_principal: int,
+        reading: Reading | None = None,
+        on_replicas: ReplicaWaits | None = None,
     ) -> None:
+        """Without `reading` (tests of the waits alone) only `caught_up` may be used."""
         self._waits = waits
         self._names = names
         self._per_principal = per_principal
+        self._reading = reading
+        self._on_replicas = on_replicas
         self._waiting: Counter[str] = Counter()
 
     async def caught_up(self, principal: str, view: str, position: int | None) -> None:
-        """Return once the view has applied `position` (at once when None); 429 when the
-        principal already has its share of waits, 503 when 5 s pass first (counted from the
-        request's arrival)."""
+        """Return once the view has applied `position` on the primary (at once when None); 429
+        when the principal already has its share of waits, 503 when 5 s pass first (counted
+        from the request's arrival)."""
         if position is None:
             return
         names = self._names([view])
         if self._waits.reached(names, position):
             return
+        self._admit(principal)
+        with self._counted(principal):
+            reached = await self._waits.wait_for(names, position, _remaining())
+        if not reached:
+            raise _lagging(view, position)
+
+    async def target(self, principal: str, view: str, position: int | None) -> Target:
+        """Where a read of `view` goes (a replica in rotation, else the primary), once it has
+        applied `position` there; 429 and 503 as `caught_up`."""
+        reading, on_replicas = self._reading, self._on_replicas
+        if reading is None or on_replicas is None:
+            raise RuntimeError("these waits were made without a read chooser")
+        target = reading.choose()
+        replica = target.replica
+        if replica is None:
+            await self.caught_up(principal, view, position)
+            return target
+        if position is None:
+            return target
+        names = self._names([view])
+        if replica.reached(names, position):
+            return target
+        self._admit(principal)
+        with self._counted(principal):
+            reached = await on_replicas.wait_for(replica, names, position, _remaining())
+            if reached is None:  # the replica left rotation: the primary answers
+                target = reading.primary
+                reached = self._waits.reached(names, position) or await self._waits.wait_for(
+                    names, position, _remaining()
+                )
+            elif not reached and self._waits.reached(names, position):
+                target = reading.primary  # the replica is slow, the primary has it
+                reached = True
+        if not reached:
+            raise _lagging(view, position)
+        return target
+
+    def _admit(self, principal: str) -> None:
         if self._waiting[principal] >= self._per_principal:
             raise ProblemError(
                 429,
@@ -183,19 +235,6 @@ class ViewWaits:
                 f"at most {self._per_principal} reads with min_position may wait at once for"
                 " one principal; retry when one has been answered",
                 slug="too-many-waits",
-                headers={"Retry-After": "1"},
-            )
-        # 5 s from the request's arrival: time spent queueing for authentication counts.
-        since = arrived.get()
-        waited = 0.0 if since is None else time.monotonic() - since
-        with self._counted(principal):
-            reached = await self._waits.wait_for(names, position, MIN_POSITION_WAIT - waited)
-        if not reached:
-            raise ProblemError(
-                503,
-                "View not caught up",
-                f"the {view} view has not yet processed position {position}",
-                slug="view-lagging",
                 headers={"Retry-After": "1"},
             )
 
@@ -211,3 +250,21 @@ class ViewWaits:
 
     def close(self) -> None:
         self._waits.close()
+
+
+def _remaining() -> float:
+    """What is left of the 5 s, counted from the request's arrival: time spent queueing for
+    authentication counts."""
+    since = arrived.get()
+    waited = 0.0 if since is None else time.monotonic() - since
+    return MIN_POSITION_WAIT - waited
+
+
+def _lagging(view: str, position: int) -> ProblemError:
+    return ProblemError(
+        503,
+        "View not caught up",
+        f"the {view} view has not yet processed position {position}",
+        slug="view-lagging",
+        headers={"Retry-After": "1"},
+    )

@@ -8,6 +8,8 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_DATA_DIR` | `./.milestones` | local state; the embedded cluster is in `<dir>/pg` |
 | `MILESTONES_HOST` | `127.0.0.1` | address `milestones serve` listens on |
 | `MILESTONES_PORT` | `8000` | port `milestones serve` listens on |
+| `MILESTONES_READ_URLS` | unset | libpq URIs of streaming replicas for reads (comma or space) |
+| `MILESTONES_READ_MAX_LAG_SECONDS` | `5` | seconds a replica may lag before reads leave it |
 | `MILESTONES_OWNER_URL` | unset | login for `db upgrade`, `principal add`, `token create` |
 | `MILESTONES_POOL_SIZE` | `10` | connections each pool keeps open |
 | `MILESTONES_POOL_MAX_OVERFLOW` | `10` | extra connections the event store opens under load |
@@ -48,6 +50,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from psycopg.conninfo import conninfo_to_dict
+
 from adapters.signing import KeySource
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -56,6 +60,25 @@ LOG_FORMATS = ("auto", "json", "text")
 
 class SettingsError(ValueError):
     """An environment variable holds a value the service cannot use."""
+
+
+def read_urls(raw: str | None) -> str | None:
+    """`MILESTONES_READ_URLS` checked: each a libpq URI (postgresql://...), since a key=value
+    DSN holds the spaces that separate them."""
+    if raw is None:
+        return None
+    for url in raw.replace(",", " ").split():
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise SettingsError(
+                f"MILESTONES_READ_URLS must hold postgresql:// URIs, not {url.split('@')[-1]!r}"
+            )
+        try:
+            conninfo_to_dict(url)
+        except Exception:
+            raise SettingsError(
+                f"MILESTONES_READ_URLS holds a URI libpq cannot read: {url.split('@')[-1]!r}"
+            ) from None
+    return raw
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     owner_url: str | None = None
+    read_urls: str | None = None
+    read_max_lag: float = 5.0
     pool_size: int = 10
     pool_max_overflow: int = 10
     pool_timeout: float = 1.0
@@ -174,6 +199,8 @@ class Settings:
             host=text("MILESTONES_HOST") or cls.host,
             port=port,
             owner_url=text("MILESTONES_OWNER_URL"),
+            read_urls=read_urls(text("MILESTONES_READ_URLS")),
+            read_max_lag=seconds("MILESTONES_READ_MAX_LAG_SECONDS", cls.read_max_lag),
             pool_size=number("MILESTONES_POOL_SIZE", cls.pool_size, minimum=1),
             pool_max_overflow=number("MILESTONES_POOL_MAX_OVERFLOW", cls.pool_max_overflow, 0),
             pool_timeout=seconds("MILESTONES_POOL_TIMEOUT", cls.pool_timeout),

@@ -140,12 +140,20 @@ class Admission:
     # What the command's answer names (see `application.commands.command`).
     ids: Ids = field(default_factory=dict)
     creates: str | None = None
+    # The version the admission saw (a read that kept no state): a read of the past elsewhere
+    # (a replica) must reach it to show what the caller's own commands did.
+    seen_version: int | None = None
     # The state a command has not acted on yet (shared by the copies `requiring` makes): the
     # first command takes it, any later one loads the project again.
     unused: list[Project] = field(default_factory=list, compare=False, repr=False)
     # The Idempotency-Key names one request, so one command: the first command of the
     # admission takes it; the keys taken are shared by the copies `for_command` makes.
     spent: dict[AnswerKey, object] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def version(self) -> int | None:
+        """The project's version when the caller was let in (None: not known)."""
+        return self.project.version if self.project is not None else self.seen_version
 
     def take_answer_key(self) -> AnswerKey | None:
         """The request's Idempotency-Key, for the first command that asks; None after that."""

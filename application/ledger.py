@@ -126,8 +126,9 @@ class Ledger(ProjectCommands, ProjectReads):
             authorize(project, principal, needs, writes=writes)
             return replace(admission, project=project, unused=[project])
         with self._load_lock(project_id):
-            authorize(self.look_at(project_id), principal, needs, writes=writes)
-        return admission
+            looked = self.look_at(project_id)
+            authorize(looked, principal, needs, writes=writes)
+        return replace(admission, seen_version=looked.version)
 
     def admit_cached(self, admission: Admission) -> Admission | None:
         """`admission` let in on this process's cached project, without reading the store,

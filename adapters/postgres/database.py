@@ -141,7 +141,7 @@ def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connectio
         max_size=settings.pool_size,
         timeout=settings.pool_timeout,
         kwargs={"autocommit": False},
-        configure=_session_settings(settings.idle_in_transaction_timeout),
+        configure=session_settings(settings.idle_in_transaction_timeout),
         check=RecentCheck(),
         open=False,
         name="milestones",
@@ -154,7 +154,7 @@ def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connectio
     return pool
 
 
-def _session_settings(idle_in_transaction: int) -> Callable[[Connection[TupleRow]], None]:
+def session_settings(idle_in_transaction: int) -> Callable[[Connection[TupleRow]], None]:
     statement = sql.SQL("SET idle_in_transaction_session_timeout = {}").format(
         sql.Literal(f"{idle_in_transaction}s")
     )

@@ -32,6 +32,7 @@ from api.presenters_history import (
     retrospective_public,
 )
 from api.problems import ProblemError
+from api.reading import Target
 from api.routes.queries import MinPosition
 from api.schemas.history import (
     AuditPage,
@@ -46,6 +47,7 @@ from api.serving import Serving
 from api.streams import BoundedStreamingResponse
 from api.webhooks.noticetail import NoticeTail
 from application.access import Principal
+from application.ledger import Ledger
 from domain.events import ProjectEvent
 from projections.audit import AuditFilter, audit_page, iter_audit
 from projections.projects.queries import readable_projects
@@ -104,7 +106,8 @@ async def audit(
     `MILESTONES_EXPORT_DEADLINE` (600 s), or whose client accepts nothing for
     `MILESTONES_SEND_TIMEOUT` (30 s), is cut off: the connection closes before the end of the
     body, so it is visibly incomplete."""
-    await serving.waits.caught_up(caller.name, "audit", min_position)
+    target = await serving.waits.target(caller.name, "audit", min_position)
+    reading = container.reading
     where = AuditFilter(project_id, entity_id, actor, type, since, until, caller.projects)
     before = _decode_cursor(cursor)
     reader, read_all = caller.name, caller.oversees
@@ -112,25 +115,26 @@ async def audit(
     if export is not exports.Format.JSON:
         # A page per transaction, none held while the client reads (see iter_audit).
         rows = iter_audit(
-            container.pool.connection,
+            target.pool.connection,
             where,
             reader=reader,
             read_all=read_all,
             before=before,
             page=exports.PAGE,
         )
-        rows = _correlated(container, rows, lambda row: (row["project_id"], row["version"]))
+        rows = _correlated(target.ledger, rows, lambda row: (row["project_id"], row["version"]))
         return _export(container, serving, rows, export, AUDIT_COLUMNS, "audit")
 
-    def page() -> list[dict[str, Any]]:
-        with container.pool.connection() as conn:
-            return audit_page(
+    def page(on: Target) -> tuple[list[dict[str, Any]], dict[tuple[UUID, int], str]]:
+        with on.pool.connection() as conn:
+            found = audit_page(
                 conn, where, reader=reader, read_all=read_all, before=before, limit=limit
             )
+        # The correlation ids were committed with the events: where the rows are, they are.
+        return found, on.ledger.correlation_ids([_audit_key(item) for item in found])
 
-    items = await run_in_threadpool(page)
-    keys = [(item["project_id"], item["version"]) for item in items]
-    correlated = await run_in_threadpool(container.ledger.correlation_ids, keys)
+    items, correlated = await run_in_threadpool(reading.run, target, page)
+    keys = [_audit_key(item) for item in items]
     for item, key in zip(items, keys, strict=True):
         item["correlation_id"] = correlated.get(key)
     next_cursor = _encode_cursor(items[-1]["position"]) if len(items) == limit else None
@@ -212,15 +216,19 @@ def _export(
     )
 
 
+def _audit_key(row: dict[str, Any]) -> tuple[UUID, int]:
+    return row["project_id"], row["version"]
+
+
 def _correlated(
-    container: Container,
+    ledger: Ledger,
     rows: Iterator[dict[str, Any]],
     key: Callable[[dict[str, Any]], tuple[UUID, int]],
 ) -> Iterator[dict[str, Any]]:
     """An export's rows, each with its correlation id, looked up a page of rows at a time (in
     the export's own thread, holding nothing between pages)."""
     while chunk := list(itertools.islice(rows, exports.PAGE)):
-        correlated = container.ledger.correlation_ids([key(row) for row in chunk])
+        correlated = ledger.correlation_ids([key(row) for row in chunk])
         for row in chunk:
             row["correlation_id"] = correlated.get(key(row))
             yield row
@@ -268,20 +276,28 @@ def history(
     all (or `limit` of them), a page per read: events the project gains meanwhile are
     appended, in order. Exports are cut off as `/v1/audit`'s are (deadline, send timeout)."""
     export = exports.negotiate(accept)
+    reading = container.reading
     if export is not exports.Format.JSON:
-        read = container.ledger.project_events(
+        # A replica that fails mid-export cuts it off (visibly incomplete), as a deadline does.
+        ledger = reading.with_version(access).ledger
+        streamed = ledger.project_events(
             access, after_version=after_version, limit=limit, page_size=exports.PAGE
         )
         rows = _correlated(
-            container,
-            (history_event(e, position) for e, position in read),
+            ledger,
+            (history_event(e, position) for e, position in streamed),
             lambda row: (project_id, row["version"]),
         )
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
     page = limit or 100
-    events = list(container.ledger.project_events(access, after_version=after_version, limit=page))
+
+    def read(ledger: Ledger) -> tuple[list[tuple[ProjectEvent, int]], dict[Any, str]]:
+        found = list(ledger.project_events(access, after_version=after_version, limit=page))
+        keys = [(project_id, e.originator_version) for e, _ in found]
+        return found, ledger.correlation_ids(keys)
+
+    events, correlated = reading.past(access, read)
     keys = [(project_id, e.originator_version) for e, _ in events]
-    correlated = container.ledger.correlation_ids(keys)
     shown = [
         history_event(e, position, correlated.get(key))
         for (e, position), key in zip(events, keys, strict=True)
@@ -329,7 +345,7 @@ def history_export(
 def retrospective(project_id: UUID, container: ContainerDep, access: Looker) -> RetrospectivePublic:
     """Per milestone: baselines, final due, slips, reschedules, reopenings and the review rounds
     of its deliverables; project totals. Replayed from the events, so right for any past."""
-    retro = container.ledger.project_retrospective(access)
+    retro = container.reading.past(access, lambda ledger: ledger.project_retrospective(access))
     return retrospective_public(retro)
 
 
@@ -354,7 +370,7 @@ def project_diff(
     dependencies added, removed and changed (field: old → new), each with the events that
     changed it (type, actor, time, reason). Built from the project at `from` and the events
     between the two only. `Accept: text/csv` or `application/x-ndjson`: one row per field."""
-    found = container.ledger.project_diff(access, since, until)
+    found = container.reading.past(access, lambda ledger: ledger.project_diff(access, since, until))
     export = exports.negotiate(accept)
     if export is not exports.Format.JSON:
         rows = diff_rows(found)

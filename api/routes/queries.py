@@ -13,6 +13,7 @@ from api.access import Anyone, Looker, Reader, StateReader
 from api.deps import ContainerDep, ServingDep
 from api.presenters import project_json
 from api.problems import ProblemError
+from api.reading import Target
 from api.schemas import (
     AS_OF_EARLIEST,
     AS_OF_LATEST,
@@ -56,13 +57,13 @@ async def projects(
 ) -> list[dict[str, Any]]:
     """The projects the caller may read, with counts and the next due milestone."""
     # Waits (if at all) on the event loop; then the read costs one worker thread.
-    await serving.waits.caught_up(caller.name, "projects", min_position)
+    target = await serving.waits.target(caller.name, "projects", min_position)
 
-    def read() -> list[dict[str, Any]]:
-        with container.pool.connection() as conn:
+    def read(on: Target) -> list[dict[str, Any]]:
+        with on.pool.connection() as conn:
             return list_projects(conn, caller.name, caller.oversees, caller.projects)
 
-    return await run_in_threadpool(read)
+    return await run_in_threadpool(container.reading.run, target, read)
 
 
 @router.get(
@@ -92,7 +93,7 @@ def project(
     With `as_of`, the state as it was recorded at that instant, rebuilt from the events up to
     it (404 before the project existed); the caller needs a role on the project now."""
     if as_of is not None:
-        past = container.ledger.project_as_of(access, as_of)
+        past = container.reading.past(access, lambda ledger: ledger.project_as_of(access, as_of))
         return _json(project_json(past, container.clock(), as_of=as_of))
     # The state the admission just read from the store (with every acknowledged command).
     state = access.project
@@ -130,14 +131,14 @@ async def schedule(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Any:
     """Phases in order, each with its milestones: due, baseline, slip, health, deliverables."""
-    await serving.waits.caught_up(access.principal.name, "schedule", min_position)
+    target = await serving.waits.target(access.principal.name, "schedule", min_position)
     now = container.clock()
 
-    def read() -> dict[str, Any] | None:
-        with container.pool.connection() as conn:
+    def read(on: Target) -> dict[str, Any] | None:
+        with on.pool.connection() as conn:
             return get_schedule(conn, project_id, now)
 
-    view = await run_in_threadpool(read)
+    view = await run_in_threadpool(container.reading.run, target, read)
     if view is None:  # the project exists but the view has not seen it yet
         raise _not_seen_yet("schedule")
     # Weak: health depends on the day as well as on the events.
@@ -161,13 +162,13 @@ async def alignment(
     """R11: milestones without deliverables, deliverables without milestones or criteria."""
     state = access.project
     assert state is not None
-    await serving.waits.caught_up(access.principal.name, "schedule", min_position)
+    target = await serving.waits.target(access.principal.name, "schedule", min_position)
 
-    def read() -> dict[str, Any] | None:
-        with container.pool.connection() as conn:
+    def read(on: Target) -> dict[str, Any] | None:
+        with on.pool.connection() as conn:
             return get_alignment(conn, project_id)
 
-    view = await run_in_threadpool(read)
+    view = await run_in_threadpool(container.reading.run, target, read)
     if view is None:
         raise _not_seen_yet("schedule")
     etag = f'W/"{state.version}-{today_in(state.timezone, container.clock())}"'

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from api.access import PUBLIC
 from api.bootstrap import Container
 from api.deps import ContainerDep, ServingDep
+from projections.replicas import Health
 from projections.status import ViewStatus, view_statuses
 
 router = APIRouter(tags=["system"])
@@ -34,7 +35,8 @@ async def health() -> dict[str, str]:
 async def ready(container: ContainerDep, serving: ServingDep) -> JSONResponse:
     """The database answers, and every view is processed by a worker and within the lag bound
     (`MILESTONES_READY_MAX_LAG` seconds); otherwise 503 with the failing checks (also when
-    the checks take over a second)."""
+    the checks take over a second). With read replicas, each one's rotation and replay lag
+    (positions and seconds), as last probed; one out of rotation leaves the process ready."""
     bound = container.settings.ready_max_lag
     views: dict[str, dict[str, Any]] = {}
     statuses: list[ViewStatus] | None = None
@@ -64,8 +66,27 @@ async def ready(container: ContainerDep, serving: ServingDep) -> JSONResponse:
             "running": status.holder is not None,
             **({"problem": problem} if problem else {}),
         }
-    body = {"status": "ready" if ok else "not ready", "database": "ok", "views": views}
+    body: dict[str, Any] = {
+        "status": "ready" if ok else "not ready",
+        "database": "ok",
+        "views": views,
+    }
+    replicas = container.reading.replicas.all
+    if replicas:
+        # A replica out of rotation does not make the process unready: the primary answers.
+        body["replicas"] = {replica.name: _replica(replica.health) for replica in replicas}
     return JSONResponse(body, status_code=200 if ok else 503)
+
+
+def _replica(health: Health) -> dict[str, Any]:
+    seconds = health.lag_seconds
+    return {
+        "in_rotation": health.in_rotation,
+        "lag_positions": health.lag_positions,
+        # JSON has no infinity: a replica that has replayed nothing yet shows null.
+        "lag_seconds": None if seconds is None or seconds == float("inf") else round(seconds, 3),
+        **({"problem": health.problem} if health.problem else {}),
+    }
 
 
 def _statuses(container: Container) -> list[ViewStatus]:

@@ -46,7 +46,7 @@ def timeline(
     now = container.clock()
     project = access.project
     if as_of is not None:
-        project = container.ledger.project_as_of(access, as_of)
+        project = container.reading.past(access, lambda ledger: ledger.project_as_of(access, as_of))
     assert project is not None
     today = today_in(project.timezone, as_of or now)
     svg = render_timeline(project_public(project, now, as_of=as_of), today, as_of)

@@ -1,0 +1,233 @@
+"""Streaming replicas that answer reads (`MILESTONES_READ_URLS`): their pools, their health, their
+replay lag, and which one a read goes to.
+
+A replica is in rotation while its last probe succeeded and it lags the primary by at most
+`MILESTONES_READ_MAX_LAG_SECONDS`. A thread probes every replica every `PROBE_EVERY` seconds
+(cheap: one short query on each side), so one taken out comes back by itself. A read that fails
+on a replica takes it out at once (`Replicas.failed`), without waiting for the next probe.
+
+Lag, per replica:
+- in positions: how far the views on the replica trail the views on the primary (the tracking
+  rows read on both, the primary's first); 0 when the replica has replayed every view's page;
+- in seconds: 0 when it trails by no position; otherwise how long ago the last transaction the
+  replica replayed was committed on the primary (`pg_last_xact_replay_timestamp()`), which is
+  how old the replica's answers are (the two servers' clocks are assumed to agree).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import Connection
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import TupleRow
+from psycopg_pool import ConnectionPool
+
+from adapters.postgres.factory import RecentCheck
+from projections import tracking
+
+log = logging.getLogger(__name__)
+
+# Seconds between two probes of every replica.
+PROBE_EVERY = 1.0
+# Seconds a probe (or a read's connection) waits to connect to a replica.
+CONNECT_TIMEOUT = 2
+
+_PROBE = (
+    "SELECT pg_is_in_recovery(), "
+    "extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8"
+)
+
+Pool = ConnectionPool[Connection[TupleRow]]
+
+
+def parse_read_urls(text: str | None) -> tuple[str, ...]:
+    """The libpq URLs of `MILESTONES_READ_URLS`: separated by commas or white space (a URL holds
+    neither); a key=value DSN is not accepted here, since it holds spaces."""
+    if not text:
+        return ()
+    return tuple(url for url in text.replace(",", " ").split() if url)
+
+
+def replica_name(url: str) -> str:
+    """The name a replica is shown by (in `/ready`, `/metrics`, logs): host:port, never its
+    password."""
+    params = conninfo_to_dict(url)
+    return f"{params.get('host') or 'localhost'}:{params.get('port') or 5432}"
+
+
+@dataclass(frozen=True)
+class Health:
+    """What the last probe (or failed read) found out about one replica."""
+
+    in_rotation: bool
+    lag_positions: int | None = None
+    lag_seconds: float | None = None
+    problem: str | None = None
+
+
+class Replica:
+    """One replica: its pool (opened lazily, so a replica down at start stops nothing), its
+    health, and the views' positions last read on it."""
+
+    def __init__(self, url: str, pool: Pool) -> None:
+        self.url = url
+        self.name = replica_name(url)
+        self.pool = pool
+        self.health = Health(False, problem="not probed yet")
+        # Reads this process sent to the replica, and those that failed there and went to the
+        # primary instead.
+        self.reads = 0
+        self.failovers = 0
+        self._positions: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def positions(self) -> dict[str, int]:
+        return dict(self._positions)
+
+    def note(self, positions: dict[str, int]) -> None:
+        """Positions read on the replica: a view's position there never goes backwards while
+        it streams from the same primary."""
+        with self._lock:
+            for name, position in positions.items():
+                if position > self._positions.get(name, -1):
+                    self._positions[name] = position
+
+    def reached(self, names: Sequence[str], position: int) -> bool:
+        known = self._positions
+        return all(known.get(name, -1) >= position for name in names)
+
+    def read_positions(self, names: Sequence[str]) -> dict[str, int]:
+        """The views' positions as the replica has replayed them (raises when it is down)."""
+        with self.pool.connection(timeout=CONNECT_TIMEOUT) as conn:
+            positions = tracking.read_positions(conn, names)
+        self.note(positions)
+        return positions
+
+
+class Replicas:
+    """The replicas of one process and the choice among them (see the module's docstring)."""
+
+    def __init__(
+        self,
+        replicas: Sequence[Replica],
+        primary_positions: Callable[[], dict[str, int]],
+        names: Sequence[str],
+        max_lag: float,
+    ) -> None:
+        self._replicas = list(replicas)
+        self._primary_positions = primary_positions
+        self._names = list(names)
+        self._max_lag = max_lag
+        self._turn = itertools.count()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def all(self) -> list[Replica]:
+        return list(self._replicas)
+
+    def choose(self) -> Replica | None:
+        """The next replica in rotation (round robin); None: read from the primary."""
+        live = [replica for replica in self._replicas if replica.health.in_rotation]
+        if not live:
+            return None
+        return live[next(self._turn) % len(live)]
+
+    def failed(self, replica: Replica, error: BaseException) -> None:
+        """A read on `replica` failed: out of rotation until a probe finds it well again."""
+        replica.failovers += 1  # the read goes to the primary instead
+        if replica.health.in_rotation:
+            log.warning(
+                "replica %s taken out of rotation: a read failed (%s)",
+                replica.name,
+                type(error).__name__,
+            )
+        replica.health = Health(False, problem=f"a read failed: {type(error).__name__}")
+
+    # --- probing -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self._replicas or (self._thread is not None and self._thread.is_alive()):
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="replica-probe", daemon=True)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(CONNECT_TIMEOUT + 1)
+        for replica in self._replicas:
+            replica.pool.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.probe()
+            self._stop.wait(PROBE_EVERY)
+
+    def probe(self) -> None:
+        """Probe every replica once and update its health (the thread's work; tests call it)."""
+        try:
+            primary = self._primary_positions()
+        except Exception as error:
+            # The primary is away: its views cannot be compared; keep the replicas as they are.
+            log.debug("replica probe: the primary's positions are unreadable: %s", error)
+            return
+        for replica in self._replicas:
+            health = self._probe(replica, primary)
+            if health.in_rotation != replica.health.in_rotation:
+                log.warning(
+                    "replica %s %s",
+                    replica.name,
+                    "back in rotation" if health.in_rotation else f"out: {health.problem}",
+                )
+            replica.health = health
+
+    def _probe(self, replica: Replica, primary: dict[str, int]) -> Health:
+        try:
+            with replica.pool.connection(timeout=CONNECT_TIMEOUT) as conn:
+                row = conn.execute(_PROBE).fetchone()
+                positions = tracking.read_positions(conn, self._names)
+        except Exception as error:
+            return Health(False, problem=f"unreachable: {type(error).__name__}")
+        replica.note(positions)
+        assert row is not None
+        behind = max(
+            (primary.get(name, 0) - positions.get(name, 0) for name in self._names), default=0
+        )
+        lag_positions = max(behind, 0)
+        since_replay: float | None = row[1]
+        lag_seconds = 0.0 if lag_positions == 0 else max(since_replay or 0.0, 0.0)
+        if lag_positions and since_replay is None:
+            lag_seconds = float("inf")  # it has replayed nothing since it started
+        problem = None
+        if not row[0]:
+            problem = "not a replica (promoted?): reads would not follow the primary"
+        elif lag_seconds > self._max_lag:
+            problem = f"lags {lag_seconds:.1f} s (bound {self._max_lag:g} s)"
+        return Health(problem is None, lag_positions, lag_seconds, problem)
+
+
+def open_replica_pool(url: str, size: int, configure: Callable[[Any], None] | None) -> Pool:
+    """A pool on a replica that opens without waiting for it (it may be down at start) and
+    keeps no connection it does not need."""
+    pool: Pool = ConnectionPool(
+        conninfo=url,
+        min_size=0,
+        max_size=size,
+        timeout=CONNECT_TIMEOUT,
+        kwargs={"autocommit": False, "connect_timeout": CONNECT_TIMEOUT},
+        configure=configure,
+        check=RecentCheck(),
+        open=False,
+        name="milestones-replica",
+    )
+    pool.open(wait=False)
+    return pool
