@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -48,6 +49,8 @@ def service(pair: Pair, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Co
         # The test servers trade durability for speed (fsync off).
         allow_unsafe_durability=True,
         read_urls=pair.replica.url("milestones"),
+        # Small, so that the lag test need not wait long for a paused replica to leave.
+        read_max_lag=1.0,
     )
     upgrade(url, settings)
     pair.wait_replayed("milestones")
@@ -129,6 +132,64 @@ def test_a_read_with_min_position_on_the_replica_sees_the_write_just_made(
     assert "milestones_replica_lag_positions{" in metrics
     assert "milestones_replica_lag_seconds{" in metrics
     assert "milestones_replica_in_rotation{" in metrics
+
+
+def test_reads_of_the_past_answer_from_the_replica_once_it_has_the_project(
+    service: Container, client: TestClient, auth: dict[str, str], pair: Pair
+) -> None:
+    _eventually(lambda: _in_rotation(client), "the replica is in rotation")
+    made = client.post("/v1/projects", json={"name": "Past"}, headers=auth).json()
+    pid = made["project_id"]
+    client.post(f"/v1/projects/{pid}/phases", json={"name": "Design"}, headers=auth)
+    pair.wait_replayed("milestones")
+    (replica,) = service.reading.replicas.all
+    reads, failovers = replica.reads, replica.failovers
+    history = client.get(f"/v1/projects/{pid}/history", headers=auth)
+    retro = client.get(f"/v1/projects/{pid}/retrospective", headers=auth)
+    diff = client.get(
+        f"/v1/projects/{pid}/diff", params={"from": "2000-01-01T00:00:00Z"}, headers=auth
+    )
+    as_of = client.get(
+        f"/v1/projects/{pid}", params={"as_of": "2999-01-01T00:00:00Z"}, headers=auth
+    )
+    audit = client.get("/v1/audit", params={"project_id": pid}, headers=auth)
+    assert [e["type"] for e in history.json()["events"]][-1] == "PhaseAdded"
+    assert retro.status_code == 200, retro.text
+    assert diff.status_code == 200, diff.text
+    assert (diff.json()["from"]["version"], diff.json()["to"]["version"]) == (0, 2)
+    assert [p["name"] for p in as_of.json()["phases"]] == ["Design"]
+    assert len(audit.json()["items"]) == 2
+    # history, retrospective, diff, as_of and the audit page, each read on the replica.
+    assert replica.reads >= reads + 5
+    assert replica.failovers == failovers
+
+
+def test_a_replica_lagging_past_the_bound_leaves_rotation_and_returns_when_it_catches_up(
+    service: Container, client: TestClient, auth: dict[str, str], pair: Pair
+) -> None:
+    _eventually(lambda: _in_rotation(client), "the replica is in rotation")
+    pid = client.post("/v1/projects", json={"name": "Lag"}, headers=auth).json()["project_id"]
+    with psycopg.connect(pair.replica.url("milestones"), autocommit=True) as replica:
+        replica.execute("SELECT pg_wal_replay_pause()")
+        try:
+            added = client.post(f"/v1/projects/{pid}/phases", json={"name": "Late"}, headers=auth)
+            position = added.json()["position"]
+            lagging = _eventually(
+                lambda: (found := _replica(client))["in_rotation"] is False and found,
+                "the paused replica is out of rotation",
+            )
+            assert lagging["lag_positions"] >= 1
+            assert "lags" in lagging["problem"]
+            # Meanwhile the primary answers, with the write just made.
+            schedule = client.get(
+                f"/v1/projects/{pid}/schedule", params={"min_position": position}, headers=auth
+            )
+            assert [phase["name"] for phase in schedule.json()["phases"]] == ["Late"]
+        finally:
+            replica.execute("SELECT pg_wal_replay_resume()")
+    back = _eventually(lambda: (found := _replica(client))["in_rotation"] and found, "back")
+    assert back["lag_positions"] == 0
+    assert back["lag_seconds"] == 0
 
 
 def test_the_replica_stopped_under_load_fails_reads_over_and_comes_back_when_restarted(
