@@ -61,6 +61,7 @@ def create_app(
             timer.start()
         if pruner is not None:
             pruner.start()
+        container.reading.replicas.start()  # this process serves reads: probe the replicas
         serving.hear_stop_signals()
         try:
             yield
@@ -70,6 +71,7 @@ def create_app(
             if timer is not None:
                 timer.stop()
             await serving.close()
+            container.reading.replicas.stop()
             container.deliverer.stop()
             container.runner.stop()
             if owns_container:

@@ -139,13 +139,12 @@ def build_reading(
     ledger_on: Callable[[str], Ledger],
 ) -> Reading:
     """The chooser for the replicas of `MILESTONES_READ_URLS`, each acting as `role` as the
-    primary's sessions do; probing starts at once (none configured: every read is the
-    primary's)."""
+    primary's sessions do (none configured: every read is the primary's). The app that serves
+    reads starts the probes (`Replicas.start`); a worker process never probes."""
     configure: Callable[[Any], None] = session_settings(settings.idle_in_transaction_timeout)
     replicas = [
         Replica(url, open_replica_pool(url, settings.pool_size, configure))
         for url in (with_role(url, role) for url in parse_read_urls(settings.read_urls))
     ]
     chosen = Replicas(replicas, primary_positions, names, settings.read_max_lag)
-    chosen.start()
     return Reading(primary, chosen, ledger_on)

@@ -2,9 +2,10 @@
 replay lag, and which one a read goes to.
 
 A replica is in rotation while its last probe succeeded and it lags the primary by at most
-`MILESTONES_READ_MAX_LAG_SECONDS`. A thread probes every replica every `PROBE_EVERY` seconds
-(cheap: one short query on each side), so one taken out comes back by itself. A read that fails
-on a replica takes it out at once (`Replicas.failed`), without waiting for the next probe.
+`MILESTONES_READ_MAX_LAG_SECONDS`. A thread per replica probes it every `PROBE_EVERY` seconds
+(cheap: one short query on each side), so one taken out comes back by itself; a probe that has
+not answered for `STALE_AFTER` seconds (a frozen server) counts as a failed one. A read that
+fails on a replica takes it out at once (`Replicas.failed`), without waiting for the next probe.
 
 Lag, per replica:
 - in positions: how far the views on the replica trail the views on the primary (the tracking
@@ -19,8 +20,9 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg import Connection
@@ -37,6 +39,12 @@ log = logging.getLogger(__name__)
 PROBE_EVERY = 1.0
 # Seconds a probe (or a read's connection) waits to connect to a replica.
 CONNECT_TIMEOUT = 2
+# A replica whose last probe is older than this is out of rotation: its probe hangs (a frozen
+# server, a partition), so what it last said is no longer known to hold.
+STALE_AFTER = 5.0
+# A query on a replica that stops answering fails after this long (TCP_USER_TIMEOUT), rather
+# than waiting for the operating system's TCP timeout, which is minutes.
+TCP_USER_TIMEOUT_MS = 10_000
 
 _PROBE = (
     "SELECT pg_is_in_recovery(), "
@@ -69,6 +77,14 @@ class Health:
     lag_positions: int | None = None
     lag_seconds: float | None = None
     problem: str | None = None
+    # When it was found out (time.monotonic()).
+    at: float = field(default_factory=time.monotonic)
+
+    def current(self) -> Health:
+        """This health, or out of rotation when it is too old to be trusted (a hung probe)."""
+        if self.in_rotation and time.monotonic() - self.at > STALE_AFTER:
+            return Health(False, self.lag_positions, self.lag_seconds, "its probe does not answer")
+        return self
 
 
 class Replica:
@@ -79,13 +95,22 @@ class Replica:
         self.url = url
         self.name = replica_name(url)
         self.pool = pool
-        self.health = Health(False, problem="not probed yet")
+        self._health = Health(False, problem="not probed yet")
         # Reads this process sent to the replica, and those that failed there and went to the
         # primary instead.
         self.reads = 0
         self.failovers = 0
         self._positions: dict[str, int] = {}
         self._lock = threading.Lock()
+
+    @property
+    def health(self) -> Health:
+        """What its last probe (or a failed read) found, unless that is stale."""
+        return self._health.current()
+
+    @health.setter
+    def health(self, health: Health) -> None:
+        self._health = health
 
     def positions(self) -> dict[str, int]:
         return dict(self._positions)
@@ -126,7 +151,7 @@ class Replicas:
         self._max_lag = max_lag
         self._turn = itertools.count()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     @property
     def all(self) -> list[Replica]:
@@ -153,34 +178,45 @@ class Replicas:
     # --- probing -------------------------------------------------------------------------
 
     def start(self) -> None:
-        if not self._replicas or (self._thread is not None and self._thread.is_alive()):
+        """Probe every replica in a thread of its own (one that hangs delays no other), every
+        `PROBE_EVERY` seconds, until `stop`. Idempotent."""
+        if not self._replicas or any(thread.is_alive() for thread in self._threads):
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="replica-probe", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(
+                target=self._run, args=(replica,), name=f"replica-probe {replica.name}", daemon=True
+            )
+            for replica in self._replicas
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        threads, self._threads = self._threads, []
+        for thread in threads:
+            thread.join(CONNECT_TIMEOUT + 1)
 
     def close(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(CONNECT_TIMEOUT + 1)
+        self.stop()
         for replica in self._replicas:
             replica.pool.close()
 
-    def _run(self) -> None:
+    def _run(self, replica: Replica) -> None:
         while not self._stop.is_set():
-            self.probe()
+            self.probe([replica])
             self._stop.wait(PROBE_EVERY)
 
-    def probe(self) -> None:
-        """Probe every replica once and update its health (the thread's work; tests call it)."""
+    def probe(self, replicas: Sequence[Replica] | None = None) -> None:
+        """Probe the replicas (all by default) once and update their health."""
         try:
             primary = self._primary_positions()
         except Exception as error:
             # The primary is away: its views cannot be compared; keep the replicas as they are.
             log.debug("replica probe: the primary's positions are unreadable: %s", error)
             return
-        for replica in self._replicas:
+        for replica in self._replicas if replicas is None else replicas:
             health = self._probe(replica, primary)
             if health.in_rotation != replica.health.in_rotation:
                 log.warning(
@@ -223,7 +259,11 @@ def open_replica_pool(url: str, size: int, configure: Callable[[Any], None] | No
         min_size=0,
         max_size=size,
         timeout=CONNECT_TIMEOUT,
-        kwargs={"autocommit": False, "connect_timeout": CONNECT_TIMEOUT},
+        kwargs={
+            "autocommit": False,
+            "connect_timeout": CONNECT_TIMEOUT,
+            "tcp_user_timeout": TCP_USER_TIMEOUT_MS,
+        },
         configure=configure,
         check=RecentCheck(),
         open=False,
