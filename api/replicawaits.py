@@ -1,9 +1,11 @@
 """`?min_position` on a streaming replica: the wait watches the replica's own replayed tracking
 rows, since a replica cannot LISTEN to the primary's NOTIFYs (a hot standby takes no LISTEN).
 
-While any reader waits on a replica, its tracking rows are read every `POLL_REPLICA_EVERY`
-seconds, once for all of that replica's waiters (one short query on an index of a few rows);
-nobody waiting, nothing is read. A replica that leaves rotation meanwhile (its read fails, or a
+A reader waits here only once the primary's views have the position (heard of by NOTIFY, see
+`api.serving.ViewWaits.target`), so the wait lasts the replica's replay lag, typically a few
+milliseconds: its tracking rows are read every `POLL_REPLICA_EVERY` seconds meanwhile, once for
+all of that replica's waiters (one short query on an index of a few rows); nobody waiting,
+nothing is read. A replica that leaves rotation meanwhile (its read fails, or a
 probe finds it down or lagging) ends the wait with None: the caller waits on the primary.
 """
 
@@ -17,8 +19,9 @@ from projections.replicas import Replica, Replicas
 
 log = logging.getLogger(__name__)
 
-# Seconds between two reads of a replica's tracking rows while readers wait on it.
-POLL_REPLICA_EVERY = 0.015
+# Seconds between two reads of a replica's tracking rows while readers wait on it (only once
+# the primary has the position: its replay is then a few milliseconds away).
+POLL_REPLICA_EVERY = 0.005
 
 
 class ReplicaWaits:

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 # How long a read with ?min_position waits for the views before answering 503 (SPEC §3).
 MIN_POSITION_WAIT = 5.0
+# Once the primary's views have the position, how long a replica is given to replay it before
+# the primary answers instead.
+REPLICA_GRACE = 1.0
 
 
 class Serving:
@@ -161,9 +164,10 @@ class ViewWaits:
     """`?min_position` waits on the event loop, at most `per_principal` at once for each
     principal: a wait costs no thread, but each is a request held open for up to 5 s.
 
-    `target` also chooses where the read then goes (`api.reading`): on a replica the wait
-    watches that replica's replayed positions, and moves to the primary if the replica leaves
-    rotation meanwhile (the primary is ahead of it)."""
+    `target` also chooses where the read then goes (`api.reading`): on a replica the wait is
+    for the primary's views first (a replica is never ahead of them), then for the replica's
+    replayed positions, for at most `REPLICA_GRACE` s; a replica that leaves rotation or is
+    still behind then leaves the read to the primary, which has the position."""
 
     def __init__(
         self,
@@ -214,17 +218,16 @@ class ViewWaits:
             return target
         self._admit(principal)
         with self._counted(principal):
-            reached = await on_replicas.wait_for(replica, names, position, _remaining())
-            if reached is None:  # the replica left rotation: the primary answers
-                target = reading.primary
-                reached = self._waits.reached(names, position) or await self._waits.wait_for(
-                    names, position, _remaining()
-                )
-            elif not reached and self._waits.reached(names, position):
-                target = reading.primary  # the replica is slow, the primary has it
-                reached = True
-        if not reached:
-            raise _lagging(view, position)
+            # The replica cannot have it before the primary does: wait for the primary's
+            # NOTIFY first (no polling), then poll the replica for its replay.
+            reached = self._waits.reached(names, position) or await self._waits.wait_for(
+                names, position, _remaining()
+            )
+            if not reached:
+                raise _lagging(view, position)
+            grace = min(REPLICA_GRACE, _remaining())
+            if not await on_replicas.wait_for(replica, names, position, grace):
+                target = reading.primary  # out of rotation, or slow: the primary has it
         return target
 
     def _admit(self, principal: str) -> None:

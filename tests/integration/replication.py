@@ -144,7 +144,7 @@ def streaming_pair() -> Iterator[Pair]:
             # tests trade durability for speed, as the embedded one does.
             conf.write(
                 "\nlisten_addresses = '127.0.0.1'\nwal_level = replica\nmax_wal_senders = 4\n"
-                "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
+                "fsync = off\nfull_page_writes = off\n"
                 "max_connections = 60\nshared_buffers = 32MB\nhot_standby = on\n"
                 f"unix_socket_directories = '{root}'\n"
             )
