@@ -147,7 +147,19 @@ def streaming_pair() -> Iterator[Pair]:
     replica = Server(root / "replica", _free_port(), root / "replica.log")
     pair = Pair(root, primary, replica)
     try:
-        _run("initdb", "-D", str(primary.data_dir), "-U", "postgres", "-A", "trust", "-E", "UTF8")
+        # --no-sync: a test's cluster need not survive a crash of the machine.
+        _run(
+            "initdb",
+            "-D",
+            str(primary.data_dir),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        )
         with (primary.data_dir / "postgresql.conf").open("a") as conf:
             # Replication needs wal_level replica (the default) and WAL senders; the servers of
             # tests trade durability for speed, as the embedded one does.
@@ -175,6 +187,7 @@ def streaming_pair() -> Iterator[Pair]:
             "stream",
             "-c",
             "fast",
+            "--no-sync",
         )
         pair._start(replica)
         yield pair
