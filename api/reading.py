@@ -31,6 +31,7 @@ from projections.replicas import (
     open_replica_pool,
     parse_read_urls,
 )
+from projections.status import first_occurred_after
 
 log = logging.getLogger(__name__)
 
@@ -146,5 +147,12 @@ def build_reading(
         Replica(url, open_replica_pool(url, settings.pool_size, configure))
         for url in (with_role(url, role) for url in parse_read_urls(settings.read_urls))
     ]
-    chosen = Replicas(replicas, primary_positions, names, settings.read_max_lag)
+    ledger = primary.ledger
+    chosen = Replicas(
+        replicas,
+        primary_positions,
+        lambda position: first_occurred_after(ledger, position),
+        names,
+        settings.read_max_lag,
+    )
     return Reading(primary, chosen, ledger_on)

@@ -10,9 +10,11 @@ fails on a replica takes it out at once (`Replicas.failed`), without waiting for
 Lag, per replica:
 - in positions: how far the views on the replica trail the views on the primary (the tracking
   rows read on both, the primary's first); 0 when the replica has replayed every view's page;
-- in seconds: 0 when it trails by no position; otherwise how long ago the last transaction the
-  replica replayed was committed on the primary (`pg_last_xact_replay_timestamp()`), which is
-  how old the replica's answers are (the two servers' clocks are assumed to agree).
+- in seconds: 0 when it trails by no position; otherwise how long the first event it lacks
+  (past its least advanced view) has waited, read on the primary, which is how much older the
+  replica's answers are than the primary's. `now() - pg_last_xact_replay_timestamp()` alone
+  would not do: after an idle hour, a replica a millisecond behind the first new write would
+  look an hour late. It is shown too (`replayed_ago`), as PostgreSQL's own figure.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from psycopg import Connection
@@ -77,6 +80,8 @@ class Health:
     lag_positions: int | None = None
     lag_seconds: float | None = None
     problem: str | None = None
+    # Seconds since the last transaction the replica replayed was committed on the primary.
+    replayed_ago: float | None = None
     # When it was found out (time.monotonic()).
     at: float = field(default_factory=time.monotonic)
 
@@ -112,9 +117,6 @@ class Replica:
     def health(self, health: Health) -> None:
         self._health = health
 
-    def positions(self) -> dict[str, int]:
-        return dict(self._positions)
-
     def note(self, positions: dict[str, int]) -> None:
         """Positions read on the replica: a view's position there never goes backwards while
         it streams from the same primary."""
@@ -142,11 +144,15 @@ class Replicas:
         self,
         replicas: Sequence[Replica],
         primary_positions: Callable[[], dict[str, int]],
+        waiting_since: Callable[[int], datetime | None],
         names: Sequence[str],
         max_lag: float,
     ) -> None:
+        """`primary_positions()` reads the views' positions on the primary; `waiting_since(p)`
+        when the first event after position `p` occurred (None: none yet)."""
         self._replicas = list(replicas)
         self._primary_positions = primary_positions
+        self._waiting_since = waiting_since
         self._names = list(names)
         self._max_lag = max_lag
         self._turn = itertools.count()
@@ -217,7 +223,12 @@ class Replicas:
             log.debug("replica probe: the primary's positions are unreadable: %s", error)
             return
         for replica in self._replicas if replicas is None else replicas:
-            health = self._probe(replica, primary)
+            try:
+                health = self._probe(replica, primary)
+            except Exception as error:
+                # The primary failed to date the lag: what the replica last said goes stale.
+                log.debug("replica probe of %s failed: %s", replica.name, error)
+                continue
             if health.in_rotation != replica.health.in_rotation:
                 log.warning(
                     "replica %s %s",
@@ -235,20 +246,24 @@ class Replicas:
             return Health(False, problem=f"unreachable: {type(error).__name__}")
         replica.note(positions)
         assert row is not None
-        behind = max(
-            (primary.get(name, 0) - positions.get(name, 0) for name in self._names), default=0
-        )
-        lag_positions = max(behind, 0)
-        since_replay: float | None = row[1]
-        lag_seconds = 0.0 if lag_positions == 0 else max(since_replay or 0.0, 0.0)
-        if lag_positions and since_replay is None:
-            lag_seconds = float("inf")  # it has replayed nothing since it started
+        behind = {
+            name: positions.get(name, 0)
+            for name in self._names
+            if primary.get(name, 0) > positions.get(name, 0)
+        }
+        lag_positions = max((primary[name] - at for name, at in behind.items()), default=0)
+        lag_seconds = 0.0
+        if behind:
+            since = self._waiting_since(min(behind.values()))
+            if since is not None:
+                lag_seconds = max((datetime.now(UTC) - since).total_seconds(), 0.0)
+        replayed_ago: float | None = row[1]
         problem = None
         if not row[0]:
             problem = "not a replica (promoted?): reads would not follow the primary"
         elif lag_seconds > self._max_lag:
             problem = f"lags {lag_seconds:.1f} s (bound {self._max_lag:g} s)"
-        return Health(problem is None, lag_positions, lag_seconds, problem)
+        return Health(problem is None, lag_positions, lag_seconds, problem, replayed_ago)
 
 
 def open_replica_pool(url: str, size: int, configure: Callable[[Any], None] | None) -> Pool:

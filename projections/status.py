@@ -47,7 +47,7 @@ def view_statuses(
         lag_seconds = 0.0
         if position < head:
             lag_events = _count_after(ledger, position, head)
-            waiting_since = _first_occurred_after(ledger, position)
+            waiting_since = first_occurred_after(ledger, position)
             if waiting_since is not None:
                 lag_seconds = max(0.0, (now[0] - waiting_since).total_seconds())
         statuses.append(
@@ -66,7 +66,8 @@ def _count_after(ledger: Ledger, position: int, head: int) -> int:
     return int(row["n"]) if row else 0
 
 
-def _first_occurred_after(ledger: Ledger, position: int) -> datetime | None:
+def first_occurred_after(ledger: Ledger, position: int) -> datetime | None:
+    """When the first event after `position` occurred (None: there is none yet)."""
     notifications = ledger.recorder.select_notifications(start=position + 1, limit=1)
     if not notifications:
         return None

@@ -79,14 +79,17 @@ async def ready(container: ContainerDep, serving: ServingDep) -> JSONResponse:
 
 
 def _replica(health: Health) -> dict[str, Any]:
-    seconds = health.lag_seconds
     return {
         "in_rotation": health.in_rotation,
         "lag_positions": health.lag_positions,
-        # JSON has no infinity: a replica that has replayed nothing yet shows null.
-        "lag_seconds": None if seconds is None or seconds == float("inf") else round(seconds, 3),
+        "lag_seconds": _rounded(health.lag_seconds),
+        "replayed_ago_seconds": _rounded(health.replayed_ago),
         **({"problem": health.problem} if health.problem else {}),
     }
+
+
+def _rounded(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds, 3)
 
 
 def _statuses(container: Container) -> list[ViewStatus]:

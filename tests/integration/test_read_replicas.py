@@ -128,6 +128,7 @@ def test_a_read_with_min_position_on_the_replica_sees_the_write_just_made(
     assert replica["in_rotation"] is True
     assert replica["lag_positions"] is not None
     assert replica["lag_seconds"] is not None
+    assert replica["replayed_ago_seconds"] is not None  # PostgreSQL's own figure, shown too
     metrics = client.get("/metrics").text
     assert "milestones_replica_lag_positions{" in metrics
     assert "milestones_replica_lag_seconds{" in metrics
