@@ -8,9 +8,11 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
+from fastapi.concurrency import run_in_threadpool
 
 from api.access import Creator, WebhookManager
-from api.deps import ContainerDep
+from api.deps import ContainerDep, ServingDep
+from api.routes.queries import MinPosition
 from api.schemas.webhooks import (
     DeliveryPage,
     DeliveryPublic,
@@ -65,11 +67,20 @@ def create_webhook(
 
 
 @router.get("", response_model=WebhookList, responses=_ERRORS)
-def list_webhooks(
-    caller: Creator, container: ContainerDep, project_id: UUID | None = None
+async def list_webhooks(
+    caller: Creator,
+    container: ContainerDep,
+    serving: ServingDep,
+    project_id: UUID | None = None,
+    min_position: MinPosition = None,
 ) -> dict[str, Any]:
-    """The subscriptions the caller manages (of one project, with `project_id`)."""
-    return {"webhooks": [_public(s) for s in container.webhooks.visible(caller, project_id)]}
+    """The subscriptions the caller manages (of one project, with `project_id`). A member's
+    list is read through the projects view (which projects it manages): `min_position` waits
+    until that view has applied a position, so a project made a moment ago lists its
+    subscriptions (as every view read does)."""
+    await serving.waits.caught_up(caller.name, "projects", min_position)
+    found = await run_in_threadpool(container.webhooks.visible, caller, project_id)
+    return {"webhooks": [_public(s) for s in found]}
 
 
 @router.get("/{webhook_id}", response_model=WebhookPublic, responses=_ERRORS)
