@@ -15,6 +15,7 @@ from domain import validation as valid
 from domain.contents import ProjectContents
 from domain.entities import ArtifactRef, Deliverable, DeliverableKind, SignatureMeaning
 from domain.errors import InvalidValueError, RuleViolationError, Violation, refuse
+from domain.signatures import DEFAULT_MEANINGS, deliverable_digest
 from domain.states import DeliverableState
 
 
@@ -161,11 +162,18 @@ class DeliverableCommands(ProjectContents):
         )
 
     def set_required_approvals(
-        self, deliverable_id: UUID, required_approvals: int, *, actor: str
+        self,
+        deliverable_id: UUID,
+        required_approvals: int,
+        required_groups: list[str] | None = None,
+        *,
+        actor: str,
     ) -> None:
         """R21: how many approvals from distinct reviewers the deliverable's review rounds
-        need; set while it is a draft, so a round's terms never change while it runs."""
+        need, and R26: the project's groups each of which one of them must belong to; set
+        while it is a draft, so a round's terms never change while it runs."""
         valid.required_approvals(required_approvals)
+        groups = self._required_groups(required_groups or [])
         deliverable = self.deliverable(deliverable_id)
         self._check_not_cancelled(deliverable)
         if deliverable.state is not DeliverableState.DRAFT:
@@ -176,26 +184,45 @@ class DeliverableCommands(ProjectContents):
                 deliverable_id=str(deliverable.id),
                 state=deliverable.state.value,
             )
-        if required_approvals == deliverable.required_approvals:
+        if (required_approvals, groups) == (
+            deliverable.required_approvals,
+            deliverable.required_groups,
+        ):
             return
         self._trigger(
             ev.DeliverableQuorumSet,
             deliverable_id=deliverable.id,
             required_approvals=required_approvals,
             previous_required_approvals=deliverable.required_approvals,
+            required_groups=groups,
+            previous_required_groups=list(deliverable.required_groups),
             actor=actor,
         )
+
+    def _required_groups(self, names: list[str]) -> list[str]:
+        """R26: each named group exists in the project, named once (kept in the given order)."""
+        unknown = [n for n in names if n not in self.groups]
+        if unknown:
+            raise RuleViolationError(
+                [Violation("R26", f"the project has no group '{n}'", {"group": n}) for n in unknown]
+            )
+        if len(set(names)) != len(names):
+            raise InvalidValueError("required_groups", "names a group more than once")
+        return list(names)
 
     def approve(
         self,
         deliverable_id: UUID,
         comment: str | None = None,
         *,
-        meaning: SignatureMeaning = SignatureMeaning.APPROVAL,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["approve"],
+        signer_name: str | None = None,
         actor: str,
     ) -> None:
-        """R5 for each reviewer; R21: the approval that completes the round's quorum approves
-        the deliverable, an earlier one is recorded and leaves it in review."""
+        """R5 for each reviewer; R21, R26: the approval that completes the round's quorum
+        approves the deliverable, an earlier one is recorded and leaves it in review. R27: the
+        signature records its meaning, the signer's printed name (`signer_name`, else the
+        actor's name) and the digest of what was signed."""
         deliverable = self.deliverable(deliverable_id)
         self._check_reviewable(deliverable, actor, rules.APPROVE, "approved")
         if actor in deliverable.approvals:
@@ -214,26 +241,58 @@ class DeliverableCommands(ProjectContents):
                 c.evidence.pinned(c.id) for c in deliverable.criteria.values() if c.evidence
             ],
             "required_approvals": deliverable.required_approvals,
+            "required_groups": list(deliverable.required_groups),
+            "signer_name": signer_name or actor,
         }
-        if len(deliverable.approvals) + 1 < deliverable.required_approvals:
-            self._trigger(ev.DeliverableApprovalSigned, **signature, actor=actor)
+        signers = [*deliverable.approvals, actor]
+        met = rules.quorum_met(
+            signers, deliverable.required_approvals, deliverable.required_groups, self.groups
+        )
+        if not met:
+            digest = deliverable_digest(deliverable, deliverable.state)
+            self._trigger(
+                ev.DeliverableApprovalSigned, **signature, signed_digest=digest, actor=actor
+            )
             return
         self._trigger(
             ev.DeliverableApproved,
             **signature,
-            signers=[*deliverable.approvals, actor],
+            signers=signers,
+            signed_digest=deliverable_digest(deliverable, rules.APPROVE.target),
             actor=actor,
         )
 
-    def reject(self, deliverable_id: UUID, reason: str, *, actor: str) -> None:
+    def reject(
+        self,
+        deliverable_id: UUID,
+        reason: str,
+        *,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["reject"],
+        signer_name: str | None = None,
+        actor: str,
+    ) -> None:
         valid.reason("reason", reason)
         deliverable = self.deliverable(deliverable_id)
         self._check_reviewable(deliverable, actor, rules.REJECT, "rejected")
         self._trigger(
-            ev.DeliverableRejected, deliverable_id=deliverable.id, reason=reason, actor=actor
+            ev.DeliverableRejected,
+            deliverable_id=deliverable.id,
+            reason=reason,
+            meaning=SignatureMeaning(meaning).value,
+            signer_name=signer_name or actor,
+            signed_digest=deliverable_digest(deliverable, rules.REJECT.target),
+            actor=actor,
         )
 
-    def reopen_deliverable(self, deliverable_id: UUID, reason: str, *, actor: str) -> None:
+    def reopen_deliverable(
+        self,
+        deliverable_id: UUID,
+        reason: str,
+        *,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["reopen"],
+        signer_name: str | None = None,
+        actor: str,
+    ) -> None:
         valid.reason("reason", reason)
         deliverable = self.deliverable(deliverable_id)
         if not rules.REOPEN_DELIVERABLE.allows(deliverable.state):
@@ -245,7 +304,13 @@ class DeliverableCommands(ProjectContents):
             )
         self._check_not_proving_an_achieved_milestone(deliverable, "R6", "reopened")
         self._trigger(
-            ev.DeliverableReopened, deliverable_id=deliverable.id, reason=reason, actor=actor
+            ev.DeliverableReopened,
+            deliverable_id=deliverable.id,
+            reason=reason,
+            meaning=SignatureMeaning(meaning).value,
+            signer_name=signer_name or actor,
+            signed_digest=deliverable_digest(deliverable, rules.REOPEN_DELIVERABLE.target),
+            actor=actor,
         )
 
     def cancel_deliverable(self, deliverable_id: UUID, reason: str, *, actor: str) -> None:
