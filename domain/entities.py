@@ -146,6 +146,10 @@ class Milestone:
     deliverable_ids: list[UUID] = field(default_factory=list)
     achieved_at: datetime | None = None
     achieved_by: str | None = None
+    # R27: the achievement's printed name and meaning, as signed (None when its event, or a
+    # snapshot taken before signatures, did not record them).
+    achieved_signer_name: str | None = None
+    achieved_meaning: str | None = None
     # R16, R17: the milestones this one depends on (finish-to-finish), id -> lag in days. A
     # snapshot taken before dependencies existed has none, and loads with this default.
     predecessors: dict[str, int] = field(default_factory=dict)

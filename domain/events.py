@@ -511,6 +511,8 @@ class MilestoneAchieved(MilestoneMoved):
         milestone = self.milestone(aggregate)
         milestone.achieved_at = self.timestamp
         milestone.achieved_by = self.actor
+        milestone.achieved_signer_name = self.signer_name
+        milestone.achieved_meaning = self.meaning
 
 
 class MilestoneReopened(MilestoneMoved):
@@ -536,6 +538,7 @@ class MilestoneReopened(MilestoneMoved):
         milestone = self.milestone(aggregate)
         milestone.achieved_at = None
         milestone.achieved_by = None
+        milestone.achieved_signer_name = milestone.achieved_meaning = None
 
 
 class MilestoneCancelled(MilestoneMoved):

@@ -21,6 +21,7 @@ from api.access import Anyone, Looker, Reader
 from api.bootstrap import Container
 from api.calendar import milestones_calendar
 from api.deps import ContainerDep, ServingDep
+from api.exports import SIGNATURE_COLUMNS, with_signature
 from api.feed import Frames, ReadFrames, Visible
 from api.presenters_history import (
     DIFF_COLUMNS,
@@ -70,8 +71,18 @@ AUDIT_COLUMNS = (
     "summary",
     "correlation_id",
     "data",
+    *SIGNATURE_COLUMNS,
 )
-HISTORY_COLUMNS = ("version", "position", "type", "actor", "occurred_at", "correlation_id", "data")
+HISTORY_COLUMNS = (
+    "version",
+    "position",
+    "type",
+    "actor",
+    "occurred_at",
+    "correlation_id",
+    "data",
+    *SIGNATURE_COLUMNS,
+)
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page (at most 1000)")]
 Accept = Annotated[str | None, Header()]
@@ -120,7 +131,7 @@ async def audit(
             page=exports.PAGE,
         )
         rows = _correlated(container, rows, lambda row: (row["project_id"], row["version"]))
-        return _export(container, serving, rows, export, AUDIT_COLUMNS, "audit")
+        return _export(container, serving, with_signature(rows), export, AUDIT_COLUMNS, "audit")
 
     def page() -> list[dict[str, Any]]:
         with container.pool.connection() as conn:
@@ -277,6 +288,7 @@ def history(
             (history_event(e, position) for e, position in read),
             lambda row: (project_id, row["version"]),
         )
+        rows = with_signature(rows)
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
     page = limit or 100
     events = list(container.ledger.project_events(access, after_version=after_version, limit=page))
