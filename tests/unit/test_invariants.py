@@ -53,8 +53,11 @@ index = st.integers(min_value=0, max_value=50)
 aim = st.booleans()
 rarely = st.integers(0, 3).map(lambda n: n == 0)  # cancelling everything early hides the rest
 group_names = st.sampled_from(["QA", "Legal"])
-# R26: sometimes a group the project does not have yet, or one named twice (refused).
-required_groups = st.lists(st.sampled_from(["QA", "Legal", "Ops"]), max_size=2)
+# R26: mostly groups the project may have, sometimes one it never has, or one named twice
+# (both refused).
+required_groups = st.lists(
+    st.sampled_from(["QA", "Legal", "QA", "Legal", "Ops"]), min_size=1, max_size=2
+) | st.just([])
 SIGNING = (
     DeliverableApprovalSigned,
     DeliverableApproved,
@@ -88,6 +91,7 @@ class ProjectCommands(RuleBasedStateMachine):
         self.phase_ids = [project.add_phase(n, actor=ALICE) for n in ("Design", "Build", "Run")]
         project.set_member(BOB, ProjectRole.CONTRIBUTOR, actor=ALICE)
         project.set_member(CAROL, ProjectRole.REVIEWER, actor=ALICE)
+        project.set_group("QA", [ALICE, CAROL], actor=ALICE)  # R26: one group from the start
         self.history: list[ProjectEvent] = new_events(project)
         self.last_events: list[ProjectEvent] = list(self.history)
         self.project = project
@@ -134,9 +138,17 @@ class ProjectCommands(RuleBasedStateMachine):
         pid = self.phase_ids[phase]
         self.step(lambda p: p.define_deliverable(title="D", phase_id=pid, actor=who))
 
-    @rule(phase=st.integers(0, 2), criteria=st.integers(1, 2))
-    def define_deliverable_ready_for_review(self, phase: int, criteria: int) -> None:
-        """A step of several commands by BOB, so that submissions and reviews happen often."""
+    @rule(
+        phase=st.integers(0, 2),
+        criteria=st.integers(1, 2),
+        groups=st.sampled_from([[], [], ["QA"], ["QA", "Legal"]]),
+    )
+    def define_deliverable_ready_for_review(
+        self, phase: int, criteria: int, groups: list[str]
+    ) -> None:
+        """A step of several commands by BOB, so that submissions and reviews happen often;
+        some need an approval from a group (R26: refused when the project has no such
+        group, and the deliverable then needs none)."""
         self.begin_step()
         pid = self.phase_ids[phase]
         did = self.attempt(lambda p: p.define_deliverable(title="R", phase_id=pid, actor=BOB))
@@ -145,6 +157,8 @@ class ProjectCommands(RuleBasedStateMachine):
             cid = self.attempt(lambda p: p.add_criterion(did, "criterion", actor=BOB))
             assert cid is not None
             self.attempt(partial(record, did=did, cid=cid))
+        if groups:
+            self.attempt(lambda p: p.set_required_approvals(did, 1, groups, actor=ALICE))
 
     @precondition(has_deliverables)
     @rule(n=index, who=principals)
@@ -208,7 +222,10 @@ class ProjectCommands(RuleBasedStateMachine):
         did = self.deliverable(n, aim, DRAFT).id
         self.step(lambda p: p.set_required_approvals(did, quorum, groups, actor=ALICE))
 
-    @rule(name=group_names, members=st.lists(principals | st.just("mallory"), max_size=3))
+    @rule(
+        name=group_names,
+        members=st.lists(principals, min_size=1, max_size=2) | st.just([]) | st.just(["mallory"]),
+    )
     def set_group(self, name: str, members: list[str]) -> None:
         self.step(lambda p: p.set_group(name, members, actor=ALICE))
 

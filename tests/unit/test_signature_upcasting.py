@@ -268,6 +268,8 @@ def test_a_snapshot_taken_before_groups_loads_with_none(ledger: Ledger) -> None:
     state["state"]["class_version"] = 2
     for deliverable in state["state"]["deliverables"].values():
         del deliverable["_data_"]["required_groups"]
+    for milestone in state["state"]["milestones"].values():
+        del milestone["_data_"]["achieved_signer_name"], milestone["_data_"]["achieved_meaning"]
     old = StoredEvent(
         originator_id=stored.originator_id,
         originator_version=stored.originator_version,
@@ -282,6 +284,8 @@ def test_a_snapshot_taken_before_groups_loads_with_none(ledger: Ledger) -> None:
     assert isinstance(loaded, Project)
     assert loaded.groups == {}
     assert loaded.deliverable(DELIVERABLE).required_groups == []
+    reopened = loaded.milestone(MILESTONE)
+    assert (reopened.achieved_signer_name, reopened.achieved_meaning) == (None, None)
     loaded.set_group("QA", ["carol"], actor="alice")
     assert loaded.groups == {"QA": ["carol"]}
 
