@@ -55,9 +55,10 @@ rarely = st.integers(0, 3).map(lambda n: n == 0)  # cancelling everything early 
 group_names = st.sampled_from(["QA", "Legal"])
 # R26: mostly groups the project may have, sometimes one it never has, or one named twice
 # (both refused).
+no_groups: list[str] = []
 required_groups = st.lists(
     st.sampled_from(["QA", "Legal", "QA", "Legal", "Ops"]), min_size=1, max_size=2
-) | st.just([])
+) | st.just(no_groups)
 SIGNING = (
     DeliverableApprovalSigned,
     DeliverableApproved,
