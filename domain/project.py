@@ -3,8 +3,8 @@
 Each command method checks its rules with named guards, then triggers one or more events from
 `domain.events`; the events' `apply` methods are the only place state changes. The commands are
 grouped by what they act on: members and phases here, deliverables in `domain.deliverables`,
-milestones in `domain.milestones`; what a project holds, and how it is read, in
-`domain.contents`.
+their reviews in `domain.reviews`, milestones in `domain.milestones`, named groups in
+`domain.groups`; what a project holds, and how it is read, in `domain.contents`.
 """
 
 from __future__ import annotations
@@ -18,17 +18,18 @@ from eventsourcing.domain import Aggregate
 from domain import events as ev
 from domain import validation as valid
 from domain.deliverables import UNSET as UNSET
-from domain.deliverables import DeliverableCommands
 from domain.entities import Deliverable, Milestone, Phase
 from domain.errors import EntityNotFoundError, refuse
 from domain.groups import GroupCommands
 from domain.milestones import MilestoneCommands
+from domain.reviews import ReviewCommands
 from domain.roles import ProjectRole
 
 
-class Project(DeliverableCommands, MilestoneCommands, GroupCommands, Aggregate):
-    """One project's event stream: members and phases here; deliverables and milestones in
-    their own modules (`DeliverableCommands`, `MilestoneCommands`).
+class Project(ReviewCommands, MilestoneCommands, GroupCommands, Aggregate):
+    """One project's event stream: members and phases here; deliverables, their reviews,
+    milestones and groups in their own modules (`DeliverableCommands`, `ReviewCommands`,
+    `MilestoneCommands`, `GroupCommands`).
 
     Version 2 holds the names of its baselines (R19). A snapshot of version 1 was taken by code
     that could not name a baseline, so it had none: the upcast is exact.
