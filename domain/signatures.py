@@ -47,12 +47,13 @@ def digest(document: dict[str, Any]) -> str:
 def deliverable_document(deliverable: Deliverable, to: DeliverableState) -> dict[str, Any]:
     """What signing `deliverable`'s move to `to` signs: its id, title, criteria and evidence."""
     criteria = []
-    for criterion in sorted(deliverable.criteria.values(), key=lambda c: str(c.id)):
+    # The criteria are kept by their ids' text already: sorted by it, no UUID made text again.
+    for key, criterion in sorted(deliverable.criteria.items()):
         evidence = criterion.evidence
         artifact = None if evidence is None or evidence.artifact is None else evidence.artifact
         criteria.append(
             {
-                "criterion_id": str(criterion.id),
+                "criterion_id": key,
                 "text": criterion.text,
                 "evidence": None if evidence is None else evidence.evidence,
                 "artifact": None if artifact is None else artifact.sha256,
@@ -77,8 +78,12 @@ def milestone_document(
         {
             "deliverable_id": str(d.id),
             "evidence_digests": [
-                c.evidence.pinned(c.id)
-                for c in sorted(d.criteria.values(), key=lambda c: str(c.id))
+                {
+                    "criterion_id": key,
+                    "artifact": None if c.evidence.artifact is None else c.evidence.artifact.sha256,
+                    "sha256": c.evidence.sha256,
+                }
+                for key, c in sorted(d.criteria.items())
                 if c.evidence is not None
             ],
         }
