@@ -12,12 +12,26 @@ from datetime import date, datetime, timedelta
 from icalendar import Calendar, Event, vCategory, vText
 
 from api.printable import ical_text
-from domain.entities import MilestoneStatus
+from domain.entities import Milestone, MilestoneStatus
 from domain.project import Project
 
 
 def _text(value: str) -> vText:
     return vText(ical_text(value))
+
+
+def _achieved(m: Milestone) -> str:
+    """R27: "Signed by <printed name> (<principal>) — <meaning> — <time>." for the achievement
+    that stands; what its event did not record is said to be so."""
+    at = (m.achieved_at or datetime.min).isoformat()
+    printed = m.achieved_signer_name
+    who = (
+        f"{m.achieved_by} (printed name not recorded)"
+        if printed is None
+        else f"{printed} ({m.achieved_by})"
+    )
+    meaning = m.achieved_meaning or "meaning not recorded"
+    return f"Achieved. Signed by {who} — {meaning} — {at}."
 
 
 def milestones_calendar(project: Project, now: datetime) -> bytes:
@@ -52,7 +66,7 @@ def milestones_calendar(project: Project, now: datetime) -> bytes:
         elif m.achieved and m.achieved_at is not None:
             event.add("status", "CONFIRMED")
             event.add("summary", _text(f"✓ {m.name} (achieved)"))
-            description = f"Achieved by {m.achieved_by} at {m.achieved_at.isoformat()}."
+            description = _achieved(m)
         else:
             event.add("status", "CONFIRMED")
             event.add("summary", _text(m.name))

@@ -74,6 +74,23 @@ def _by_preference(accept: str) -> list[str]:
     return [media for _, _, media in sorted(ranked)]
 
 
+# R27: a signing event's manifestation, appended to the audit and history exports after their
+# earlier columns (which stay where they were): the printed name, the meaning and the digest
+# of what was signed; who signed is `actor`, when is `occurred_at`. Empty for other events,
+# and for what an event stored before signatures did not record.
+SIGNATURE_COLUMNS = ("signer_name", "meaning", "signed_digest")
+
+
+def with_signature(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Each row with its event's manifestation (`SIGNATURE_COLUMNS`) read from its `data`."""
+    for row in rows:
+        data = row.get("data")
+        found = data if isinstance(data, dict) else {}
+        for column in SIGNATURE_COLUMNS:
+            row[column] = found.get(column)
+        yield row
+
+
 def stream(
     rows: Iterable[dict[str, Any]],
     export: Format,

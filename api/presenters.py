@@ -22,6 +22,7 @@ from api.schemas import (
     iso_utc,
 )
 from api.schemas.artifacts import ArtifactPublic
+from api.schemas.public import GroupPublic
 from domain.entities import Deliverable, Evidence, Milestone
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -46,6 +47,7 @@ def project_public(project: Project, now: datetime, as_of: datetime | None = Non
         phases=[PhasePublic(id=p.id, name=p.name) for p in project.phases.values()],
         deliverables=[_deliverable(d) for d in project.deliverables.values()],
         milestones=[_milestone(project, m, today, forecasts) for m in project.milestones.values()],
+        groups=[GroupPublic(name=n, members=list(m)) for n, m in sorted(project.groups.items())],
     )
 
 
@@ -62,6 +64,7 @@ def _deliverable(d: Deliverable) -> DeliverablePublic:
         review_rounds=d.review_rounds,
         required_approvals=d.required_approvals,
         approvals=list(d.approvals),
+        required_groups=list(d.required_groups),
         criteria_met=d.criteria_met,
         criteria_total=len(d.criteria),
         criteria=[
@@ -147,6 +150,7 @@ def project_json(project: Project, now: datetime, as_of: datetime | None = None)
         "milestones": [
             _milestone_data(project, m, today, forecasts) for m in project.milestones.values()
         ],
+        "groups": [{"name": n, "members": list(m)} for n, m in sorted(project.groups.items())],
     }
     return to_json(document)
 
@@ -173,6 +177,7 @@ def _deliverable_data(d: Deliverable) -> dict[str, Any]:
         "review_rounds": d.review_rounds,
         "required_approvals": d.required_approvals,
         "approvals": list(d.approvals),
+        "required_groups": list(d.required_groups),
         "criteria_met": d.criteria_met,
         "criteria_total": len(criteria),
         "criteria": criteria,

@@ -18,6 +18,7 @@ from api.schemas.history import (
     RetrospectivePublic,
     RetrospectiveTotals,
     ReviewRoundPublic,
+    SignaturePublic,
     SlipCausePublic,
 )
 from application.reads import ProjectDiff
@@ -25,7 +26,7 @@ from domain.baselines import Baseline, slip_against
 from domain.events import ProjectEvent
 from domain.history import json_data
 from domain.project import Project
-from domain.retrospective import DeliverableReview, Retrospective
+from domain.retrospective import DeliverableReview, Reopening, Retrospective, Signature
 
 
 def history_event(
@@ -74,11 +75,12 @@ def retrospective_public(retro: Retrospective) -> RetrospectivePublic:
                 final_due=m.due,
                 achieved_at=m.achieved_at,
                 achieved_by=m.achieved_by,
+                achievement=_signature(m.achievement),
                 slip_days=m.slip_days,
                 slip_days_from_original=m.slip_days_from_original,
                 reschedules=[ReschedulePublic(**vars(r)) for r in m.reschedules],
                 rebaselines=[RebaselinePublic(**vars(r)) for r in m.rebaselines],
-                reopenings=[ReopeningPublic(**vars(r)) for r in m.reopenings],
+                reopenings=[_reopening(r) for r in m.reopenings],
                 deliverables=[reviews[d] for d in m.deliverable_ids],
                 slip_causes=[
                     SlipCausePublic(
@@ -106,15 +108,35 @@ def _review(d: DeliverableReview) -> DeliverableReviewPublic:
         title=d.title,
         state=d.state,
         review_rounds=d.review_rounds,
-        rejections=[RejectionPublic(**vars(r)) for r in d.rejections],
-        reopenings=[ReopeningPublic(**vars(r)) for r in d.reopenings],
+        rejections=[
+            RejectionPublic(**{**vars(r), "signature": _signature(r.signature)})
+            for r in d.rejections
+        ],
+        reopenings=[_reopening(r) for r in d.reopenings],
         last_evidence_at=d.last_evidence_at,
         approved_at=d.approved_at,
         approved_by=d.approved_by,
         required_approvals=d.required_approvals,
-        rounds=[ReviewRoundPublic(**vars(r)) for r in d.rounds],
+        rounds=[
+            ReviewRoundPublic(
+                **{
+                    **vars(r),
+                    "signatures": [_signature(s) for s in r.signatures],
+                    "veto": _signature(r.veto),
+                }
+            )
+            for r in d.rounds
+        ],
         days_from_last_evidence_to_approval=d.days_from_last_evidence_to_approval,
     )
+
+
+def _signature(signed: Signature | None) -> SignaturePublic | None:
+    return None if signed is None else SignaturePublic(**vars(signed))
+
+
+def _reopening(reopening: Reopening) -> ReopeningPublic:
+    return ReopeningPublic(**{**vars(reopening), "signature": _signature(reopening.signature)})
 
 
 def baselines_public(project: Project, found: list[Baseline]) -> BaselinesPublic:

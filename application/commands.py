@@ -26,6 +26,7 @@ from domain.entities import ArtifactRef, DeliverableKind, SignatureMeaning
 from domain.errors import InvalidValueError
 from domain.project import Project
 from domain.roles import ProjectRole
+from domain.signatures import DEFAULT_MEANINGS
 
 # A command method of the aggregate (`Project.achieve`, …): called on the project with the
 # command's arguments and `actor=` the admitted principal; returns the id of what it created.
@@ -133,6 +134,11 @@ class ProjectCommands(ProjectLoading):
         """Remove a member"""
         return self._run(admitted, Project.remove_member, principal)
 
+    @command(MANAGER)
+    def set_group(self, admitted: Admission, name: str, members: list[str]) -> CommandResult:
+        """Set the members of a named group of the project's principals (R26)"""
+        return self._run(admitted, Project.set_group, name, list(members))
+
     @command(MANAGER, creates="phase_id")
     def add_phase(self, admitted: Admission, name: str) -> CommandResult:
         """Add a phase"""
@@ -217,11 +223,20 @@ class ProjectCommands(ProjectLoading):
 
     @command(MANAGER, answers=("deliverable_id",))
     def set_required_approvals(
-        self, admitted: Admission, deliverable_id: UUID, required_approvals: int
+        self,
+        admitted: Admission,
+        deliverable_id: UUID,
+        required_approvals: int,
+        required_groups: list[str] | None = None,
     ) -> Result:
-        """Set how many distinct reviewers must approve a draft deliverable (R21)"""
+        """Set how many distinct reviewers, and from which groups, must approve a draft
+        deliverable (R21, R26)"""
         return self._run(
-            admitted, Project.set_required_approvals, deliverable_id, required_approvals
+            admitted,
+            Project.set_required_approvals,
+            deliverable_id,
+            required_approvals,
+            required_groups or [],
         )
 
     @command(REVIEWER, answers=("deliverable_id",))
@@ -230,23 +245,39 @@ class ProjectCommands(ProjectLoading):
         admitted: Admission,
         deliverable_id: UUID,
         comment: str | None = None,
-        meaning: SignatureMeaning = SignatureMeaning.APPROVAL,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["approve"],
+        signer_name: str | None = None,
     ) -> CommandResult:
         """Approve a deliverable in review; not by its submitter (R5), once per reviewer and
-        round, approved when the round has its quorum (R21)"""
-        return self._run(
-            admitted, Project.approve, deliverable_id, comment, meaning=SignatureMeaning(meaning)
-        )
+        round, approved when the round has its quorum (R21, R26); a signature (R27)"""
+        signature = _signature(meaning, signer_name)
+        return self._run(admitted, Project.approve, deliverable_id, comment, **signature)
 
     @command(REVIEWER, answers=("deliverable_id",))
-    def reject_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
+    def reject_deliverable(
+        self,
+        admitted: Admission,
+        deliverable_id: UUID,
+        reason: str,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["reject"],
+        signer_name: str | None = None,
+    ) -> Result:
         """Reject a deliverable in review, with a reason (R5); a veto that ends the round (R22)"""
-        return self._run(admitted, Project.reject, deliverable_id, reason)
+        signature = _signature(meaning, signer_name)
+        return self._run(admitted, Project.reject, deliverable_id, reason, **signature)
 
     @command(MANAGER, answers=("deliverable_id",))
-    def reopen_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
+    def reopen_deliverable(
+        self,
+        admitted: Admission,
+        deliverable_id: UUID,
+        reason: str,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["reopen"],
+        signer_name: str | None = None,
+    ) -> Result:
         """Reopen a deliverable in review or approved back to draft (R6)"""
-        return self._run(admitted, Project.reopen_deliverable, deliverable_id, reason)
+        signature = _signature(meaning, signer_name)
+        return self._run(admitted, Project.reopen_deliverable, deliverable_id, reason, **signature)
 
     @command(MANAGER, answers=("deliverable_id",))
     def cancel_deliverable(self, admitted: Admission, deliverable_id: UUID, reason: str) -> Result:
@@ -307,15 +338,29 @@ class ProjectCommands(ProjectLoading):
 
     @command(MANAGER, answers=("milestone_id",))
     def achieve_milestone(
-        self, admitted: Admission, milestone_id: UUID, note: str | None = None
+        self,
+        admitted: Admission,
+        milestone_id: UUID,
+        note: str | None = None,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["achieve"],
+        signer_name: str | None = None,
     ) -> CommandResult:
         """Record a milestone as achieved (R3)"""
-        return self._run(admitted, Project.achieve, milestone_id, note)
+        signature = _signature(meaning, signer_name)
+        return self._run(admitted, Project.achieve, milestone_id, note, **signature)
 
     @command(MANAGER, answers=("milestone_id",))
-    def reopen_milestone(self, admitted: Admission, milestone_id: UUID, reason: str) -> Result:
+    def reopen_milestone(
+        self,
+        admitted: Admission,
+        milestone_id: UUID,
+        reason: str,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["reopen"],
+        signer_name: str | None = None,
+    ) -> Result:
         """Reopen an achieved milestone, with a reason (R8)"""
-        return self._run(admitted, Project.reopen_milestone, milestone_id, reason)
+        signature = _signature(meaning, signer_name)
+        return self._run(admitted, Project.reopen_milestone, milestone_id, reason, **signature)
 
     @command(MANAGER, answers=("milestone_id",))
     def cancel_milestone(self, admitted: Admission, milestone_id: UUID, reason: str) -> Result:
@@ -328,3 +373,9 @@ class ProjectCommands(ProjectLoading):
     ) -> CommandResult:
         """Re-baseline every open milestone to its current due date, under a name (R7, R19)"""
         return self._run(admitted, Project.rebaseline, reason, name=name)
+
+
+def _signature(meaning: SignatureMeaning, signer_name: str | None) -> dict[str, Any]:
+    """What a signing command hands the aggregate of its signature (R27): the meaning, and the
+    printed name the caller read from the principals at signing time (None: its name)."""
+    return {"meaning": SignatureMeaning(meaning), "signer_name": signer_name}

@@ -29,7 +29,9 @@ The checks, in this order; the first that fails is named (`PackError.part` is th
    chained from `previous_hash` with link version 2, end at the checkpoint's position with its
    head, and `count_before` + the rows = its count;
 4. manifest.json: equal to the manifest derived from the events;
-5. artifacts/: each file's SHA-256 and size are the ones the manifest (so the events) name.
+5. artifacts/: each file's SHA-256 and size are the ones the manifest (so the events) name;
+6. the signatures (R27): each event that recorded a `signed_digest` signed exactly what the
+   events before it say (the canonical JSON of docs/trust.md §11, recomputed here).
 
 Then, apart from whether the pack is intact: who signed the checkpoint. Trusted when its key (or,
 for a hand-over, the key it replaced) is one of the auditor's `--public-key`s.
@@ -255,6 +257,119 @@ def derive_manifest(
     }
 
 
+# --- the signatures (R27, docs/trust.md §11) ---------------------------------------------------
+
+# The state a signing event leaves its deliverable or milestone in (`to` of what it signed).
+_DELIVERABLE_TO = {
+    "DeliverableSubmitted": "in_review",
+    "DeliverableApprovalSigned": "in_review",
+    "DeliverableApproved": "approved",
+    "DeliverableRejected": "draft",
+    "DeliverableReopened": "draft",
+    "DeliverableCancelled": "cancelled",
+}
+_MILESTONE_TO = {
+    "MilestoneAchieved": "achieved",
+    "MilestoneReopened": "not_achieved",
+    "MilestoneCancelled": "cancelled",
+}
+
+
+def canonical_digest(document: dict[str, Any]) -> str:
+    """SHA-256 of the canonical JSON: sorted keys, no whitespace, UTF-8 (docs/trust.md §11)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _criteria(d: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for cid in sorted(d["criteria"]):
+        text, evidence = d["criteria"][cid]
+        artifact = (evidence or {}).get("artifact")
+        found.append(
+            {
+                "criterion_id": cid,
+                "text": text,
+                "evidence": None if evidence is None else evidence.get("evidence"),
+                "artifact": artifact.get("sha256") if isinstance(artifact, dict) else None,
+                "sha256": None if evidence is None else evidence.get("sha256"),
+            }
+        )
+    return found
+
+
+def signed_digests(events: Sequence[tuple[int, str, bytes]]) -> list[tuple[int, str, str]]:
+    """(position, recorded, recomputed) for each event of the project (all of them, in order)
+    that recorded a `signed_digest`: the digest recomputed here from the events before it."""
+    deliverables: dict[str, dict[str, Any]] = {}
+    milestones: dict[str, dict[str, Any]] = {}
+    found: list[tuple[int, str, str]] = []
+    for position, topic, raw in events:
+        name = topic.rsplit(":", 1)[-1].rsplit(".", 1)[-1]
+        state = decode_state(raw)
+        did, mid = str(state.get("deliverable_id")), str(state.get("milestone_id"))
+        recorded = state.get("signed_digest")
+        if name == "DeliverableDefined":
+            deliverables[did] = {"title": state["title"], "state": "draft", "criteria": {}}
+        elif name == "MilestoneDefined":
+            milestones[mid] = {
+                "name": state["name"],
+                "due": state["due"],
+                "status": "not_achieved",
+                "links": list(state["deliverable_ids"]),
+            }
+        elif mid in milestones:
+            m = milestones[mid]
+            if name == "DeliverableLinked":
+                m["links"].append(did)
+            elif name == "DeliverableUnlinked":
+                m["links"].remove(did)
+            elif name == "MilestoneRescheduled":
+                m["due"] = state["due"]
+            if isinstance(recorded, str) and name in _MILESTONE_TO:
+                linked = [
+                    {
+                        "deliverable_id": d,
+                        "evidence_digests": [
+                            {k: c[k] for k in ("criterion_id", "artifact", "sha256")}
+                            for c in _criteria(deliverables[d])
+                            if c["evidence"] is not None
+                        ],
+                    }
+                    for d in sorted(m["links"])
+                ]
+                document = {
+                    "milestone_id": mid,
+                    "name": m["name"],
+                    "due": m["due"],
+                    "from": m["status"],
+                    "to": _MILESTONE_TO[name],
+                    "deliverables": linked,
+                }
+                found.append((position, recorded, canonical_digest(document)))
+            m["status"] = _MILESTONE_TO.get(name, m["status"])
+        elif did in deliverables:
+            d = deliverables[did]
+            if name == "DeliverableRetitled":
+                d["title"] = state["title"]
+            elif name == "CriterionAdded":
+                d["criteria"][state["criterion_id"]] = (state["text"], None)
+            elif name == "EvidenceRecorded":
+                text, _ = d["criteria"][state["criterion_id"]]
+                d["criteria"][state["criterion_id"]] = (text, state)
+            if isinstance(recorded, str) and name in _DELIVERABLE_TO:
+                document = {
+                    "deliverable_id": did,
+                    "title": d["title"],
+                    "from": d["state"],
+                    "to": _DELIVERABLE_TO[name],
+                    "criteria": _criteria(d),
+                }
+                found.append((position, recorded, canonical_digest(document)))
+            d["state"] = _DELIVERABLE_TO.get(name, d["state"])
+    return found
+
+
 # --- the verification ------------------------------------------------------------------------
 
 
@@ -281,6 +396,7 @@ class Report:
     events: int = 0
     foreign_rows: int = 0
     artifacts_checked: int = 0
+    signatures_checked: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -469,6 +585,20 @@ def _check(files: dict[str, bytes], report: Report) -> None:
         if _ARTIFACT_NAME.match(name) and name not in named:
             raise PackError(name, "an artifact no evidence names")
 
+    # 6. the signatures: each recorded digest is that of what the events say was signed
+    try:
+        recomputed = signed_digests(events)
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise PackError(SEGMENT, f"the events cannot be replayed ({error!r})") from None
+    for at, recorded, again in recomputed:
+        if recorded != again:
+            raise PackError(
+                f"{EVENTS}{at}.json",
+                f"its signed_digest {recorded[:16]}… is not the digest of what the events say "
+                f"was signed ({again[:16]}…)",
+            )
+    report.signatures_checked = len(recomputed)
+
 
 def _trust(report: Report, public_keys: Sequence[bytes]) -> Report:
     signed_by = set(report.signers)
@@ -488,7 +618,8 @@ def describe(report: Report) -> str:
     lines = [
         f"intact: milestone {report.milestone_id} of project {report.project_id}, "
         f"{report.events} events, {report.foreign_rows} other rows as digests, "
-        f"{report.artifacts_checked} artifacts, checkpoint at position {report.position}",
+        f"{report.artifacts_checked} artifacts, {report.signatures_checked} signature digests, "
+        f"checkpoint at position {report.position}",
     ]
     if report.trusted:
         lines.append(f"signed by trusted key {report.key_id}")

@@ -33,6 +33,7 @@ class ProjectContents:
     deliverables: dict[str, Deliverable]
     milestones: dict[str, Milestone]
     baseline_versions: dict[str, int]
+    groups: dict[str, list[str]]
 
     def _trigger(self, event_class: type[ev.ProjectEvent], **kwargs: Any) -> None:
         """Trigger an event of this project (the aggregate's `trigger_event`)."""

@@ -15,6 +15,7 @@ from domain import validation as valid
 from domain.contents import ProjectContents
 from domain.entities import ArtifactRef, Deliverable, DeliverableKind, SignatureMeaning
 from domain.errors import InvalidValueError, RuleViolationError, Violation, refuse
+from domain.signatures import DEFAULT_MEANINGS, deliverable_digest
 from domain.states import DeliverableState
 
 
@@ -160,80 +161,15 @@ class DeliverableCommands(ProjectContents):
             actor=actor,
         )
 
-    def set_required_approvals(
-        self, deliverable_id: UUID, required_approvals: int, *, actor: str
-    ) -> None:
-        """R21: how many approvals from distinct reviewers the deliverable's review rounds
-        need; set while it is a draft, so a round's terms never change while it runs."""
-        valid.required_approvals(required_approvals)
-        deliverable = self.deliverable(deliverable_id)
-        self._check_not_cancelled(deliverable)
-        if deliverable.state is not DeliverableState.DRAFT:
-            raise refuse(
-                "R21",
-                f"'{deliverable.title}' is {_STATE_WORDS[deliverable.state]}; its quorum "
-                "changes only while it is in draft (reopen it first)",
-                deliverable_id=str(deliverable.id),
-                state=deliverable.state.value,
-            )
-        if required_approvals == deliverable.required_approvals:
-            return
-        self._trigger(
-            ev.DeliverableQuorumSet,
-            deliverable_id=deliverable.id,
-            required_approvals=required_approvals,
-            previous_required_approvals=deliverable.required_approvals,
-            actor=actor,
-        )
-
-    def approve(
+    def reopen_deliverable(
         self,
         deliverable_id: UUID,
-        comment: str | None = None,
+        reason: str,
         *,
-        meaning: SignatureMeaning = SignatureMeaning.APPROVAL,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["reopen"],
+        signer_name: str | None = None,
         actor: str,
     ) -> None:
-        """R5 for each reviewer; R21: the approval that completes the round's quorum approves
-        the deliverable, an earlier one is recorded and leaves it in review."""
-        deliverable = self.deliverable(deliverable_id)
-        self._check_reviewable(deliverable, actor, rules.APPROVE, "approved")
-        if actor in deliverable.approvals:
-            raise refuse(
-                "R21",
-                f"{actor} already approved '{deliverable.title}' in this review round; "
-                f"it needs {deliverable.required_approvals} approvals from distinct reviewers",
-                deliverable_id=str(deliverable.id),
-            )
-        signature = {
-            "deliverable_id": deliverable.id,
-            "comment": valid.optional_text("comment", comment),
-            "meaning": SignatureMeaning(meaning).value,
-            # What was approved: the digests of every criterion's evidence, now.
-            "evidence_digests": [
-                c.evidence.pinned(c.id) for c in deliverable.criteria.values() if c.evidence
-            ],
-            "required_approvals": deliverable.required_approvals,
-        }
-        if len(deliverable.approvals) + 1 < deliverable.required_approvals:
-            self._trigger(ev.DeliverableApprovalSigned, **signature, actor=actor)
-            return
-        self._trigger(
-            ev.DeliverableApproved,
-            **signature,
-            signers=[*deliverable.approvals, actor],
-            actor=actor,
-        )
-
-    def reject(self, deliverable_id: UUID, reason: str, *, actor: str) -> None:
-        valid.reason("reason", reason)
-        deliverable = self.deliverable(deliverable_id)
-        self._check_reviewable(deliverable, actor, rules.REJECT, "rejected")
-        self._trigger(
-            ev.DeliverableRejected, deliverable_id=deliverable.id, reason=reason, actor=actor
-        )
-
-    def reopen_deliverable(self, deliverable_id: UUID, reason: str, *, actor: str) -> None:
         valid.reason("reason", reason)
         deliverable = self.deliverable(deliverable_id)
         if not rules.REOPEN_DELIVERABLE.allows(deliverable.state):
@@ -245,7 +181,13 @@ class DeliverableCommands(ProjectContents):
             )
         self._check_not_proving_an_achieved_milestone(deliverable, "R6", "reopened")
         self._trigger(
-            ev.DeliverableReopened, deliverable_id=deliverable.id, reason=reason, actor=actor
+            ev.DeliverableReopened,
+            deliverable_id=deliverable.id,
+            reason=reason,
+            meaning=SignatureMeaning(meaning).value,
+            signer_name=signer_name or actor,
+            signed_digest=deliverable_digest(deliverable, rules.REOPEN_DELIVERABLE.target),
+            actor=actor,
         )
 
     def cancel_deliverable(self, deliverable_id: UUID, reason: str, *, actor: str) -> None:
@@ -315,23 +257,6 @@ class DeliverableCommands(ProjectContents):
                     )
                     for c in unmet
                 ]
-            )
-
-    def _check_reviewable(
-        self,
-        deliverable: Deliverable,
-        reviewer: str,
-        transition: rules.Transition[DeliverableState],
-        verb: str,
-    ) -> None:
-        """R5: only a deliverable in review, and never by the principal who submitted it."""
-        self._check_moves(deliverable, transition, "R5", verb)
-        if deliverable.submitted_by == reviewer:
-            raise refuse(
-                "R5",
-                f"{reviewer} submitted '{deliverable.title}' and so cannot review it "
-                "(separation of duties)",
-                deliverable_id=str(deliverable.id),
             )
 
     def _check_not_proving_an_achieved_milestone(

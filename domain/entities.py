@@ -109,6 +109,9 @@ class Deliverable:
     # before quorums existed has neither, and loads with these defaults (quorum 1).
     required_approvals: int = 1
     approvals: list[str] = field(default_factory=list)
+    # R26: the project's groups each of which must have a member among a round's approvers.
+    # A snapshot taken before groups existed has none, and loads with this default.
+    required_groups: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Snapshots decode enums as plain strings; restore the enum types.
@@ -119,6 +122,7 @@ class Deliverable:
         copy = _shallow(self)
         copy.criteria = {key: criterion.clone() for key, criterion in self.criteria.items()}
         copy.approvals = list(self.approvals)
+        copy.required_groups = list(self.required_groups)
         return copy
 
     @property
@@ -142,6 +146,10 @@ class Milestone:
     deliverable_ids: list[UUID] = field(default_factory=list)
     achieved_at: datetime | None = None
     achieved_by: str | None = None
+    # R27: the achievement's printed name and meaning, as signed (None when its event, or a
+    # snapshot taken before signatures, did not record them).
+    achieved_signer_name: str | None = None
+    achieved_meaning: str | None = None
     # R16, R17: the milestones this one depends on (finish-to-finish), id -> lag in days. A
     # snapshot taken before dependencies existed has none, and loads with this default.
     predecessors: dict[str, int] = field(default_factory=dict)

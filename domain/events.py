@@ -108,6 +108,18 @@ class MemberRemoved(ProjectEvent):
         del aggregate.members[self.principal]
 
 
+class GroupMembersSet(ProjectEvent):
+    """R26: the project's group `name` now has exactly `members` (principals of the project);
+    `previous_members` is None when the group is new."""
+
+    name: str
+    members: list[str]
+    previous_members: list[str] | None
+
+    def apply(self, aggregate: Project) -> None:
+        aggregate.groups = {**aggregate.groups, self.name: list(self.members)}
+
+
 # --- phases --------------------------------------------------------------------------------
 
 
@@ -250,24 +262,53 @@ class DeliverableSubmitted(DeliverableMoved):
 
 class DeliverableQuorumSet(DeliverableEvent):
     """R21: from its next review round on, the deliverable needs `required_approvals`
-    approvals from distinct reviewers (none its submitter) to be approved."""
+    approvals from distinct reviewers (none its submitter) to be approved.
 
+    Version 2 adds R26: one approval at least from a member of each of `required_groups`
+    (the project's named groups). One stored as version 1 was set before groups existed: it
+    required none, before and after."""
+
+    class_version = 2
     required_approvals: int
     previous_required_approvals: int
+    required_groups: list[str]
+    previous_required_groups: list[str]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["required_groups"] = []
+        state["previous_required_groups"] = []
 
     def apply(self, aggregate: Project) -> None:
-        self.deliverable(aggregate).required_approvals = self.required_approvals
+        deliverable = self.deliverable(aggregate)
+        deliverable.required_approvals = self.required_approvals
+        deliverable.required_groups = list(self.required_groups)
 
 
 class DeliverableApprovalSigned(DeliverableEvent):
     """R21: one reviewer's approval in a round that needs more than it has so far: the
     deliverable stays in review. It records what `DeliverableApproved` records of a signature
-    (comment, meaning, the evidence digests then) and the quorum in force."""
+    (comment, meaning, the evidence digests then) and the quorum in force.
 
+    Version 2 records the signature's manifestation (R27): the signer's printed name then
+    (`signer_name`) and the digest of what was signed (`signed_digest`, `domain.signatures`),
+    and the groups the quorum required (R26). One stored as version 1 recorded neither: None,
+    "not recorded", never invented; and no group was ever required then."""
+
+    class_version = 2
     comment: str | None
     meaning: str
     evidence_digests: list[dict[str, str | None]]
     required_approvals: int
+    signer_name: str | None
+    signed_digest: str | None
+    required_groups: list[str]
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["signer_name"] = None
+        state["signed_digest"] = None
+        state["required_groups"] = []
 
     def apply(self, aggregate: Project) -> None:
         deliverable = self.deliverable(aggregate)
@@ -286,15 +327,22 @@ class DeliverableApproved(DeliverableMoved):
     Version 4 is the approval that completes its round's quorum (R21): it records the quorum
     in force (`required_approvals`) and every signer of the round in order, its own actor last
     (`signers`). An approval stored before version 4 was the round's only one: quorum 1, its
-    actor the only signer."""
+    actor the only signer.
 
-    class_version = 4
+    Version 5 records the signature's manifestation (R27): `signer_name` and `signed_digest`
+    (None for one stored before: not recorded), and the groups the quorum required (R26; none
+    before groups existed)."""
+
+    class_version = 5
     transition = rules.APPROVE
     comment: str | None
     meaning: str
     evidence_digests: list[dict[str, str | None]] | None = None
     signers: list[str] | None = None
     required_approvals: int = 1
+    signer_name: str | None = None
+    signed_digest: str | None = None
+    required_groups: list[str] | None = None
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -309,6 +357,12 @@ class DeliverableApproved(DeliverableMoved):
         state["signers"] = [state["actor"]]
         state["required_approvals"] = 1
 
+    @staticmethod
+    def upcast_v4_v5(state: dict[str, Any]) -> None:
+        state["signer_name"] = None
+        state["signed_digest"] = None
+        state["required_groups"] = []
+
     @property
     def round_signers(self) -> list[str]:
         """Who signed the round this approval completed (its own actor last)."""
@@ -321,10 +375,22 @@ class DeliverableApproved(DeliverableMoved):
 
 class DeliverableRejected(DeliverableMoved):
     """R22: a rejection by any reviewer ends the round (a veto): the deliverable returns to
-    draft and the round's approvals so far count for nothing."""
+    draft and the round's approvals so far count for nothing.
 
+    Version 2 is a signature (R27): it records its `meaning`, the signer's printed name then
+    (`signer_name`) and the digest of what was signed (`signed_digest`). One stored as version 1
+    recorded none of them: all None ("not recorded"), never a default meaning made up later."""
+
+    class_version = 2
     transition = rules.REJECT
     reason: str
+    meaning: str | None = None
+    signer_name: str | None = None
+    signed_digest: str | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["meaning"] = state["signer_name"] = state["signed_digest"] = None
 
     def apply(self, aggregate: Project) -> None:
         super().apply(aggregate)
@@ -332,8 +398,22 @@ class DeliverableRejected(DeliverableMoved):
 
 
 class DeliverableReopened(DeliverableMoved):
+    """R6: back to draft from review or approved.
+
+    Version 2 is a signature (R27): it records its `meaning`, the signer's printed name then
+    (`signer_name`) and the digest of what was signed (`signed_digest`). One stored as version 1
+    recorded none of them: all None ("not recorded"), never a default meaning made up later."""
+
+    class_version = 2
     transition = rules.REOPEN_DELIVERABLE
     reason: str
+    meaning: str | None = None
+    signer_name: str | None = None
+    signed_digest: str | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["meaning"] = state["signer_name"] = state["signed_digest"] = None
 
     def apply(self, aggregate: Project) -> None:
         super().apply(aggregate)
@@ -409,25 +489,56 @@ class MilestoneRescheduled(MilestoneEvent):
 
 
 class MilestoneAchieved(MilestoneMoved):
+    """R3: achieved, its evidence gate passed.
+
+    Version 2 is a signature (R27): it records its `meaning`, the signer's printed name then
+    (`signer_name`) and the digest of what was signed (`signed_digest`). One stored as version 1
+    recorded none of them: all None ("not recorded"), never a default meaning made up later."""
+
+    class_version = 2
     transition = rules.ACHIEVE
     note: str | None
+    meaning: str | None = None
+    signer_name: str | None = None
+    signed_digest: str | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["meaning"] = state["signer_name"] = state["signed_digest"] = None
 
     def apply(self, aggregate: Project) -> None:
         super().apply(aggregate)
         milestone = self.milestone(aggregate)
         milestone.achieved_at = self.timestamp
         milestone.achieved_by = self.actor
+        milestone.achieved_signer_name = self.signer_name
+        milestone.achieved_meaning = self.meaning
 
 
 class MilestoneReopened(MilestoneMoved):
+    """R8: an achieved milestone back to not achieved.
+
+    Version 2 is a signature (R27): it records its `meaning`, the signer's printed name then
+    (`signer_name`) and the digest of what was signed (`signed_digest`). One stored as version 1
+    recorded none of them: all None ("not recorded"), never a default meaning made up later."""
+
+    class_version = 2
     transition = rules.REOPEN_MILESTONE
     reason: str
+    meaning: str | None = None
+    signer_name: str | None = None
+    signed_digest: str | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["meaning"] = state["signer_name"] = state["signed_digest"] = None
 
     def apply(self, aggregate: Project) -> None:
         super().apply(aggregate)
         milestone = self.milestone(aggregate)
         milestone.achieved_at = None
         milestone.achieved_by = None
+        milestone.achieved_signer_name = milestone.achieved_meaning = None
 
 
 class MilestoneCancelled(MilestoneMoved):

@@ -14,8 +14,9 @@ from domain import events as ev
 from domain import rules
 from domain import validation as valid
 from domain.contents import ProjectContents
-from domain.entities import Milestone
+from domain.entities import Milestone, SignatureMeaning
 from domain.errors import InvalidValueError, RuleViolationError, Violation, refuse
+from domain.signatures import DEFAULT_MEANINGS, milestone_digest
 from domain.states import MilestoneStatus
 
 
@@ -149,7 +150,17 @@ class MilestoneCommands(ProjectContents):
             actor=actor,
         )
 
-    def achieve(self, milestone_id: UUID, note: str | None = None, *, actor: str) -> None:
+    def achieve(
+        self,
+        milestone_id: UUID,
+        note: str | None = None,
+        *,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["achieve"],
+        signer_name: str | None = None,
+        actor: str,
+    ) -> None:
+        """R3; R27: a signature, with its meaning, printed name and the digest of the
+        milestone and its linked deliverables' evidence."""
         milestone = self.milestone(milestone_id)
         self._check_open(milestone, "R3", "achieved")
         blockers = self.achievement_blockers(milestone)
@@ -159,10 +170,35 @@ class MilestoneCommands(ProjectContents):
             ev.MilestoneAchieved,
             milestone_id=milestone.id,
             note=valid.optional_text("note", note),
+            **self._signature(milestone, rules.ACHIEVE.target, meaning, signer_name, actor),
             actor=actor,
         )
 
-    def reopen_milestone(self, milestone_id: UUID, reason: str, *, actor: str) -> None:
+    def _signature(
+        self,
+        milestone: Milestone,
+        to: MilestoneStatus,
+        meaning: SignatureMeaning,
+        signer_name: str | None,
+        actor: str,
+    ) -> dict[str, str]:
+        """R27: what a signing event of `milestone` records of its signature."""
+        linked = [self.deliverable(d) for d in milestone.deliverable_ids]
+        return {
+            "meaning": SignatureMeaning(meaning).value,
+            "signer_name": signer_name or actor,
+            "signed_digest": milestone_digest(milestone, linked, to),
+        }
+
+    def reopen_milestone(
+        self,
+        milestone_id: UUID,
+        reason: str,
+        *,
+        meaning: SignatureMeaning = DEFAULT_MEANINGS["reopen"],
+        signer_name: str | None = None,
+        actor: str,
+    ) -> None:
         valid.reason("reason", reason)
         milestone = self.milestone(milestone_id)
         if not rules.REOPEN_MILESTONE.allows(milestone.status):
@@ -174,7 +210,15 @@ class MilestoneCommands(ProjectContents):
                 status=milestone.status.value,
             )
         self._check_no_achieved_successor(milestone)
-        self._trigger(ev.MilestoneReopened, milestone_id=milestone.id, reason=reason, actor=actor)
+        self._trigger(
+            ev.MilestoneReopened,
+            milestone_id=milestone.id,
+            reason=reason,
+            **self._signature(
+                milestone, rules.REOPEN_MILESTONE.target, meaning, signer_name, actor
+            ),
+            actor=actor,
+        )
 
     def cancel_milestone(self, milestone_id: UUID, reason: str, *, actor: str) -> None:
         valid.reason("reason", reason)

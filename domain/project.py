@@ -3,8 +3,8 @@
 Each command method checks its rules with named guards, then triggers one or more events from
 `domain.events`; the events' `apply` methods are the only place state changes. The commands are
 grouped by what they act on: members and phases here, deliverables in `domain.deliverables`,
-milestones in `domain.milestones`; what a project holds, and how it is read, in
-`domain.contents`.
+their reviews in `domain.reviews`, milestones in `domain.milestones`, named groups in
+`domain.groups`; what a project holds, and how it is read, in `domain.contents`.
 """
 
 from __future__ import annotations
@@ -18,25 +18,34 @@ from eventsourcing.domain import Aggregate
 from domain import events as ev
 from domain import validation as valid
 from domain.deliverables import UNSET as UNSET
-from domain.deliverables import DeliverableCommands
 from domain.entities import Deliverable, Milestone, Phase
 from domain.errors import EntityNotFoundError, refuse
+from domain.groups import GroupCommands
 from domain.milestones import MilestoneCommands
+from domain.reviews import ReviewCommands
 from domain.roles import ProjectRole
 
 
-class Project(DeliverableCommands, MilestoneCommands, Aggregate):
-    """One project's event stream: members and phases here; deliverables and milestones in
-    their own modules (`DeliverableCommands`, `MilestoneCommands`).
+class Project(ReviewCommands, MilestoneCommands, GroupCommands, Aggregate):
+    """One project's event stream: members and phases here; deliverables, their reviews,
+    milestones and groups in their own modules (`DeliverableCommands`, `ReviewCommands`,
+    `MilestoneCommands`, `GroupCommands`).
 
     Version 2 holds the names of its baselines (R19). A snapshot of version 1 was taken by code
-    that could not name a baseline, so it had none: the upcast is exact."""
+    that could not name a baseline, so it had none: the upcast is exact.
 
-    class_version = 2
+    Version 3 holds the project's named groups of principals (R26). A snapshot of version 2
+    was taken before groups existed: it had none."""
+
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         state["baseline_versions"] = {}
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["groups"] = {}
 
     def __init__(
         self, name: str, description: str, timezone: str, risk_window_days: int, actor: str
@@ -52,6 +61,8 @@ class Project(DeliverableCommands, MilestoneCommands, Aggregate):
         self.milestones: dict[str, Milestone] = {}
         # R19: each baseline name the project used, and the version its re-baseline made.
         self.baseline_versions: dict[str, int] = {}
+        # R26: the project's named groups of principals, name -> members.
+        self.groups: dict[str, list[str]] = {}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> Project:
         """The copy a command works on (the event store's cache hands one out per load).
@@ -68,6 +79,7 @@ class Project(DeliverableCommands, MilestoneCommands, Aggregate):
         copy.deliverables = {key: d.clone() for key, d in self.deliverables.items()}
         copy.milestones = {key: m.clone() for key, m in self.milestones.items()}
         copy.baseline_versions = dict(self.baseline_versions)
+        copy.groups = {name: list(members) for name, members in self.groups.items()}
         memo[id(self)] = copy
         return copy
 

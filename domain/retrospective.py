@@ -68,10 +68,34 @@ class Rebaseline:
 
 
 @dataclass(frozen=True)
+class Signature:
+    """R27: a signature's manifestation as its event recorded it: when (the event's time), who
+    (the principal), the printed name, the meaning and the digest of what was signed; None for
+    what an event stored before signatures did not record."""
+
+    at: datetime
+    by: str
+    printed_name: str | None
+    meaning: str | None
+    signed_digest: str | None
+
+
+def signature_of(event: ev.ProjectEvent) -> Signature:
+    return Signature(
+        event.timestamp,
+        event.actor,
+        getattr(event, "signer_name", None),
+        getattr(event, "meaning", None),
+        getattr(event, "signed_digest", None),
+    )
+
+
+@dataclass(frozen=True)
 class Reopening:
     at: datetime
     by: str
     reason: str
+    signature: Signature | None = None
 
 
 @dataclass(frozen=True)
@@ -80,18 +104,21 @@ class Rejection:
     by: str
     round: int
     reason: str
+    signature: Signature | None = None
 
 
 @dataclass
 class ReviewRound:
     """R21, R22: one review round of a deliverable: who approved in it (in order), and how it
     ended: `open` (still in review), `approved`, `rejected` (a veto, by `vetoed_by`) or
-    `reopened`."""
+    `reopened`. R27: each approval's signature, in order, and the veto's."""
 
     round: int
     signers: list[str] = field(default_factory=list)
     outcome: str = "open"
     vetoed_by: str | None = None
+    signatures: list[Signature] = field(default_factory=list)
+    veto: Signature | None = None
 
 
 @dataclass
@@ -121,6 +148,7 @@ class MilestoneRetrospective:
     status: MilestoneStatus = MilestoneStatus.NOT_ACHIEVED
     achieved_at: datetime | None = None
     achieved_by: str | None = None
+    achievement: Signature | None = None  # R27: the achievement that stands, as signed
     outcome: str = "open"  # on_time, late, open, cancelled
     reschedules: list[Rescheduling] = field(default_factory=list)
     rebaselines: list[Rebaseline] = field(default_factory=list)
@@ -242,15 +270,19 @@ class _Replay:
         elif isinstance(event, ev.DeliverableApprovalSigned):
             if current is not None:
                 current.signers.append(event.actor)
+                current.signatures.append(signature_of(event))
         elif isinstance(event, ev.DeliverableRejected):
+            signed = signature_of(event)
             d.rejections.append(
-                Rejection(event.timestamp, event.actor, d.review_rounds, event.reason)
+                Rejection(event.timestamp, event.actor, d.review_rounds, event.reason, signed)
             )
             if current is not None:
                 current.outcome, current.vetoed_by = "rejected", event.actor
+                current.veto = signed
         elif isinstance(event, ev.DeliverableApproved):
             if current is not None:
                 current.signers, current.outcome = event.round_signers, "approved"
+                current.signatures.append(signature_of(event))
             d.approved_at, d.approved_by = event.timestamp, event.actor
             d.days_from_last_evidence_to_approval = (
                 None if d.last_evidence_at is None else _days(d.last_evidence_at, event.timestamp)
@@ -258,7 +290,9 @@ class _Replay:
         elif isinstance(event, ev.DeliverableReopened):
             if current is not None:
                 current.outcome = "reopened"
-            d.reopenings.append(Reopening(event.timestamp, event.actor, event.reason))
+            d.reopenings.append(
+                Reopening(event.timestamp, event.actor, event.reason, signature_of(event))
+            )
             d.approved_at = d.approved_by = d.days_from_last_evidence_to_approval = None
 
     def _milestone(self, event: ev.MilestoneEvent, m: MilestoneRetrospective) -> None:
@@ -282,9 +316,12 @@ class _Replay:
             m.predecessors.pop(str(event.predecessor_id), None)
         elif isinstance(event, ev.MilestoneAchieved):
             m.achieved_at, m.achieved_by = event.timestamp, event.actor
+            m.achievement = signature_of(event)
         elif isinstance(event, ev.MilestoneReopened):
-            m.achieved_at = m.achieved_by = None
-            m.reopenings.append(Reopening(event.timestamp, event.actor, event.reason))
+            m.achieved_at = m.achieved_by = m.achievement = None
+            m.reopenings.append(
+                Reopening(event.timestamp, event.actor, event.reason, signature_of(event))
+            )
 
     def _causes(self, event: ev.MilestoneRescheduled, m: MilestoneRetrospective) -> list[SlipCause]:
         """The reschedule's days by cause, with the forecast as it stood just before it."""

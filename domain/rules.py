@@ -13,7 +13,9 @@ bounds are in `domain.validation`. `docs/architecture.md` lists the home of ever
 - R12: on time or late, and a milestone's health;
 - R16: dependencies between milestones form no cycle;
 - R17: a milestone waits for its open predecessors (achieving it, reopening one of them);
-- R18: the forecast through dependencies, and health at risk when it is later than the due date.
+- R18: the forecast through dependencies, and health at risk when it is later than the due date;
+- R21, R26: when a review round's approvals make its quorum (distinct reviewers, each required
+  group represented).
 """
 
 from __future__ import annotations
@@ -66,6 +68,25 @@ REOPEN_MILESTONE = Transition("reopen", frozenset({_M.ACHIEVED}), _M.NOT_ACHIEVE
 CANCEL_MILESTONE = Transition("cancel", frozenset({_M.NOT_ACHIEVED}), _M.CANCELLED)
 # The status of a milestone just defined.
 MILESTONE_START = _M.NOT_ACHIEVED
+
+
+def missing_groups(
+    approvers: Iterable[str], required: Iterable[str], groups: Mapping[str, Iterable[str]]
+) -> list[str]:
+    """R26: the required groups none of whose members (now) is among a round's approvers."""
+    signed = set(approvers)
+    return [g for g in required if not signed.intersection(groups.get(g, ()))]
+
+
+def quorum_met(
+    approvers: list[str],
+    required_approvals: int,
+    required_groups: Iterable[str],
+    groups: Mapping[str, Iterable[str]],
+) -> bool:
+    """R21, R26: enough distinct approvers, and each required group represented among them."""
+    enough = len(set(approvers)) >= required_approvals
+    return enough and not missing_groups(approvers, required_groups, groups)
 
 
 def evidence_frozen(state: DeliverableState) -> bool:

@@ -148,6 +148,15 @@ class Signatures:
         if updated != 1:
             raise UnknownPrincipalError(f"no principal is named {name!r}")
 
+    def printed_name(self, name: str) -> str:
+        """R27: `name`'s printed name now (its name when it has none), for a signature made
+        without a password (signatures not required)."""
+        with self._pool.connection() as conn:
+            row = conn.execute(
+                "SELECT display_name FROM public.principals WHERE name = %s", [name]
+            ).fetchone()
+        return name if row is None or row[0] is None else str(row[0])
+
     def status(self, name: str) -> SigningStatus:
         row = self._state(name)
         _, _, hashed, failures, last_failure, now = row

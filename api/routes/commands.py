@@ -35,6 +35,7 @@ from api.schemas import (
     DeliverableUpdate,
     DependencySet,
     EvidenceRecord,
+    GroupSet,
     MemberSet,
     MilestoneCreate,
     PhaseCreate,
@@ -60,7 +61,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         " password or signing locked (R23): nothing is stored",
         403: "the caller's role does not allow this",
         404: "no such project (or not visible to the caller), or no such entity",
-        409: "a rule (R1–R22) refuses the command; `errors` lists every reason",
+        409: "a rule (R1–R27) refuses the command; `errors` lists every reason",
         412: "If-Match names a version the project is no longer at",
         422: "malformed body, unknown or server-owned field, or value out of bounds",
         503: "the database is unavailable; retry after Retry-After",
@@ -126,6 +127,7 @@ P = "predecessors/{predecessor_id}"
 COMMANDS = (
     Command("POST", "members", "set_member", Ledger.set_member, MemberSet),
     Command("DELETE", "members/{principal}", "remove_member", Ledger.remove_member),
+    Command("PUT", "groups/{name}", "set_group", Ledger.set_group, GroupSet),
     Command("POST", "phases", "add_phase", Ledger.add_phase, PhaseCreate),
     Command("POST", "deliverables", "define_deliverable",
             Ledger.define_deliverable, DeliverableCreate),
@@ -156,14 +158,18 @@ COMMANDS = (
 )  # fmt: skip
 
 
-def _sign(container: Container, admitted: Admission, password: str | None) -> None:
+def _sign(container: Container, admitted: Admission, password: str | None) -> str:
     """R23: when the deployment requires signatures, or a password is given, the caller's
     signing password must be right and its signing not locked, else 401 and nothing is
-    stored. Checked before the command runs, holding no connection while it hashes."""
-    if password is None and not container.settings.signatures_required:
-        return
+    stored. Checked before the command runs, holding no connection while it hashes.
+
+    R27: the signer's printed name at signing time, read from the principals store (its name
+    when it has none), which the command records with the signature."""
+    name = admitted.principal.name
     try:
-        container.signatures.verify(admitted.principal.name, password)
+        if password is None and not container.settings.signatures_required:
+            return container.signatures.printed_name(name)
+        return container.signatures.verify(name, password).display_name
     except SigningRefusedError as refused:
         until = refused.locked_until
         extra = {} if until is None else {"locked_until": until.isoformat().replace("+00:00", "Z")}
@@ -185,9 +191,9 @@ def _endpoint(route: Command) -> Callable[..., Response]:
         admitted: Admission = given.pop("admitted")
         del given["project_id"]  # the admission's
         body = given.pop("body", None)
-        if route.signs:
-            _sign(container, admitted, getattr(body, "password", None))
         arguments = {} if body is None else route.arguments(body)
+        if route.signs:
+            arguments["signer_name"] = _sign(container, admitted, getattr(body, "password", None))
         return answer(route.command(container.ledger, admitted, **given, **arguments))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
@@ -205,7 +211,7 @@ def _endpoint(route: Command) -> Callable[..., Response]:
 
 
 def _path_type(name: str) -> type:
-    return str if name == "principal" else UUID
+    return str if name in ("principal", "name") else UUID
 
 
 @router.post(

@@ -21,6 +21,7 @@ from api.access import Anyone, Looker, Reader
 from api.bootstrap import Container
 from api.calendar import milestones_calendar
 from api.deps import ContainerDep, ServingDep
+from api.exports import SIGNATURE_COLUMNS, with_signature
 from api.feed import Frames, ReadFrames, Visible
 from api.presenters_history import (
     DIFF_COLUMNS,
@@ -72,8 +73,18 @@ AUDIT_COLUMNS = (
     "summary",
     "correlation_id",
     "data",
+    *SIGNATURE_COLUMNS,
 )
-HISTORY_COLUMNS = ("version", "position", "type", "actor", "occurred_at", "correlation_id", "data")
+HISTORY_COLUMNS = (
+    "version",
+    "position",
+    "type",
+    "actor",
+    "occurred_at",
+    "correlation_id",
+    "data",
+    *SIGNATURE_COLUMNS,
+)
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page (at most 1000)")]
 Accept = Annotated[str | None, Header()]
@@ -123,7 +134,7 @@ async def audit(
             page=exports.PAGE,
         )
         rows = _correlated(target.ledger, rows, lambda row: (row["project_id"], row["version"]))
-        return _export(container, serving, rows, export, AUDIT_COLUMNS, "audit")
+        return _export(container, serving, with_signature(rows), export, AUDIT_COLUMNS, "audit")
 
     def page(on: Target) -> tuple[list[dict[str, Any]], dict[tuple[UUID, int], str]]:
         with on.pool.connection() as conn:
@@ -288,6 +299,7 @@ def history(
             (history_event(e, position) for e, position in streamed),
             lambda row: (project_id, row["version"]),
         )
+        rows = with_signature(rows)
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
     page = limit or 100
 

@@ -4,15 +4,19 @@ every command gives."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import EvidenceText, Name, Reason, Sha256, Text
 from domain.entities import DeliverableKind, SignatureMeaning
+from domain.groups import GROUP_MEMBERS_MAX
 from domain.roles import ProjectRole
+from domain.signatures import DEFAULT_MEANINGS
 from domain.validation import LAG_MAX, QUORUM_MAX, RISK_WINDOW_MAX, TIMEZONE_MAX
+
+GROUPS_MAX = 20
 
 
 class Command(BaseModel):
@@ -85,23 +89,32 @@ Password = Annotated[
 ]
 
 
+def _meaning(command: str) -> Any:
+    """R27: the `meaning` of a signing command's body, with the command's default."""
+    default = DEFAULT_MEANINGS[command]
+    return Field(
+        default=default,
+        description="R27: what the signature means (21 CFR 11.50): review, approval,"
+        f" responsibility or authorship; default {default.value} for this command. The event"
+        " also records the signer's printed name and the digest of what was signed",
+    )
+
+
 class Approval(Command):
     comment: Text | None = None
-    meaning: SignatureMeaning = Field(
-        default=SignatureMeaning.APPROVAL,
-        description="what the signature means (21 CFR 11.50): review, approval, responsibility"
-        " or authorship; default approval",
-    )
+    meaning: SignatureMeaning = _meaning("approve")
     password: Password = None
 
 
 class Rejection(Command):
     reason: Reason
+    meaning: SignatureMeaning = _meaning("reject")
     password: Password = None
 
 
 class Reopening(Command):
     reason: Reason
+    meaning: SignatureMeaning = _meaning("reopen")
     password: Password = None
 
 
@@ -110,6 +123,20 @@ class Quorum(Command):
         ge=1,
         le=QUORUM_MAX,
         description="R21: approvals from distinct reviewers, none the submitter, a round needs",
+    )
+    required_groups: list[Name] = Field(
+        default_factory=list,
+        max_length=GROUPS_MAX,
+        description="R26: the project's groups (PUT …/groups/{name}) each of which one of the"
+        " round's approvers must be a member of; default none",
+    )
+
+
+class GroupSet(Command):
+    members: list[Name] = Field(
+        min_length=1,
+        max_length=GROUP_MEMBERS_MAX,
+        description="R26: the group's members from now on, each a member of the project",
     )
 
 
@@ -144,6 +171,7 @@ class BaselineCreate(Command):
 
 class Achievement(Command):
     note: Text | None = None
+    meaning: SignatureMeaning = _meaning("achieve")
     password: Password = None
 
 

@@ -97,10 +97,24 @@ class RebaselinePublic(BaseModel):
     reason: str
 
 
+class SignaturePublic(BaseModel):
+    """R27: a signature's manifestation, as its event recorded it (null: not recorded, by an
+    event stored before signatures recorded it)."""
+
+    at: UtcDatetime = Field(description="the server's time of the signing event")
+    by: str = Field(description="the principal who signed")
+    printed_name: str | None = Field(description="the signer's printed name at signing time")
+    meaning: str | None = Field(description="review, approval, responsibility or authorship")
+    signed_digest: str | None = Field(
+        description="SHA-256 of the canonical JSON of what was signed (docs/trust.md §11)"
+    )
+
+
 class ReopeningPublic(BaseModel):
     at: UtcDatetime
     by: str
     reason: str
+    signature: SignaturePublic | None = None
 
 
 class RejectionPublic(BaseModel):
@@ -108,6 +122,7 @@ class RejectionPublic(BaseModel):
     by: str
     round: int = Field(description="the review round (1 = first submission) it ended")
     reason: str
+    signature: SignaturePublic | None = None
 
 
 class ReviewRoundPublic(BaseModel):
@@ -115,6 +130,10 @@ class ReviewRoundPublic(BaseModel):
     signers: list[str] = Field(description="who approved in the round, in order (R21)")
     outcome: str = Field(description="open, approved, rejected (a veto, R22) or reopened")
     vetoed_by: str | None = Field(description="the reviewer whose rejection ended the round")
+    signatures: list[SignaturePublic] = Field(
+        default_factory=list, description="R27: each approval's signature, in order"
+    )
+    veto: SignaturePublic | None = Field(default=None, description="R27: the veto's signature")
 
 
 class DeliverableReviewPublic(BaseModel):
@@ -157,6 +176,9 @@ class MilestoneRetrospectivePublic(BaseModel):
     final_due: date
     achieved_at: UtcDatetime | None
     achieved_by: str | None
+    achievement: SignaturePublic | None = Field(
+        default=None, description="R27: the achievement that stands, as signed"
+    )
     slip_days: int = Field(description="final due − current baseline")
     slip_days_from_original: int = Field(description="final due − original baseline")
     reschedules: list[ReschedulePublic]

@@ -56,6 +56,10 @@ class DeliverablePublic(BaseModel):
     approvals: list[str] = Field(
         description="R21: who approved in the current round, or signed the approval that stands"
     )
+    required_groups: list[str] = Field(
+        default_factory=list,
+        description="R26: the groups each of which one of a round's approvers must belong to",
+    )
     criteria_met: int
     criteria_total: int
     criteria: list[CriterionPublic]
@@ -90,6 +94,11 @@ class MilestonePublic(BaseModel):
     )
 
 
+class GroupPublic(BaseModel):
+    name: str
+    members: list[str]
+
+
 class ProjectPublic(BaseModel):
     id: UUID
     name: str
@@ -104,6 +113,9 @@ class ProjectPublic(BaseModel):
     phases: list[PhasePublic]
     deliverables: list[DeliverablePublic]
     milestones: list[MilestonePublic]
+    groups: list[GroupPublic] = Field(
+        default_factory=list, description="R26: the project's named groups of principals"
+    )
 
 
 class NextDue(BaseModel):

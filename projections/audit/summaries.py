@@ -34,6 +34,23 @@ def _who(event: ev.ProjectEvent) -> str:
     return _lit(event.actor)
 
 
+def _signed(event: ev.ProjectEvent) -> str:
+    """R27: a signing event's manifestation, appended to its summary: " — signed by Carol
+    Danvers (carol) as approval" (the time is the row's `occurred_at`). An event stored
+    before signatures recorded a printed name says so rather than make one up; one that
+    recorded nothing of a signature adds nothing."""
+    meaning: str | None = getattr(event, "meaning", None)
+    printed: str | None = getattr(event, "signer_name", None)
+    if meaning is None and printed is None:
+        return ""
+    who = (
+        f"{_who(event)} (printed name not recorded)"
+        if printed is None
+        else f"{_lit(printed)} ({_who(event)})"
+    )
+    return f" — signed by {who} as {_lit(meaning or 'meaning not recorded')}"
+
+
 # --- names ---------------------------------------------------------------------------------
 
 
@@ -104,6 +121,13 @@ def _member_removed(event: ev.MemberRemoved) -> Summary:
         f"{_who(event)} removed {_lit(event.principal)} from project '%s'",
         [str(event.originator_id)],
     )
+
+
+@summary_template.register
+def _group_set(event: ev.GroupMembersSet) -> Summary:
+    members = ", ".join(_lit(m) for m in event.members)
+    verb = "created" if event.previous_members is None else "set"
+    return f"{_who(event)} {verb} group '{_lit(event.name)}' of {members}", []
 
 
 @summary_template.register
@@ -206,10 +230,12 @@ def _submitted(event: ev.DeliverableSubmitted) -> Summary:
 
 @summary_template.register
 def _quorum_set(event: ev.DeliverableQuorumSet) -> Summary:
+    groups = ", ".join(_lit(g) for g in event.required_groups)
     return _of_deliverable(
         event,
         f"{_who(event)} made '%s' need {event.required_approvals} approvals "
-        f"(was {event.previous_required_approvals})",
+        f"(was {event.previous_required_approvals})"
+        + (f", one from each of the groups {groups}" if groups else ""),
     )
 
 
@@ -217,8 +243,8 @@ def _quorum_set(event: ev.DeliverableQuorumSet) -> Summary:
 def _approval_signed(event: ev.DeliverableApprovalSigned) -> Summary:
     return _of_deliverable(
         event,
-        f"{_who(event)} approved '%s' ({event.meaning}), "
-        f"one of {event.required_approvals} approvals needed",
+        f"{_who(event)} approved '%s', "
+        f"one of {event.required_approvals} approvals needed{_signed(event)}",
     )
 
 
@@ -227,19 +253,25 @@ def _approved(event: ev.DeliverableApproved) -> Summary:
     if event.required_approvals > 1:
         signers = ", ".join(_lit(s) for s in event.round_signers)
         return _of_deliverable(
-            event, f"{_who(event)} approved '%s', completing its round's approvals by {signers}"
+            event,
+            f"{_who(event)} approved '%s', completing its round's approvals by {signers}"
+            + _signed(event),
         )
-    return _of_deliverable(event, f"{_who(event)} approved '%s'")
+    return _of_deliverable(event, f"{_who(event)} approved '%s'{_signed(event)}")
 
 
 @summary_template.register
 def _rejected(event: ev.DeliverableRejected) -> Summary:
-    return _of_deliverable(event, f"{_who(event)} rejected '%s': {_reason(event.reason)}")
+    return _of_deliverable(
+        event, f"{_who(event)} rejected '%s': {_reason(event.reason)}{_signed(event)}"
+    )
 
 
 @summary_template.register
 def _deliverable_reopened(event: ev.DeliverableReopened) -> Summary:
-    return _of_deliverable(event, f"{_who(event)} reopened '%s': {_reason(event.reason)}")
+    return _of_deliverable(
+        event, f"{_who(event)} reopened '%s': {_reason(event.reason)}{_signed(event)}"
+    )
 
 
 @summary_template.register
@@ -270,12 +302,14 @@ def _rescheduled(event: ev.MilestoneRescheduled) -> Summary:
 
 @summary_template.register
 def _achieved(event: ev.MilestoneAchieved) -> Summary:
-    return _of_milestone(event, f"{_who(event)} achieved '%s'")
+    return _of_milestone(event, f"{_who(event)} achieved '%s'{_signed(event)}")
 
 
 @summary_template.register
 def _milestone_reopened(event: ev.MilestoneReopened) -> Summary:
-    return _of_milestone(event, f"{_who(event)} reopened '%s': {_reason(event.reason)}")
+    return _of_milestone(
+        event, f"{_who(event)} reopened '%s': {_reason(event.reason)}{_signed(event)}"
+    )
 
 
 @summary_template.register

@@ -191,3 +191,42 @@ def test_the_second_handle_shows_what_changed_since_then_in_the_list_tables_and_
     page.get_by_role("button", name="No comparison").click()
 
     expect(page.locator("#diff-text")).to_have_text("")
+
+
+def test_review_rounds_and_achievements_show_each_signature_with_its_meaning(
+    page: Page, base_url: str, demo_project: Demo
+) -> None:
+    """R27: "Signed by <printed name> (<principal>) — <meaning> — <time>" for each approval
+    of the round that stands and for each achievement, as the events recorded them."""
+    events = history(base_url, demo_project)
+    names = {
+        e["data"]["deliverable_id"]: e["data"]["title"]
+        for e in events
+        if e["type"] == "DeliverableDefined"
+    }
+    approval = next(
+        e
+        for e in events
+        if e["type"] == "DeliverableApproved" and names[e["data"]["deliverable_id"]] == REVIEWED
+    )
+    achieved = next(e for e in events if e["type"] == "MilestoneAchieved")
+    milestone = next(
+        e["data"]["name"]
+        for e in events
+        if e["type"] == "MilestoneDefined"
+        and e["data"]["milestone_id"] == achieved["data"]["milestone_id"]
+    )
+    open_demo(page, base_url, demo_project)
+
+    signed = deliverable_row(page, REVIEWED).locator(".signatures li")
+    expect(signed).to_have_count(len(approval["data"]["signers"]))
+    printed = approval["data"]["signer_name"]
+    expect(signed.last).to_contain_text(
+        f"Signed by {printed} ({approval['actor']}) — {approval['data']['meaning']} — "
+    )
+    row = page.locator("#schedule-table tbody tr").filter(
+        has=page.get_by_role("rowheader", name=milestone, exact=True)
+    )
+    expect(row.locator(".signature")).to_contain_text(
+        f"Signed by {achieved['data']['signer_name']} ({achieved['actor']}) — responsibility — "
+    )

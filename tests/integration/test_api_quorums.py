@@ -71,8 +71,18 @@ def test_quorum_two_with_one_approval_stays_in_review_and_the_second_approves(
     retro = ok(alice.get(f"/v1/projects/{pid}/retrospective"))
     [review] = retro["deliverables"]
     assert review["required_approvals"] == 2
-    assert review["rounds"] == [
-        {"round": 1, "signers": [carol.name, dave.name], "outcome": "approved", "vetoed_by": None}
+    [round_1] = review["rounds"]
+    signatures = round_1.pop("signatures")
+    assert round_1 == {
+        "round": 1,
+        "signers": [carol.name, dave.name],
+        "outcome": "approved",
+        "vetoed_by": None,
+        "veto": None,
+    }
+    assert [(s["by"], s["printed_name"], s["meaning"]) for s in signatures] == [
+        (carol.name, carol.name, "approval"),
+        (dave.name, dave.name, "approval"),
     ]
 
 
@@ -145,9 +155,16 @@ def test_a_veto_resets_the_round(users: Users) -> None:
     vetoed = _deliverable(alice, pid, did)
     assert (vetoed["state"], vetoed["approvals"]) == ("draft", [])
     retro = ok(alice.get(f"/v1/projects/{pid}/retrospective"))
-    assert retro["deliverables"][0]["rounds"] == [
-        {"round": 1, "signers": [carol.name], "outcome": "rejected", "vetoed_by": dave.name}
-    ]
+    [round_1] = retro["deliverables"][0]["rounds"]
+    veto = round_1.pop("veto")
+    del round_1["signatures"]
+    assert round_1 == {
+        "round": 1,
+        "signers": [carol.name],
+        "outcome": "rejected",
+        "vetoed_by": dave.name,
+    }
+    assert (veto["by"], veto["printed_name"], veto["meaning"]) == (dave.name, dave.name, "review")
 
 
 def test_a_quorum_out_of_bounds_is_422_and_during_a_round_409(users: Users) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,20 +69,28 @@ def test_each_row_says_who_did_what_to_which_entity_in_one_line(users: Users) ->
     )["items"]
 
     [approved] = rows
-    assert approved["summary"] == f"{reviewer.name} approved 'Analysis report draft'"
+    # R27: the manifestation (printed name: the principal's name, it has no display name).
+    assert approved["summary"] == (
+        f"{reviewer.name} approved 'Analysis report draft'"
+        f" — signed by {reviewer.name} ({reviewer.name}) as approval"
+    )
     assert approved["entity_kind"] == "deliverable"
     assert approved["entity_id"] == project.report
     assert approved["project_id"] == project.pid
     assert approved["actor"] == reviewer.name
     assert approved["occurred_at"].endswith("Z")
     pinned = approved["data"].pop("evidence_digests")
+    signed_digest = approved["data"].pop("signed_digest")
     assert approved["data"] == {
         "deliverable_id": project.report,
         "comment": None,
         "meaning": "approval",
         "required_approvals": 1,
+        "required_groups": [],
         "signers": [reviewer.name],
+        "signer_name": reviewer.name,
     }
+    assert re.fullmatch("[0-9a-f]{64}", signed_digest)
     # What was approved: the report's one criterion's evidence, a URI without a digest.
     assert [(p["artifact"], p["sha256"]) for p in pinned] == [(None, None)]
 
@@ -169,7 +178,12 @@ def test_csv_and_ndjson_exports_stream_the_same_rows_as_the_pages(users: Users) 
     assert [json.loads(r["data"]) for r in rows] == [p["data"] for p in pages]
     assert as_ndjson.headers["content-type"].startswith("application/x-ndjson")
     lines = [json.loads(line) for line in as_ndjson.text.splitlines()]
-    assert lines == pages
+    # R27: the exports add the manifestation of a signing event, read from its data.
+    signature = ("signer_name", "meaning", "signed_digest")
+    assert [{k: v for k, v in line.items() if k not in signature} for line in lines] == pages
+    for line, row in zip(lines, rows, strict=True):
+        assert [line[k] for k in signature] == [line["data"].get(k) for k in signature]
+        assert [row[k] for k in signature] == [line[k] or "" for k in signature]
 
 
 def test_the_summary_keeps_the_name_an_entity_had_when_the_event_happened(users: Users) -> None:
@@ -187,7 +201,11 @@ def test_the_summary_keeps_the_name_an_entity_had_when_the_event_happened(users:
     assert summaries[0] == (
         f"{manager.name} retitled 'Analysis report draft' to 'Final analysis report'"
     )
-    assert f"{reviewer.name} rejected 'Analysis report draft': no methodology section" in summaries
+    rejected = (
+        f"{reviewer.name} rejected 'Analysis report draft': no methodology section"
+        f" — signed by {reviewer.name} ({reviewer.name}) as review"
+    )
+    assert rejected in summaries
 
 
 def test_since_and_until_are_instants_with_a_time_zone(users: Users) -> None:

@@ -141,6 +141,12 @@ def test_a_pack_of_an_achieved_milestone_verifies_offline(
     files = _files(pack.read_bytes())
     manifest = json.loads(files["manifest.json"])
     assert manifest["achievement"]["by"] == achieved.manager.name
+    # R27: the manifestation, and each signature's digest recomputed offline from the events
+    # (the rejection, the approval, the achievement).
+    signed = manifest["achievement"]
+    assert (signed["signer_name"], signed["meaning"]) == (achieved.manager.name, "responsibility")
+    assert len(signed["signed_digest"]) == 64
+    assert ", 3 signature digests, " in out
     assert [a["sha256"] for a in manifest["artifacts"]] == [achieved.digest]
     assert files[f"artifacts/{achieved.digest}"] == achieved.report
     [deliverable] = manifest["deliverables"]

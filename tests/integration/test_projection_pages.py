@@ -113,6 +113,7 @@ def _every_event(ledger: Ledger) -> None:
         project.remove_member("guest", actor=manager)
         project.set_member("guest", ProjectRole.VIEWER, actor=manager)
         project.set_member("leaver", ProjectRole.VIEWER, actor=manager)
+        project.set_group("QA", [reviewer], actor=manager)  # R26
 
     def plan(project: Project) -> None:
         ids["build"] = project.add_phase("Build", actor=manager)
@@ -146,7 +147,7 @@ def _every_event(ledger: Ledger) -> None:
         project.submit(ids["report"], actor=manager)
         project.approve(ids["report"], actor=reviewer)
         project.reopen_deliverable(ids["report"], "again", actor=manager)
-        project.set_required_approvals(ids["report"], 2, actor=manager)  # R21
+        project.set_required_approvals(ids["report"], 2, ["QA"], actor=manager)  # R21, R26
         project.submit(ids["report"], actor=manager)
         project.approve(ids["report"], actor=reviewer)
         project.approve(ids["report"], actor="olga")

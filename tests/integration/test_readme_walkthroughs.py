@@ -43,7 +43,7 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
     blocks = walkthrough_blocks((REPO / "README.md").read_text())
     scripts = [text for language, text in blocks if language == "sh"]
     shown = "\n".join(text for language, text in blocks if language == "text")
-    assert len(scripts) == 6, "the walk-throughs' sh blocks moved: update SECTIONS"
+    assert len(scripts) == 7, "the walk-throughs' sh blocks moved: update SECTIONS"
 
     with running_service(database_url, tmp_path) as (base, env):
         demo = run([*MILESTONES, "demo", "--url", base], env)
@@ -76,6 +76,7 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
         '"actor":"alice","type":"DeliverableCancelled","summary":"alice cancelled '
         "'Legacy decommission plan': Superseded by the archive decision\"}",
         "bob approved 'UI prototype'",
+        "frank approved 'Data dictionary' — signed by Frank Castle (frank) as review",
         '"ui":{"state":"draft","review_rounds":1}}',
         '"as_of":null,"ui":{"state":"approved","review_rounds":2}}',
         '{"milestones":8,"on_time":1,"late":1,"open":5,"cancelled":1,',

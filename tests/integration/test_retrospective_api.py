@@ -88,7 +88,9 @@ def test_the_calendar_has_one_all_day_event_per_milestone_marked_by_status(users
     assert handover.decoded("dtstart") == FAR + timedelta(days=13)
     assert handover.decoded("dtend") == FAR + timedelta(days=14)
     assert "achieved" in str(handover["summary"])
-    assert f"Achieved by {alice.name}" in str(handover["description"])
+    assert f"Signed by {alice.name} ({alice.name}) — responsibility — " in str(
+        handover["description"]
+    )
     assert str(events[project.dropped]["status"]) == "CANCELLED"
     assert str(events[project.launch]["summary"]) == "Manual published"
 

@@ -27,7 +27,14 @@ def achieved_at(project: Project, instant: datetime, *, due: date = DUE) -> Proj
     """Given: a milestone due on `due`, achieved at `instant` (the event's recorded time)."""
     mid = milestone(project, approved(project), due=due)
     project.trigger_event(
-        ev.MilestoneAchieved, milestone_id=mid, note=None, actor=ALICE, timestamp=instant
+        ev.MilestoneAchieved,
+        milestone_id=mid,
+        note=None,
+        meaning="responsibility",
+        signer_name=ALICE,
+        signed_digest=None,
+        actor=ALICE,
+        timestamp=instant,
     )
     new_events(project)
     return project

@@ -19,9 +19,19 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from domain import rules
 from domain.entities import Deliverable, DeliverableState, Milestone
 from domain.errors import DomainError
-from domain.events import ProjectEvent, ProjectRebaselined
+from domain.events import (
+    DeliverableApprovalSigned,
+    DeliverableApproved,
+    DeliverableRejected,
+    DeliverableReopened,
+    MilestoneAchieved,
+    MilestoneReopened,
+    ProjectEvent,
+    ProjectRebaselined,
+)
 from domain.project import Project
 from domain.roles import ProjectRole
 
@@ -42,6 +52,21 @@ evidence = st.sampled_from(["https://example.org/a", "notes v2", "x" * 2_001])
 index = st.integers(min_value=0, max_value=50)
 aim = st.booleans()
 rarely = st.integers(0, 3).map(lambda n: n == 0)  # cancelling everything early hides the rest
+group_names = st.sampled_from(["QA", "Legal"])
+# R26: mostly groups the project may have, sometimes one it never has, or one named twice
+# (both refused).
+no_groups: list[str] = []
+required_groups = st.lists(
+    st.sampled_from(["QA", "Legal", "QA", "Legal", "Ops"]), min_size=1, max_size=2
+) | st.just(no_groups)
+SIGNING = (
+    DeliverableApprovalSigned,
+    DeliverableApproved,
+    DeliverableRejected,
+    DeliverableReopened,
+    MilestoneAchieved,
+    MilestoneReopened,
+)
 
 
 def record(project: Project, *, did: UUID, cid: UUID) -> None:
@@ -67,6 +92,7 @@ class ProjectCommands(RuleBasedStateMachine):
         self.phase_ids = [project.add_phase(n, actor=ALICE) for n in ("Design", "Build", "Run")]
         project.set_member(BOB, ProjectRole.CONTRIBUTOR, actor=ALICE)
         project.set_member(CAROL, ProjectRole.REVIEWER, actor=ALICE)
+        project.set_group("QA", [ALICE, CAROL], actor=ALICE)  # R26: one group from the start
         self.history: list[ProjectEvent] = new_events(project)
         self.last_events: list[ProjectEvent] = list(self.history)
         self.project = project
@@ -113,9 +139,17 @@ class ProjectCommands(RuleBasedStateMachine):
         pid = self.phase_ids[phase]
         self.step(lambda p: p.define_deliverable(title="D", phase_id=pid, actor=who))
 
-    @rule(phase=st.integers(0, 2), criteria=st.integers(1, 2))
-    def define_deliverable_ready_for_review(self, phase: int, criteria: int) -> None:
-        """A step of several commands by BOB, so that submissions and reviews happen often."""
+    @rule(
+        phase=st.integers(0, 2),
+        criteria=st.integers(1, 2),
+        groups=st.sampled_from([[], [], ["QA"], ["QA", "Legal"]]),
+    )
+    def define_deliverable_ready_for_review(
+        self, phase: int, criteria: int, groups: list[str]
+    ) -> None:
+        """A step of several commands by BOB, so that submissions and reviews happen often;
+        some need an approval from a group (R26: refused when the project has no such
+        group, and the deliverable then needs none)."""
         self.begin_step()
         pid = self.phase_ids[phase]
         did = self.attempt(lambda p: p.define_deliverable(title="R", phase_id=pid, actor=BOB))
@@ -124,6 +158,8 @@ class ProjectCommands(RuleBasedStateMachine):
             cid = self.attempt(lambda p: p.add_criterion(did, "criterion", actor=BOB))
             assert cid is not None
             self.attempt(partial(record, did=did, cid=cid))
+        if groups:
+            self.attempt(lambda p: p.set_required_approvals(did, 1, groups, actor=ALICE))
 
     @precondition(has_deliverables)
     @rule(n=index, who=principals)
@@ -182,10 +218,17 @@ class ProjectCommands(RuleBasedStateMachine):
         self.step(lambda p: p.approve(did, actor=who))
 
     @precondition(has_deliverables)
-    @rule(n=index, aim=aim, quorum=st.sampled_from([0, 1, 2, 2, 3]))
-    def set_required_approvals(self, n: int, aim: bool, quorum: int) -> None:
+    @rule(n=index, aim=aim, quorum=st.sampled_from([0, 1, 2, 2, 3]), groups=required_groups)
+    def set_required_approvals(self, n: int, aim: bool, quorum: int, groups: list[str]) -> None:
         did = self.deliverable(n, aim, DRAFT).id
-        self.step(lambda p: p.set_required_approvals(did, quorum, actor=ALICE))
+        self.step(lambda p: p.set_required_approvals(did, quorum, groups, actor=ALICE))
+
+    @rule(
+        name=group_names,
+        members=st.lists(principals, min_size=1, max_size=2) | st.just([]) | st.just(["mallory"]),
+    )
+    def set_group(self, name: str, members: list[str]) -> None:
+        self.step(lambda p: p.set_group(name, members, actor=ALICE))
 
     @precondition(has_deliverables)
     @rule(n=index, aim=aim, who=principals, reason=reasons)
@@ -329,19 +372,62 @@ class ProjectCommands(RuleBasedStateMachine):
             assert len(set(d.approvals)) == len(d.approvals)
             assert d.submitted_by not in d.approvals or d.state is DRAFT
             if d.state is APPROVED:
-                assert len(d.approvals) == d.required_approvals
+                assert len(d.approvals) >= d.required_approvals
+                assert d.required_groups or len(d.approvals) == d.required_approvals
             elif d.state is IN_REVIEW:
-                assert len(d.approvals) < d.required_approvals
+                assert d.required_groups or len(d.approvals) < d.required_approvals
             elif d.state is DRAFT:
                 assert d.approvals == []
+
+    @invariant()
+    def a_round_completes_exactly_when_its_quorum_and_groups_are_met(self) -> None:
+        """R26: an approval completes the round only when the distinct signers number the
+        quorum and each required group (as it was then) has a member among them; an approval
+        that leaves it in review does not meet both."""
+        groups = self.previous.groups  # no step changes a group and approves at once
+        for event in self.last_events:
+            if isinstance(event, DeliverableApproved):
+                assert event.required_groups is not None
+                assert rules.quorum_met(
+                    event.round_signers, event.required_approvals, event.required_groups, groups
+                )
+            elif isinstance(event, DeliverableApprovalSigned):
+                before = self.previous.deliverables[str(event.deliverable_id)].approvals
+                assert not rules.quorum_met(
+                    [*before, event.actor],
+                    event.required_approvals,
+                    event.required_groups,
+                    groups,
+                )
+
+    @invariant()
+    def groups_hold_members_of_the_project_and_quorums_name_groups_it_has(self) -> None:
+        for name, members in self.project.groups.items():
+            assert members, f"group {name} is empty"
+            assert len(set(members)) == len(members)
+            if name not in self.previous.groups or members != self.previous.groups[name]:
+                assert all(self.project.role_of(m) is not None for m in members)
+        for d in self.project.deliverables.values():
+            assert all(g in self.project.groups for g in d.required_groups)
+
+    @invariant()
+    def every_signature_records_its_manifestation(self) -> None:
+        """R27: meaning, printed name and a SHA-256 of what was signed, on every signing
+        event."""
+        for event in self.last_events:
+            if isinstance(event, SIGNING):
+                assert event.meaning in ("review", "approval", "responsibility", "authorship")
+                assert event.signer_name == event.actor  # no printed name given here
+                assert event.signed_digest is not None
+                assert len(event.signed_digest) == 64
 
     @invariant()
     def a_quorum_changes_only_on_a_draft(self) -> None:
         for key, before in self.previous.deliverables.items():
             if before.state is not DRAFT:
-                assert self.project.deliverables[key].required_approvals == (
-                    before.required_approvals
-                )
+                now = self.project.deliverables[key]
+                assert now.required_approvals == before.required_approvals
+                assert now.required_groups == before.required_groups
 
     @invariant()
     def no_achieved_milestone_waits_for_an_open_predecessor(self) -> None:

@@ -53,6 +53,7 @@ def _rich_project(cycles: int, seed: int) -> Project:
     project.set_member(BOB, ProjectRole.CONTRIBUTOR, actor=ALICE)
     project.set_member(CAROL, ProjectRole.REVIEWER, actor=ALICE)
     project.set_member("Zoë ✓", ProjectRole.VIEWER, actor=ALICE)
+    project.set_group("QA ✓", [CAROL, "Zoë ✓"], actor=ALICE)  # R26
     phases = [project.add_phase(name, actor=ALICE) for name in ("Design", AWKWARD[:50], "Run")]
     kinds = list(DeliverableKind)
     for n in range(cycles):
@@ -171,6 +172,7 @@ def test_the_answer_is_the_documented_shape() -> None:
         "phases",
         "deliverables",
         "milestones",
+        "groups",
     ]
     assert UUID(answer["id"]) == project.id
     assert answer["as_of"] == "2026-11-26T09:30:00.123456Z"

@@ -25,6 +25,7 @@ def _grown(cycles: int = 6) -> Project:
     rng = random.Random(5)
     project = Project.create(name="Copy me", actor=MANAGER)
     project.set_member(REVIEWER, ProjectRole.REVIEWER, actor=MANAGER)
+    project.set_group("QA", [REVIEWER], actor=MANAGER)  # R26: groups are copied too
     phase = project.add_phase("Build", actor=MANAGER)
     for n in range(cycles):
         did = project.define_deliverable(
@@ -40,6 +41,8 @@ def _grown(cycles: int = 6) -> Project:
             deliverable_ids=[did],
             actor=MANAGER,
         )
+        if n % 2:
+            project.set_required_approvals(did, 1, ["QA"], actor=MANAGER)
         if rng.random() < 0.7:
             project.submit(did, actor=MANAGER)
             project.approve(did, actor=REVIEWER)

@@ -10,7 +10,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from domain import events as ev
-from domain.retrospective import Rejection, Reopening, Rescheduling, retrospective
+from domain.retrospective import Rejection, Reopening, Rescheduling, Signature, retrospective
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -153,7 +153,10 @@ def test_review_rounds_count_submissions_and_rejections_keep_their_reasons() -> 
     [review] = retrospective(given.events).deliverables
 
     assert review.review_rounds == 2
-    assert review.rejections == [Rejection(START + timedelta(days=3), "carol", 1, "no methodology")]
+    at = START + timedelta(days=3)
+    # Given events with no signature recorded (as stored before R27): none is made up.
+    unsigned = Signature(at, "carol", None, None, None)
+    assert review.rejections == [Rejection(at, "carol", 1, "no methodology", unsigned)]
     assert review.approved_by == "carol"
     assert review.days_from_last_evidence_to_approval == 2.0
 
@@ -172,7 +175,9 @@ def test_a_reopened_approval_no_longer_counts_until_approved_again() -> None:
 
     assert review.approved_at is None
     assert review.days_from_last_evidence_to_approval is None
-    assert review.reopenings == [Reopening(START + timedelta(days=3), "alice", "wrong version")]
+    at = START + timedelta(days=3)
+    unsigned = Signature(at, "alice", None, None, None)
+    assert review.reopenings == [Reopening(at, "alice", "wrong version", unsigned)]
 
 
 def test_milestones_count_as_on_time_late_open_or_cancelled_by_their_final_due() -> None:
@@ -219,7 +224,12 @@ def test_a_reopened_milestone_lists_the_reopening_and_counts_its_last_achievemen
     [milestone] = retrospective(given.events).milestones
 
     assert milestone.reopenings == [
-        Reopening(START + timedelta(days=2), "dave", "evidence was stale")
+        Reopening(
+            START + timedelta(days=2),
+            "dave",
+            "evidence was stale",
+            Signature(START + timedelta(days=2), "dave", None, None, None),
+        )
     ]
     assert milestone.achieved_at == START + timedelta(days=12)
     assert milestone.outcome == "late"

@@ -126,7 +126,7 @@ def test_events_stored_before_version_2_replay_into_the_same_project(ledger: Led
     assert project.role_of("carol") is not None
 
 
-def test_a_new_approval_is_stored_as_version_4_with_its_meaning_evidence_and_signers(
+def test_a_new_approval_is_stored_as_version_5_with_its_meaning_evidence_and_signers(
     ledger: Ledger,
 ) -> None:
     project: Project | None = None
@@ -139,7 +139,7 @@ def test_a_new_approval_is_stored_as_version_4_with_its_meaning_evidence_and_sig
     stored = ledger.mapper.to_stored_event(approval)
 
     state = json.loads(stored.state)
-    assert state["class_version"] == 4
+    assert state["class_version"] == 5
     assert state["meaning"] == "review"
     assert (state["signers"], state["required_approvals"]) == (["carol"], 1)
     assert state["evidence_digests"] == [

@@ -474,7 +474,7 @@ function drawSchedule(project) {
           h("td", { class: "date" }, formatDate(m.baseline_due)),
           h("td", { class: "num date" }, m.slip_days ? `${m.slip_days > 0 ? "+" : ""}${m.slip_days} d` : "—"),
           h("td", {}, badge("health", m.health, HEALTH[m.health])),
-          h("td", {}, m.achieved ? [formatInstant(m.achieved_at, project.timezone), h("div", { class: "sub" }, `by ${m.achieved_by}`)] : "—"),
+          h("td", {}, m.achieved ? [formatInstant(m.achieved_at, project.timezone), h("div", { class: "sub" }, `by ${m.achieved_by}`), achievement(m, project)] : "—"),
           h(
             "td",
             {},
@@ -493,6 +493,39 @@ function drawSchedule(project) {
     });
   }
   $("schedule-table").querySelector("tbody").replaceChildren(...rows);
+}
+
+// R27: a signature's manifestation, from its event as the history holds it: "Signed by
+// <printed name> (<principal>) — <meaning> — <time>"; what an older event did not record is
+// said to be so, never made up.
+const SIGNING = new Set(["DeliverableApprovalSigned", "DeliverableApproved", "DeliverableRejected", "DeliverableReopened", "MilestoneAchieved", "MilestoneReopened"]);
+
+function signedLine(event, timezone) {
+  const d = event.data || {};
+  const who = d.signer_name ? `${d.signer_name} (${event.actor})` : `${event.actor} (printed name not recorded)`;
+  const what = { DeliverableRejected: "Rejection. ", DeliverableReopened: "Reopening. ", MilestoneReopened: "Reopening. " }[event.type] || "";
+  return `${what}Signed by ${who} — ${d.meaning || "meaning not recorded"} — ${formatInstant(event.occurred_at, timezone)}`;
+}
+
+// The signing events of the plan shown (the slider's version), about one entity, oldest first.
+function signingsOf(key, id, version) {
+  return current.events.filter((e) => e.version <= version && SIGNING.has(e.type) && e.data && e.data[key] === id);
+}
+
+// The achievement that stands, as signed.
+function achievement(m, project) {
+  const found = signingsOf("milestone_id", m.id, project.version).filter((e) => e.type === "MilestoneAchieved");
+  if (!found.length) return null;
+  return h("div", { class: "sub signature" }, signedLine(found[found.length - 1], project.timezone));
+}
+
+// The signatures of the deliverable's last review round (since its last submission).
+function roundSignatures(d, project) {
+  const own = current.events.filter((e) => e.version <= project.version && e.data && e.data.deliverable_id === d.id);
+  const submitted = own.map((e) => e.type).lastIndexOf("DeliverableSubmitted");
+  const signed = own.slice(submitted + 1).filter((e) => SIGNING.has(e.type));
+  if (submitted < 0 || !signed.length) return null;
+  return h("ul", { class: "sub signatures" }, signed.map((e) => h("li", {}, signedLine(e, project.timezone))));
 }
 
 // R21: the current round's approvals (or the signers of the approval that stands) of the quorum.
@@ -517,7 +550,7 @@ function drawDeliverables(project) {
           h("td", {}, phases.get(d.phase_id) || ""),
           h("th", { scope: "row" }, d.title, h("div", { class: "sub" }, `kind: ${d.kind}`)),
           h("td", {}, d.owner || "—"),
-          h("td", {}, badge("state", d.state, STATE[d.state]), signers(d)),
+          h("td", {}, badge("state", d.state, STATE[d.state]), signers(d), roundSignatures(d, project)),
           h("td", { class: "num" }, String(d.review_rounds)),
           h("td", { class: "num" }, `${d.criteria_met} of ${d.criteria_total}`),
           h(
