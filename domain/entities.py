@@ -112,6 +112,10 @@ class Deliverable:
     # R26: the project's groups each of which must have a member among a round's approvers.
     # A snapshot taken before groups existed has none, and loads with this default.
     required_groups: list[str] = field(default_factory=list)
+    # R26: for each approver of the current round, the groups it belonged to when it approved
+    # (membership is judged then, not at the round's last approval). Set as approvals apply,
+    # from the groups as the events before them left them, so a replay gives the same.
+    approval_groups: dict[str, list[str]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # Snapshots decode enums as plain strings; restore the enum types.
@@ -123,6 +127,7 @@ class Deliverable:
         copy.criteria = {key: criterion.clone() for key, criterion in self.criteria.items()}
         copy.approvals = list(self.approvals)
         copy.required_groups = list(self.required_groups)
+        copy.approval_groups = {who: list(groups) for who, groups in self.approval_groups.items()}
         return copy
 
     @property

@@ -54,6 +54,12 @@ def events_dated_by(clock: Callable[[], datetime]) -> Iterator[None]:
         _EVENT_CLOCK.reset(token)
 
 
+def _stood_for(deliverable: Deliverable, approver: str, project: Project) -> dict[str, list[str]]:
+    """R26: the round's approvers' groups, with `approver`'s as the project's groups are now
+    (the events before this one made them): membership is judged when each approval is given."""
+    return {**deliverable.approval_groups, approver: rules.groups_of(approver, project.groups)}
+
+
 class ProjectEvent(AggregateEvent):
     """Base of every project event."""
 
@@ -258,6 +264,7 @@ class DeliverableSubmitted(DeliverableMoved):
         deliverable.submitted_by = self.actor
         deliverable.review_rounds += 1
         deliverable.approvals = []  # R21: a new round starts with no approvals
+        deliverable.approval_groups = {}
 
 
 class DeliverableQuorumSet(DeliverableEvent):
@@ -313,6 +320,7 @@ class DeliverableApprovalSigned(DeliverableEvent):
     def apply(self, aggregate: Project) -> None:
         deliverable = self.deliverable(aggregate)
         deliverable.approvals = [*deliverable.approvals, self.actor]
+        deliverable.approval_groups = _stood_for(deliverable, self.actor, aggregate)
 
 
 class DeliverableApproved(DeliverableMoved):
@@ -370,7 +378,9 @@ class DeliverableApproved(DeliverableMoved):
 
     def apply(self, aggregate: Project) -> None:
         super().apply(aggregate)
-        self.deliverable(aggregate).approvals = self.round_signers
+        deliverable = self.deliverable(aggregate)
+        deliverable.approvals = self.round_signers
+        deliverable.approval_groups = _stood_for(deliverable, self.actor, aggregate)
 
 
 class DeliverableRejected(DeliverableMoved):
@@ -394,7 +404,9 @@ class DeliverableRejected(DeliverableMoved):
 
     def apply(self, aggregate: Project) -> None:
         super().apply(aggregate)
-        self.deliverable(aggregate).approvals = []
+        deliverable = self.deliverable(aggregate)
+        deliverable.approvals = []
+        deliverable.approval_groups = {}
 
 
 class DeliverableReopened(DeliverableMoved):
@@ -417,7 +429,9 @@ class DeliverableReopened(DeliverableMoved):
 
     def apply(self, aggregate: Project) -> None:
         super().apply(aggregate)
-        self.deliverable(aggregate).approvals = []
+        deliverable = self.deliverable(aggregate)
+        deliverable.approvals = []
+        deliverable.approval_groups = {}
 
 
 class DeliverableCancelled(DeliverableMoved):

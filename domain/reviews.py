@@ -104,8 +104,13 @@ class ReviewCommands(DeliverableCommands):
             "signer_name": signer_name or actor,
         }
         signers = [*deliverable.approvals, actor]
+        # R26: earlier approvers count for the groups they were in when they approved.
+        stands_for = {
+            **{who: deliverable.approval_groups.get(who, []) for who in deliverable.approvals},
+            actor: rules.groups_of(actor, self.groups),
+        }
         met = rules.quorum_met(
-            signers, deliverable.required_approvals, deliverable.required_groups, self.groups
+            stands_for, deliverable.required_approvals, deliverable.required_groups
         )
         if not met:
             digest = deliverable_digest(deliverable, deliverable.state)

@@ -70,23 +70,25 @@ CANCEL_MILESTONE = Transition("cancel", frozenset({_M.NOT_ACHIEVED}), _M.CANCELL
 MILESTONE_START = _M.NOT_ACHIEVED
 
 
-def missing_groups(
-    approvers: Iterable[str], required: Iterable[str], groups: Mapping[str, Iterable[str]]
-) -> list[str]:
-    """R26: the required groups none of whose members (now) is among a round's approvers."""
-    signed = set(approvers)
-    return [g for g in required if not signed.intersection(groups.get(g, ()))]
+def groups_of(principal: str, groups: Mapping[str, Iterable[str]]) -> list[str]:
+    """R26: the names of the groups `principal` is a member of, in the project's order."""
+    return [name for name, members in groups.items() if principal in members]
+
+
+def missing_groups(stands_for: Mapping[str, Iterable[str]], required: Iterable[str]) -> list[str]:
+    """R26: the required groups no approver of the round stood for (`stands_for`: each
+    approver's groups when it approved)."""
+    represented = {group for groups in stands_for.values() for group in groups}
+    return [g for g in required if g not in represented]
 
 
 def quorum_met(
-    approvers: list[str],
-    required_approvals: int,
-    required_groups: Iterable[str],
-    groups: Mapping[str, Iterable[str]],
+    stands_for: Mapping[str, Iterable[str]], required_approvals: int, required_groups: Iterable[str]
 ) -> bool:
-    """R21, R26: enough distinct approvers, and each required group represented among them."""
-    enough = len(set(approvers)) >= required_approvals
-    return enough and not missing_groups(approvers, required_groups, groups)
+    """R21, R26: enough distinct approvers (the keys of `stands_for`), and each required group
+    represented among them as they were when each approved."""
+    enough = len(stands_for) >= required_approvals
+    return enough and not missing_groups(stands_for, required_groups)
 
 
 def evidence_frozen(state: DeliverableState) -> bool:

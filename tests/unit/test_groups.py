@@ -194,3 +194,36 @@ def test_the_retrospective_lists_the_rounds_signatures_in_order() -> None:
         (CAROL, "Carol Danvers", "approval"),
         (ERIN, ERIN, "approval"),
     ]
+
+
+def test_an_approval_counts_for_the_groups_its_reviewer_was_in_when_it_approved() -> None:
+    """Given carol (in no group) approved a round that needs QA, when a manager then puts
+    carol into QA and dave (not in QA) approves, then the round stays in review: carol's
+    approval was not a QA member's when she gave it."""
+    project = _project()
+    did = _in_review(project, 2, ["QA"])
+    project.approve(did, actor=CAROL)
+    project.set_group("QA", [ERIN, CAROL], actor=ALICE)
+    new_events(project)
+
+    project.approve(did, actor=DAVE)
+
+    [event] = new_events(project)
+    assert isinstance(event, DeliverableApprovalSigned)
+    assert project.deliverables[str(did)].state is DeliverableState.IN_REVIEW
+
+
+def test_a_qa_approval_keeps_counting_after_its_reviewer_leaves_the_group() -> None:
+    """Given erin approved as QA's member, when erin leaves QA and dave approves, then the
+    round completes: erin was in QA when she approved."""
+    project = _project()
+    did = _in_review(project, 2, ["QA"])
+    project.approve(did, actor=ERIN)
+    project.set_group("QA", [CAROL], actor=ALICE)
+    new_events(project)
+
+    project.approve(did, actor=DAVE)
+
+    [event] = new_events(project)
+    assert isinstance(event, DeliverableApproved)
+    assert project.deliverables[str(did)].state is DeliverableState.APPROVED

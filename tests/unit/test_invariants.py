@@ -382,23 +382,17 @@ class ProjectCommands(RuleBasedStateMachine):
     @invariant()
     def a_round_completes_exactly_when_its_quorum_and_groups_are_met(self) -> None:
         """R26: an approval completes the round only when the distinct signers number the
-        quorum and each required group (as it was then) has a member among them; an approval
-        that leaves it in review does not meet both."""
+        quorum and each required group has a member among them, as each signer's groups were
+        when it approved; an approval that leaves it in review does not meet both."""
         groups = self.previous.groups  # no step changes a group and approves at once
         for event in self.last_events:
-            if isinstance(event, DeliverableApproved):
-                assert event.required_groups is not None
-                assert rules.quorum_met(
-                    event.round_signers, event.required_approvals, event.required_groups, groups
-                )
-            elif isinstance(event, DeliverableApprovalSigned):
-                before = self.previous.deliverables[str(event.deliverable_id)].approvals
-                assert not rules.quorum_met(
-                    [*before, event.actor],
-                    event.required_approvals,
-                    event.required_groups,
-                    groups,
-                )
+            if not isinstance(event, DeliverableApproved | DeliverableApprovalSigned):
+                continue
+            before = self.previous.deliverables[str(event.deliverable_id)]
+            stands_for = {who: before.approval_groups[who] for who in before.approvals}
+            stands_for[event.actor] = [g for g, members in groups.items() if event.actor in members]
+            met = rules.quorum_met(stands_for, event.required_approvals, event.required_groups)
+            assert met is isinstance(event, DeliverableApproved)
 
     @invariant()
     def groups_hold_members_of_the_project_and_quorums_name_groups_it_has(self) -> None:
