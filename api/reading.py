@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import InterfaceError as StoreInterfaceError
@@ -91,6 +92,23 @@ class Reading:
         except UNAVAILABLE as error:
             self.replicas.failed(replica, error)
             return read(self.primary)
+
+    def scope(
+        self, target: Target, principal: str, read_all: bool, scope: frozenset[UUID] | None
+    ) -> frozenset[UUID] | None:
+        """The projects a member's view read on `target` may show: on a replica, only those
+        the primary's membership names (and a scoped token allows). Who may read a project is
+        decided on the primary: a member removed a moment ago is not let in by a replica that
+        has not replayed the removal. On the primary, and for readers of every project (whose
+        reach is their role), the token's scope as it is."""
+        if target.replica is None or read_all:
+            return scope
+        with self.primary.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT project_id FROM project_members WHERE principal = %s", [principal]
+            ).fetchall()
+        members = frozenset(row[0] for row in rows)
+        return members if scope is None else members & scope
 
     def past(self, admitted: Admission, read: Callable[[Ledger], T]) -> T:
         """A read of the project's events (its past) on the chosen ledger, failing over as

@@ -119,9 +119,10 @@ async def audit(
     body, so it is visibly incomplete."""
     target = await serving.waits.target(caller.name, "audit", min_position)
     reading = container.reading
-    where = AuditFilter(project_id, entity_id, actor, type, since, until, caller.projects)
-    before = _decode_cursor(cursor)
     reader, read_all = caller.name, caller.oversees
+    scope = await run_in_threadpool(reading.scope, target, reader, read_all, caller.projects)
+    where = AuditFilter(project_id, entity_id, actor, type, since, until, scope)
+    before = _decode_cursor(cursor)
     export = exports.negotiate(accept)
     if export is not exports.Format.JSON:
         # A page per transaction, none held while the client reads (see iter_audit).

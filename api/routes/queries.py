@@ -58,10 +58,14 @@ async def projects(
     """The projects the caller may read, with counts and the next due milestone."""
     # Waits (if at all) on the event loop; then the read costs one worker thread.
     target = await serving.waits.target(caller.name, "projects", min_position)
+    reading = container.reading
+    scope = await run_in_threadpool(
+        reading.scope, target, caller.name, caller.oversees, caller.projects
+    )
 
     def read(on: Target) -> list[dict[str, Any]]:
         with on.pool.connection() as conn:
-            return list_projects(conn, caller.name, caller.oversees, caller.projects)
+            return list_projects(conn, caller.name, caller.oversees, scope)
 
     return await run_in_threadpool(container.reading.run, target, read)
 

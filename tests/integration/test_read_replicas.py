@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import httpx
 import psycopg
@@ -25,6 +26,8 @@ from api.app import create_app
 from api.bootstrap import Container, bootstrap, upgrade
 from api.settings import Settings
 from application.access import GlobalRole
+from projections.audit import AuditFilter, audit_page
+from projections.projects.queries import list_projects
 from tests.integration.replication import Pair, streaming_pair
 
 # Bounds how long a broken run waits for what should take a second or two.
@@ -249,3 +252,52 @@ def test_the_replica_stopped_under_load_fails_reads_over_and_comes_back_when_res
     ]
     assert len(answers) - len(refused) > 40
     assert not [a for a in answers if 400 <= a.status_code < 500]
+
+
+def test_a_member_removed_on_the_primary_reads_nothing_more_of_it_on_a_lagging_replica(
+    service: Container, client: TestClient, auth: dict[str, str], pair: Pair
+) -> None:
+    """Who may read a project is decided on the primary (review finding F5): the project list
+    and the audit trail answered by a replica that has not replayed a removal show the
+    removed member nothing more of the project, though the replica still lists it a member."""
+    service.principals.add("removed", GlobalRole.MEMBER)
+    pid = client.post("/v1/projects", json={"name": "Left"}, headers=auth).json()["project_id"]
+    added = client.post(
+        f"/v1/projects/{pid}/members", json={"principal": "removed", "role": "viewer"}, headers=auth
+    )
+    assert added.status_code == 200, added.text
+    assert service.runner.wait_for(added.json()["position"], PATIENCE)
+    pair.wait_replayed("milestones")
+    (replica,) = service.reading.replicas.all
+    on_replica = service.reading.on(replica)
+    with psycopg.connect(pair.replica.url("milestones"), autocommit=True) as paused:
+        paused.execute("SELECT pg_wal_replay_pause()")
+        try:
+            gone = client.delete(f"/v1/projects/{pid}/members/removed", headers=auth)
+            assert gone.status_code == 200, gone.text
+            assert service.runner.wait_for(gone.json()["position"], PATIENCE)
+            still = paused.execute(
+                "SELECT count(*) FROM project_members WHERE principal = 'removed'"
+                " AND project_id = %s",
+                [pid],
+            ).fetchone()
+            assert still == (1,)  # the replica would still let the removed member in
+
+            scope = service.reading.scope(on_replica, "removed", False, None)
+            with on_replica.pool.connection() as conn:
+                listed = list_projects(conn, "removed", False, scope)
+                trail = audit_page(
+                    conn,
+                    AuditFilter(None, None, None, None, None, None, scope),
+                    reader="removed",
+                    read_all=False,
+                    before=None,
+                    limit=100,
+                )
+        finally:
+            paused.execute("SELECT pg_wal_replay_resume()")
+
+    assert scope is not None
+    assert UUID(pid) not in scope
+    assert [str(p["id"]) for p in listed] == []
+    assert [str(row["project_id"]) for row in trail] == []
