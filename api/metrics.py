@@ -244,12 +244,12 @@ class ReplicasCollector(Collector):
         )
         pid = str(os.getpid())
         for replica in self._replicas.all:
-            reads.add_metric([replica.name, pid], replica.reads)
-            failovers.add_metric([replica.name, pid], replica.failovers)
+            reads.add_metric([replica.label, pid], replica.reads)
+            failovers.add_metric([replica.label, pid], replica.failovers)
             health = replica.health
-            rotation.add_metric([replica.name], 1 if health.in_rotation else 0)
+            rotation.add_metric([replica.label], 1 if health.in_rotation else 0)
             if health.lag_positions is not None:
-                positions.add_metric([replica.name], health.lag_positions)
+                positions.add_metric([replica.label], health.lag_positions)
             if health.lag_seconds is not None:
-                seconds.add_metric([replica.name], health.lag_seconds)
+                seconds.add_metric([replica.label], health.lag_seconds)
         yield from (rotation, positions, seconds, reads, failovers)

@@ -47,6 +47,12 @@ UNAVAILABLE: tuple[type[BaseException], ...] = (
 )
 
 
+def _query_refused(error: BaseException, kind: type[BaseException]) -> bool:
+    """`error` (or what the event store wrapped in it) is a refusal of the query of `kind`, from
+    a server that is up."""
+    return isinstance(error, kind) or isinstance(error.__cause__, kind)
+
+
 @dataclass(frozen=True)
 class Target:
     """Where one read goes: a pool for the views' tables and a ledger for the events."""
@@ -90,7 +96,12 @@ class Reading:
         try:
             return read(target)
         except UNAVAILABLE as error:
-            self.replicas.failed(replica, error)
+            if _query_refused(error, psycopg.errors.QueryCanceled):
+                raise  # a statement timeout: the primary would spend as long again
+            if not _query_refused(error, psycopg.errors.SerializationFailure):
+                # The server is away. A recovery conflict (a standby cancelling a read that
+                # holds back its replay) says nothing of its health: read again, keep it.
+                self.replicas.failed(replica, error)
             return read(self.primary)
 
     def scope(
@@ -162,9 +173,13 @@ def build_reading(
     reads starts the probes (`Replicas.start`); a worker process never probes."""
     configure: Callable[[Any], None] = session_settings(settings.idle_in_transaction_timeout)
     replicas = [
-        Replica(url, open_replica_pool(url, settings.pool_size, configure))
-        for url in (with_role(url, role) for url in parse_read_urls(settings.read_urls))
+        Replica(url, open_replica_pool(url, settings.pool_size, configure), f"replica-{n}")
+        for n, url in enumerate(
+            (with_role(url, role) for url in parse_read_urls(settings.read_urls)), start=1
+        )
     ]
+    for replica in replicas:
+        log.info("read replica %s is %s", replica.label, replica.name)
     ledger = primary.ledger
     chosen = Replicas(
         replicas,

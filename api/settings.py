@@ -67,16 +67,19 @@ def read_urls(raw: str | None) -> str | None:
     DSN holds the spaces that separate them."""
     if raw is None:
         return None
-    for url in raw.replace(",", " ").split():
+    for n, url in enumerate(raw.replace(",", " ").split(), start=1):
+        # Named by its place only: a URI's password may sit in its user part or its query.
         if not url.startswith(("postgresql://", "postgres://")):
             raise SettingsError(
-                f"MILESTONES_READ_URLS must hold postgresql:// URIs, not {url.split('@')[-1]!r}"
+                f"MILESTONES_READ_URLS: URI {n} must start with postgresql:// (it is not shown: "
+                "it may hold a password)"
             )
         try:
             conninfo_to_dict(url)
         except Exception:
             raise SettingsError(
-                f"MILESTONES_READ_URLS holds a URI libpq cannot read: {url.split('@')[-1]!r}"
+                f"MILESTONES_READ_URLS: libpq cannot read URI {n} (it is not shown: it may hold "
+                "a password)"
             ) from None
     return raw
 

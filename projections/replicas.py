@@ -96,9 +96,13 @@ class Replica:
     """One replica: its pool (opened lazily, so a replica down at start stops nothing), its
     health, and the views' positions last read on it."""
 
-    def __init__(self, url: str, pool: Pool) -> None:
+    def __init__(self, url: str, pool: Pool, label: str | None = None) -> None:
         self.url = url
         self.name = replica_name(url)
+        # What public answers (`/ready`, `/metrics`) call it: its place in MILESTONES_READ_URLS
+        # (`replica-1`, ...), not its host, so they do not draw the internal topology for
+        # anyone; the log says which host each is (`build_reading`).
+        self.label = label or self.name
         self.pool = pool
         self._health = Health(False, problem="not probed yet")
         # Reads this process sent to the replica, and those that failed there and went to the

@@ -74,7 +74,7 @@ async def ready(container: ContainerDep, serving: ServingDep) -> JSONResponse:
     replicas = container.reading.replicas.all
     if replicas:
         # A replica out of rotation does not make the process unready: the primary answers.
-        body["replicas"] = {replica.name: _replica(replica.health) for replica in replicas}
+        body["replicas"] = {replica.label: _replica(replica.health) for replica in replicas}
     return JSONResponse(body, status_code=200 if ok else 503)
 
 
