@@ -21,13 +21,14 @@ from domain.deliverables import UNSET as UNSET
 from domain.deliverables import DeliverableCommands
 from domain.entities import Deliverable, Milestone, Phase
 from domain.errors import EntityNotFoundError, refuse
+from domain.gates import GateCommands
 from domain.milestones import MilestoneCommands
 from domain.roles import ProjectRole
 
 
-class Project(DeliverableCommands, MilestoneCommands, Aggregate):
-    """One project's event stream: members and phases here; deliverables and milestones in
-    their own modules (`DeliverableCommands`, `MilestoneCommands`).
+class Project(DeliverableCommands, MilestoneCommands, GateCommands, Aggregate):
+    """One project's event stream: members and phases here; deliverables, milestones and phase
+    gates in their own modules (`DeliverableCommands`, `MilestoneCommands`, `GateCommands`).
 
     Version 2 holds the names of its baselines (R19). A snapshot of version 1 was taken by code
     that could not name a baseline, so it had none: the upcast is exact."""

@@ -155,6 +155,12 @@ class Signatures:
             name, hashed is not None, int(failures), self._locked_until(failures, last_failure, now)
         )
 
+    def signer(self, name: str) -> Signer:
+        """`name` with its printed name (its name when it has none), no password asked: what
+        a signing command records when the deployment does not require signatures."""
+        principal, display_name, *_ = self._state(name)
+        return Signer(principal, display_name or principal)
+
     def verify(self, name: str, password: str | None) -> Signer:
         """`name`'s signature with `password`, or `SigningRefusedError` (the attempt counted,
         unless signing was locked)."""

@@ -18,7 +18,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
 
-from adapters.postgres.signatures import SigningRefusedError
+from adapters.postgres.signatures import Signer, SigningRefusedError
 from api.access import PROJECT_WRITERS, Creator
 from api.answers import answer
 from api.bootstrap import Container
@@ -30,14 +30,18 @@ from api.schemas import (
     Approval,
     BaselineCreate,
     CommandResponse,
+    ConditionClosing,
     CriterionCreate,
     DeliverableCreate,
     DeliverableUpdate,
     DependencySet,
     EvidenceRecord,
+    ExitGate,
+    GateDecisionCreate,
     MemberSet,
     MilestoneCreate,
     PhaseCreate,
+    PhaseOrder,
     ProjectCreate,
     Quorum,
     Rejection,
@@ -60,7 +64,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         " password or signing locked (R23): nothing is stored",
         403: "the caller's role does not allow this",
         404: "no such project (or not visible to the caller), or no such entity",
-        409: "a rule (R1–R22) refuses the command; `errors` lists every reason",
+        409: "a rule (R1–R25) refuses the command; `errors` lists every reason",
         412: "If-Match names a version the project is no longer at",
         422: "malformed body, unknown or server-owned field, or value out of bounds",
         503: "the database is unavailable; retry after Retry-After",
@@ -107,6 +111,11 @@ class Command:
         return self.body is not None and "password" in self.body.model_fields
 
     @property
+    def names_signer(self) -> bool:
+        """The command records the signer's printed name (it takes `signer_name`)."""
+        return "signer_name" in inspect.signature(self.command).parameters
+
+    @property
     def declared(self) -> Declaration:
         return declaration(self.command)
 
@@ -122,11 +131,18 @@ class Command:
 D = "deliverables/{deliverable_id}"
 M = "milestones/{milestone_id}"
 P = "predecessors/{predecessor_id}"
+G = "phases/{phase_id}/gate"
 
 COMMANDS = (
     Command("POST", "members", "set_member", Ledger.set_member, MemberSet),
     Command("DELETE", "members/{principal}", "remove_member", Ledger.remove_member),
     Command("POST", "phases", "add_phase", Ledger.add_phase, PhaseCreate),
+    Command("PUT", "phase-order", "reorder_phases", Ledger.reorder_phases, PhaseOrder),
+    Command("PUT", G, "set_exit_gate", Ledger.set_exit_gate, ExitGate),
+    Command("POST", f"{G}/decisions", "decide_gate", Ledger.decide_gate, GateDecisionCreate,
+            _signed),
+    Command("POST", f"{G}/conditions/{{condition_id}}/close", "close_gate_condition",
+            Ledger.close_gate_condition, ConditionClosing),
     Command("POST", "deliverables", "define_deliverable",
             Ledger.define_deliverable, DeliverableCreate),
     Command("PATCH", D, "update_deliverable",
@@ -156,14 +172,15 @@ COMMANDS = (
 )  # fmt: skip
 
 
-def _sign(container: Container, admitted: Admission, password: str | None) -> None:
+def _sign(container: Container, admitted: Admission, password: str | None) -> Signer:
     """R23: when the deployment requires signatures, or a password is given, the caller's
     signing password must be right and its signing not locked, else 401 and nothing is
-    stored. Checked before the command runs, holding no connection while it hashes."""
+    stored. Checked before the command runs, holding no connection while it hashes. The
+    signer, with its printed name, either way."""
     if password is None and not container.settings.signatures_required:
-        return
+        return container.signatures.signer(admitted.principal.name)
     try:
-        container.signatures.verify(admitted.principal.name, password)
+        return container.signatures.verify(admitted.principal.name, password)
     except SigningRefusedError as refused:
         until = refused.locked_until
         extra = {} if until is None else {"locked_until": until.isoformat().replace("+00:00", "Z")}
@@ -185,9 +202,11 @@ def _endpoint(route: Command) -> Callable[..., Response]:
         admitted: Admission = given.pop("admitted")
         del given["project_id"]  # the admission's
         body = given.pop("body", None)
-        if route.signs:
-            _sign(container, admitted, getattr(body, "password", None))
         arguments = {} if body is None else route.arguments(body)
+        if route.signs:
+            signer = _sign(container, admitted, getattr(body, "password", None))
+            if route.names_signer:
+                arguments["signer_name"] = signer.display_name
         return answer(route.command(container.ledger, admitted, **given, **arguments))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
