@@ -8,6 +8,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+from uuid import UUID
+
+from icalendar import Calendar
 
 from api.bootstrap import Container
 from domain.entities import GateDecisionKind
@@ -225,7 +228,7 @@ def test_a_signed_decision_records_meaning_printed_name_and_digest(
     assert data["independent"] == [alice.name, carol.name]  # Design has no deliverable
     assert "password" not in data
     document = decision_document(
-        gated.design, GateDecisionKind.GO, [], [alice.name, carol.name], "review"
+        UUID(gated.design), GateDecisionKind.GO, [], [alice.name, carol.name], "review"
     )
     assert data["signed_digest"] == decision_digest(document)
     shown = _phase(alice, gated, gated.design)["decision"]
@@ -254,3 +257,55 @@ def test_phases_show_their_order_and_gate_now_and_as_of(users: Users) -> None:
     ok(_achieve(alice, gated))
     bad = alice.put(f"{gated.base}/phase-order", json={"phase_ids": [gated.build]})
     assert bad.status_code == 422
+
+
+def test_the_audit_trail_and_history_tell_each_decision_and_closing(users: Users) -> None:
+    alice, carol = users("alice"), users("carol")
+    gated = _gated(alice, carol)
+    ok(_decide(alice, gated, "conditional", conditions=["risk log"]))
+    [condition] = _phase(alice, gated, gated.design)["decision"]["conditions"]
+    closed = ok(alice.post(f"{gated.gate}/conditions/{condition['id']}/close", {"how": "done"}))
+
+    rows = ok(
+        alice.get(
+            "/v1/audit",
+            params={"entity_id": gated.design, "min_position": closed["position"]},
+        )
+    )["items"]
+    history = ok(alice.get(f"{gated.base}/history"))["events"]
+
+    summaries = {r["type"]: r["summary"] for r in rows}
+    assert summaries["PhaseExitGateSet"] == f"{alice.name} gave phase 'Design' an exit gate"
+    assert summaries["GateDecided"] == (
+        f"{alice.name} ({alice.name}, approval) decided conditional at the exit gate of phase "
+        f"'Design', 1 condition; participants {alice.name}, {carol.name} "
+        f"(independent: {alice.name}, {carol.name}): review"
+    )
+    assert summaries["GateConditionClosed"] == (
+        f"{alice.name} closed a condition of the exit gate of phase 'Design': done"
+    )
+    assert {r["entity_kind"] for r in rows if r["type"].startswith("Gate")} == {"phase"}
+    [closing] = [e for e in history if e["type"] == "GateConditionClosed"]
+    assert (closing["actor"], closing["data"]["how"]) == (alice.name, "done")
+    assert closing["data"]["condition_id"] == condition["id"]
+    assert closing["occurred_at"]
+
+
+def test_the_calendar_and_retrospective_show_the_gate_decision(users: Users) -> None:
+    alice, carol = users("alice"), users("carol")
+    gated = _gated(alice, carol)
+    ok(_decide(alice, gated, "conditional", conditions=["risk log"]))
+
+    ics = alice.get(f"{gated.base}/calendar.ics")
+    retro = ok(alice.get(f"{gated.base}/retrospective"))
+
+    assert ics.status_code == 200
+    calendar = Calendar.from_ical(ics.content)
+    [gate] = [e for e in calendar.walk("VEVENT") if str(e["uid"]).startswith("gate-")]
+    assert str(gate["summary"]) == "Gate Design: conditional_open"
+    assert f"signed by {alice.name} (approval)" in str(gate["description"])
+    [phase] = retro["gates"]
+    assert phase["name"] == "Design"
+    [decision] = phase["decisions"]
+    assert (decision["decision"], decision["conditions"]) == ("conditional", ["risk log"])
+    assert decision["days_from_last_milestone"] is None  # Design has no milestone achieved

@@ -13,6 +13,8 @@ from domain.errors import EntityNotFoundError, InvalidValueError, RuleViolationE
 from domain.events import GateConditionClosed, GateDecided, PhaseExitGateSet, PhasesReordered
 from domain.gates import decision_digest, decision_document
 from domain.project import Project
+from domain.retrospective import retrospective
+from domain.roles import ProjectRole
 
 from .helpers import ALICE, BOB, CAROL, DUE, new_events, new_project, phase_id
 
@@ -297,3 +299,49 @@ def test_the_copy_a_command_works_on_holds_the_gates_apart() -> None:
     original = project.phase(design).decision
     assert original is not None
     assert [c.open for c in original.conditions.values()] == [True]
+
+
+def test_the_retrospective_shows_each_gate_decision_after_the_phases_last_milestone() -> None:
+    project = Project.create(name="Apollo", actor=ALICE)
+    project.set_member(BOB, ProjectRole.CONTRIBUTOR, actor=ALICE)
+    project.set_member(CAROL, ProjectRole.REVIEWER, actor=ALICE)
+    design = project.add_phase("Design", actor=ALICE)
+    project.set_exit_gate(design, True, actor=ALICE)
+    spec = _approved_in(project, design, "Spec")
+    mid = project.define_milestone(
+        name="Design done", phase_id=design, due=DUE, deliverable_ids=[spec], actor=ALICE
+    )
+    project.achieve(mid, actor=ALICE)
+    project.decide_gate(design, CONDITIONAL, [BOB, CAROL], "held", ["fix it"], actor=ALICE)
+    decision = project.phase(design).decision
+    assert decision is not None
+    [condition] = decision.conditions.values()
+    project.close_gate_condition(design, condition.id, "fixed", actor=CAROL)
+
+    [gate] = retrospective(new_events(project)).gates
+
+    assert (gate.phase_id, gate.name) == (design, "Design")
+    [record] = gate.decisions
+    assert (record.decision, record.participants, record.independent) == (
+        "conditional",
+        [BOB, CAROL],
+        [CAROL],
+    )
+    achieved_at = project.milestone(mid).achieved_at
+    assert achieved_at is not None
+    expected = round((record.at - achieved_at).total_seconds() / 86400, 2)
+    assert record.days_from_last_milestone == expected
+    assert [(c.text, c.by, c.how) for c in record.closings] == [("fix it", CAROL, "fixed")]
+
+
+def test_the_retrospective_has_no_time_to_a_decision_taken_before_any_milestone() -> None:
+    project = Project.create(name="Apollo", actor=ALICE)
+    project.set_member(CAROL, ProjectRole.REVIEWER, actor=ALICE)
+    design = project.add_phase("Design", actor=ALICE)
+    project.add_phase("Ungated", actor=ALICE)
+    project.set_exit_gate(design, True, actor=ALICE)
+    project.decide_gate(design, HOLD, [CAROL], "not ready", actor=ALICE)
+
+    [gate] = retrospective(new_events(project)).gates
+
+    assert [d.days_from_last_milestone for d in gate.decisions] == [None]
