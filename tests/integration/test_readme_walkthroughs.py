@@ -43,7 +43,7 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
     blocks = walkthrough_blocks((REPO / "README.md").read_text())
     scripts = [text for language, text in blocks if language == "sh"]
     shown = "\n".join(text for language, text in blocks if language == "text")
-    assert len(scripts) == 6, "the walk-throughs' sh blocks moved: update SECTIONS"
+    assert len(scripts) == 7, "the walk-throughs' sh blocks moved: update SECTIONS"
 
     with running_service(database_url, tmp_path) as (base, env):
         demo = run([*MILESTONES, "demo", "--url", base], env)
@@ -83,6 +83,8 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
         "SUMMARY:✓ Design signed off (achieved)",
         "id: 75",
         '{"type":"PhaseAdded","actor":"erin","correlation_id":"add-build-',
+        '{"rule":"R24","phase":"Analysis","gate":"missing"}',
+        '{"gate":"conditional_open","independent":["frank"],"signer_name":"erin"}',
     ):
         assert line in shown, f"the README no longer shows {line!r}"
         assert line in printed, f"the README shows {line!r}; the run printed:\n{printed}"
