@@ -378,6 +378,7 @@ async function drawState() {
   if (request !== current.request) return;
   drawTimeline(svg);
   drawSchedule(project);
+  drawGates(project);
   drawDeliverables(project);
   drawAlignment(project);
   drawDiff(changes);
@@ -500,6 +501,70 @@ function signers(d) {
   if (!d.approvals.length && d.required_approvals <= 1) return null;
   const who = d.approvals.length ? `: ${d.approvals.join(", ")}` : "";
   return h("div", { class: "sub signers" }, `${d.approvals.length} of ${d.required_approvals} approvals${who}`);
+}
+
+// R24, R25: each phase in order, its exit gate, and the decision that stands with its signature.
+const GATE = {
+  none: "no exit gate",
+  missing: "no decision yet",
+  go: "go",
+  conditional: "conditional, all conditions met",
+  conditional_open: "conditional, open conditions",
+  hold: "hold",
+  no_go: "no go",
+};
+
+function drawGates(project) {
+  const gated = project.phases.some((p) => p.exit_gate);
+  $("gates-none").hidden = gated;
+  $("gates-table").hidden = !gated;
+  const rows = project.phases.map((p) => {
+    const d = p.decision;
+    return h(
+      "tr",
+      { "data-phase-id": p.id, "data-gate": p.gate },
+      h("th", { scope: "row" }, `${p.position + 1}. ${p.name}`),
+      h("td", {}, badge("gate", p.gate, GATE[p.gate] || p.gate)),
+      h("td", {}, d ? [d.decision.replace("_", " "), h("div", { class: "sub" }, d.reason)] : "—"),
+      h(
+        "td",
+        {},
+        d
+          ? [d.participants.join(", "), h("div", { class: "sub" }, `independent: ${d.independent.join(", ")}`)]
+          : "—",
+      ),
+      h(
+        "td",
+        {},
+        d
+          ? [
+              `${d.signer_name} (${d.meaning})`,
+              h("div", { class: "sub" }, formatInstant(d.decided_at, project.timezone)),
+              h("div", { class: "sub digest" }, `SHA-256 ${d.signed_digest.slice(0, 16)}…`),
+            ]
+          : "—",
+      ),
+      h(
+        "td",
+        {},
+        d && d.conditions.length
+          ? h(
+              "ul",
+              {},
+              d.conditions.map((c) =>
+                h(
+                  "li",
+                  {},
+                  c.text,
+                  h("span", { class: "sub" }, c.open ? " — open" : ` — closed by ${c.closed_by}: ${c.how}`),
+                ),
+              ),
+            )
+          : "—",
+      ),
+    );
+  });
+  $("gates-table").querySelector("tbody").replaceChildren(...rows);
 }
 
 function drawDeliverables(project) {
