@@ -172,13 +172,13 @@ COMMANDS = (
 )  # fmt: skip
 
 
-def _sign(container: Container, admitted: Admission, password: str | None) -> Signer:
+def _sign(container: Container, admitted: Admission, password: str | None) -> Signer | None:
     """R23: when the deployment requires signatures, or a password is given, the caller's
     signing password must be right and its signing not locked, else 401 and nothing is
     stored. Checked before the command runs, holding no connection while it hashes. The
-    signer, with its printed name, either way."""
+    signer, with its printed name, when it was checked (None when nothing was asked)."""
     if password is None and not container.settings.signatures_required:
-        return container.signatures.signer(admitted.principal.name)
+        return None
     try:
         return container.signatures.verify(admitted.principal.name, password)
     except SigningRefusedError as refused:
@@ -206,7 +206,10 @@ def _endpoint(route: Command) -> Callable[..., Response]:
         if route.signs:
             signer = _sign(container, admitted, getattr(body, "password", None))
             if route.names_signer:
-                arguments["signer_name"] = signer.display_name
+                # The printed name as it is at signing time, read only for a command that
+                # records it (R25), and without a password asked when none was needed.
+                found = signer or container.signatures.signer(admitted.principal.name)
+                arguments["signer_name"] = found.display_name
         return answer(route.command(container.ledger, admitted, **given, **arguments))
 
     keyword = inspect.Parameter.KEYWORD_ONLY

@@ -309,3 +309,15 @@ def test_the_calendar_and_retrospective_show_the_gate_decision(users: Users) -> 
     [decision] = phase["decisions"]
     assert (decision["decision"], decision["conditions"]) == ("conditional", ["risk log"])
     assert decision["days_from_last_milestone"] is None  # Design has no milestone achieved
+
+
+def test_the_schedule_lists_the_phases_in_their_order_after_a_reorder(users: Users) -> None:
+    alice, carol = users("alice"), users("carol")
+    gated = _gated(alice, carol)
+    ok(alice.put(f"{gated.base}/phase-order", json={"phase_ids": [gated.build, gated.design]}))
+    last = ok(alice.post(f"{gated.base}/phases", {"name": "Run"}))
+
+    schedule = ok(alice.get(f"{gated.base}/schedule", params={"min_position": last["position"]}))
+
+    assert [p["name"] for p in schedule["phases"]] == ["Build", "Design", "Run"]
+    assert [p["name"] for p in ok(alice.get(gated.base))["phases"]] == ["Build", "Design", "Run"]
