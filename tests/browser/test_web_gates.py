@@ -65,3 +65,31 @@ def test_the_page_shows_each_phases_gate_and_the_decision_that_stands(
     expect(design).to_contain_text("sign the FMEA — open")
     expect(page.locator("#gates-table tbody tr[data-gate='none']")).to_contain_text("2. Build")
     expect(page.locator("#timeline svg g.gate[data-gate='conditional_open']")).to_have_count(1)
+
+
+def test_a_manager_gives_a_phase_a_gate_and_records_a_signed_decision_on_the_page(
+    page: Page, base_url: str, demo_project: Demo
+) -> None:
+    pid = _gated_project(base_url, demo_project)
+    sign_in(page, base_url, demo_project.tokens["alice"])
+    page.goto(f"{base_url}/#/projects/{pid}")
+    expect(page.locator("#gates-table tbody tr")).to_have_count(2)
+
+    gate = page.get_by_role("group", name="Set a phase's exit gate", exact=True)
+    gate.get_by_label("Phase", exact=True).select_option(label="Build")
+    gate.get_by_role("button", name="Set exit gate").click()
+    expect(page.locator("#gates-table tbody tr[data-gate='missing']")).to_contain_text("Build")
+
+    decide = page.get_by_role("group", name="Record a gate decision", exact=True)
+    decide.get_by_label("Phase", exact=True).select_option(label="Build")
+    decide.get_by_label("Decision", exact=True).select_option(label="Conditional")
+    decide.get_by_label("Participants", exact=False).select_option(["carol"])
+    decide.get_by_label("Reason", exact=True).fill("build review held")
+    decide.get_by_label("Conditions").fill("load test report\nsecurity scan")
+    decide.get_by_role("button", name="Record and sign").click()
+
+    build = page.locator("#gates-table tbody tr").filter(has_text="2. Build")
+    expect(build).to_have_attribute("data-gate", "conditional_open")
+    expect(build).to_contain_text("load test report — open")
+    expect(build).to_contain_text("security scan — open")
+    expect(build).to_contain_text("independent: carol")

@@ -648,7 +648,10 @@ function setUpWork() {
 
 function optionsFor(spec, project) {
   const [kind, filter] = spec.split(":");
-  if (kind === "phases") return project.phases.map((p) => [p.id, p.name]);
+  if (kind === "phases") {
+    return project.phases.filter((p) => filter !== "gated" || p.exit_gate).map((p) => [p.id, p.name]);
+  }
+  if (kind === "members") return project.members.map((m) => [m.principal, `${m.principal} (${m.role})`]);
   if (kind === "deliverables") {
     const keep = (d) => (filter === "live" ? d.state !== "cancelled" : d.state === filter);
     return project.deliverables.filter(keep).map((d) => [d.id, `${d.title} (${STATE[d.state]})`]);
@@ -694,6 +697,10 @@ function commandOf(form) {
     const name = control.name;
     if (path.includes(`{${name}}`)) ids[name] = control.value;
     else if (control.multiple) body[name] = [...control.selectedOptions].map((o) => o.value);
+    else if (control.dataset.list === "lines") {
+      const lines = control.value.split("\n").map((line) => line.trim()).filter(Boolean);
+      if (lines.length) body[name] = lines;
+    }
     else if (control.value.trim() !== "") body[name] = control.value.trim();
   }
   const filled = path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(ids[name]));
@@ -756,7 +763,7 @@ async function sendCommand(form) {
       return;
     }
     const what = form.querySelector("legend").textContent;
-    for (const input of form.querySelectorAll("input")) input.value = "";
+    for (const input of form.querySelectorAll("input, textarea")) input.value = "";
     await refreshProject();
     $("work-status").textContent = answer.changed === false
       ? `${what}: nothing to change (version ${answer.version}).`
