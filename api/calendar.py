@@ -12,8 +12,10 @@ from datetime import date, datetime, timedelta
 from icalendar import Calendar, Event, vCategory, vText
 
 from api.printable import ical_text
-from domain.entities import Milestone, MilestoneStatus
+from domain.entities import Milestone, MilestoneStatus, Phase
+from domain.gates import gate_state
 from domain.project import Project
+from domain.rules import today_in
 
 
 def _text(value: str) -> vText:
@@ -75,5 +77,40 @@ def milestones_calendar(project: Project, now: datetime) -> bytes:
             description += f" Baseline {m.baseline_due.isoformat()}, slip {m.slip_days} days."
         event.add("description", _text(description))
         calendar.add_component(event)
+    for gated in project.phases_in_order():
+        if gated.decision is not None:
+            calendar.add_component(_gate_event(project, gated, now))
     ical: bytes = calendar.to_ical()
     return ical
+
+
+def _gate_event(project: Project, phase: Phase, now: datetime) -> Event:
+    """R24, R25: the decision that stands at a phase's exit gate, an all-day event on the day
+    (in the project's time zone) it was taken. Its UID is the phase's gate, so a later decision
+    moves the event instead of adding another."""
+    decision = phase.decision
+    assert decision is not None
+    day = today_in(project.timezone, decision.decided_at)
+    event = Event()
+    event.add("uid", f"gate-{phase.id}@milestone-ledger")
+    event.add("dtstamp", now)
+    event.add("dtstart", day)
+    if day < date.max:
+        event.add("dtend", day + timedelta(days=1))
+    event.add("sequence", project.version)
+    event.add("categories", vCategory([ical_text(phase.name), "gate"]))
+    event.add("transp", "TRANSPARENT")
+    event.add("status", "CONFIRMED")
+    state = gate_state(phase)
+    event.add("summary", _text(f"Gate {phase.name}: {state}"))
+    open_count = len(decision.open_conditions)
+    description = (
+        f"Decided {decision.decision.value} by {decision.decided_by}, signed by "
+        f"{decision.signer_name} ({decision.meaning}) at {decision.decided_at.isoformat()}. "
+        f"Participants: {', '.join(decision.participants)}; independent: "
+        f"{', '.join(decision.independent)}. Reason: {decision.reason}"
+        + (f" Open conditions: {open_count}." if open_count else "")
+        + f" Digest {decision.signed_digest}."
+    )
+    event.add("description", _text(description))
+    return event

@@ -10,6 +10,7 @@ from uuid import UUID
 
 from pydantic_core import to_json
 
+from api.presenters_gates import phase_data
 from api.schemas import (
     CriterionPublic,
     DeliverablePublic,
@@ -44,7 +45,9 @@ def project_public(project: Project, now: datetime, as_of: datetime | None = Non
         updated_at=project.modified_on,
         as_of=as_of,
         members=[MemberPublic(principal=p, role=r) for p, r in sorted(project.members.items())],
-        phases=[PhasePublic(id=p.id, name=p.name) for p in project.phases.values()],
+        phases=[
+            PhasePublic.model_validate(phase_data(p, _same)) for p in project.phases_in_order()
+        ],
         deliverables=[_deliverable(d) for d in project.deliverables.values()],
         milestones=[_milestone(project, m, today, forecasts) for m in project.milestones.values()],
         groups=[GroupPublic(name=n, members=list(m)) for n, m in sorted(project.groups.items())],
@@ -145,7 +148,7 @@ def project_json(project: Project, now: datetime, as_of: datetime | None = None)
             {"principal": p, "role": ProjectRole(r).value}
             for p, r in sorted(project.members.items())
         ],
-        "phases": [{"id": p.id, "name": p.name} for p in project.phases.values()],
+        "phases": [phase_data(p, _timestamp) for p in project.phases_in_order()],
         "deliverables": [_deliverable_data(d) for d in project.deliverables.values()],
         "milestones": [
             _milestone_data(project, m, today, forecasts) for m in project.milestones.values()
@@ -215,6 +218,10 @@ def _milestone_data(
         "predecessors": [{"id": UUID(p), "lag_days": lag} for p, lag in m.predecessors.items()],
         "forecast_due": None if forecast is None else forecast.due,
     }
+
+
+def _same(value: datetime) -> datetime:
+    return value
 
 
 def _timestamp(value: datetime) -> datetime | str:

@@ -10,7 +10,9 @@ from api.schemas.history import (
     BaselinePublic,
     BaselinesPublic,
     DeliverableReviewPublic,
+    GateDecisionRecordPublic,
     MilestoneRetrospectivePublic,
+    PhaseGateRetrospectivePublic,
     RebaselinePublic,
     RejectionPublic,
     ReopeningPublic,
@@ -99,6 +101,19 @@ def retrospective_public(retro: Retrospective) -> RetrospectivePublic:
         ],
         deliverables=list(reviews.values()),
         totals=RetrospectiveTotals(**vars(retro.totals)),
+        gates=[
+            PhaseGateRetrospectivePublic(
+                phase_id=g.phase_id,
+                name=g.name,
+                decisions=[
+                    GateDecisionRecordPublic(
+                        **{**vars(d), "closings": [vars(c) for c in d.closings]}
+                    )
+                    for d in g.decisions
+                ],
+            )
+            for g in retro.gates
+        ],
     )
 
 

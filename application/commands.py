@@ -22,7 +22,7 @@ from application.loading import ProjectLoading
 from application.ports import ArtifactCatalog, PrincipalDirectory
 from application.results import AnswerKey, CommandResult
 from domain.deliverables import UNSET, _Unset
-from domain.entities import ArtifactRef, DeliverableKind, SignatureMeaning
+from domain.entities import ArtifactRef, DeliverableKind, GateDecisionKind, SignatureMeaning
 from domain.errors import InvalidValueError
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -143,6 +143,49 @@ class ProjectCommands(ProjectLoading):
     def add_phase(self, admitted: Admission, name: str) -> CommandResult:
         """Add a phase"""
         return self._run(admitted, Project.add_phase, name)
+
+    @command(MANAGER)
+    def reorder_phases(self, admitted: Admission, phase_ids: list[UUID]) -> CommandResult:
+        """Set the phases' order, naming every phase once (R24)"""
+        return self._run(admitted, Project.reorder_phases, phase_ids)
+
+    @command(MANAGER, answers=("phase_id",))
+    def set_exit_gate(self, admitted: Admission, phase_id: UUID, required: bool) -> Result:
+        """Give a phase an exit gate, or take away one with no decision yet (R24, R25)"""
+        return self._run(admitted, Project.set_exit_gate, phase_id, required)
+
+    @command(MANAGER, answers=("phase_id",), creates="decision_id")
+    def decide_gate(
+        self,
+        admitted: Admission,
+        phase_id: UUID,
+        decision: GateDecisionKind,
+        participants: list[str],
+        reason: str,
+        conditions: list[str] | None = None,
+        meaning: SignatureMeaning = SignatureMeaning.APPROVAL,
+        signer_name: str | None = None,
+    ) -> CommandResult:
+        """Record a signed decision at a phase's exit gate, with an independent participant
+        (R24, R25)"""
+        return self._run(
+            admitted,
+            Project.decide_gate,
+            phase_id,
+            GateDecisionKind(decision),
+            participants,
+            reason,
+            conditions,
+            meaning=SignatureMeaning(meaning),
+            signer_name=signer_name,
+        )
+
+    @command(MANAGER, answers=("phase_id", "condition_id"))
+    def close_gate_condition(
+        self, admitted: Admission, phase_id: UUID, condition_id: UUID, how: str
+    ) -> Result:
+        """Close one open condition of a phase's conditional gate decision (R24)"""
+        return self._run(admitted, Project.close_gate_condition, phase_id, condition_id, how)
 
     # --- deliverables ------------------------------------------------------------------------
 

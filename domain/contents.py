@@ -86,10 +86,19 @@ class ProjectContents:
         return [m for m in self.milestones.values() if key in m.predecessors]
 
     def achievement_blockers(self, milestone: Milestone) -> list[Violation]:
-        """R3 and R17: every reason the milestone cannot be achieved now (empty when it can)."""
-        return rules.achievement_blockers(
-            milestone.id, milestone.name, self.linked_deliverables(milestone)
-        ) + rules.predecessor_blockers(self.predecessors(milestone))
+        """R3, R17 and R24: every reason the milestone cannot be achieved now (empty when it
+        can)."""
+        return (
+            rules.achievement_blockers(
+                milestone.id, milestone.name, self.linked_deliverables(milestone)
+            )
+            + rules.predecessor_blockers(self.predecessors(milestone))
+            + self.gate_blockers(milestone)
+        )
+
+    def gate_blockers(self, milestone: Milestone) -> list[Violation]:
+        """R24 (`domain.gates`)."""
+        raise NotImplementedError
 
     def forecasts(self) -> dict[str, rules.Forecast]:
         """R18: every milestone's forecast that is not cancelled, by id."""

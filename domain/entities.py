@@ -34,13 +34,79 @@ class SignatureMeaning(StrEnum):
     AUTHORSHIP = "authorship"
 
 
+class GateDecisionKind(StrEnum):
+    """What a phase's exit-gate decision says (R24, R25)."""
+
+    GO = "go"
+    CONDITIONAL = "conditional"
+    HOLD = "hold"
+    NO_GO = "no_go"
+
+
+@dataclass(frozen=True)
+class GateCondition:
+    """One condition of a `conditional` gate decision; closed once, by whom, when and how."""
+
+    id: UUID
+    text: str
+    closed_by: str | None = None
+    closed_at: datetime | None = None
+    how: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+
+@dataclass
+class GateDecision:
+    """The decision that stands at a phase's exit gate (R25): the latest one recorded."""
+
+    id: UUID
+    decision: GateDecisionKind
+    participants: list[str]
+    independent: list[str]
+    reason: str
+    decided_by: str
+    decided_at: datetime
+    meaning: str
+    signer_name: str
+    signed_digest: str
+    conditions: dict[str, GateCondition] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.decision = GateDecisionKind(self.decision)
+
+    def clone(self) -> GateDecision:
+        copy = _shallow(self)
+        copy.participants = list(self.participants)
+        copy.independent = list(self.independent)
+        copy.conditions = dict(self.conditions)  # the conditions are frozen: replaced
+        return copy
+
+    @property
+    def open_conditions(self) -> list[GateCondition]:
+        return [c for c in self.conditions.values() if c.open]
+
+
 @dataclass
 class Phase:
+    """A phase of the project. `position` orders the phases (R24): the order they were added
+    unless reordered; `exit_gate` whether leaving it needs a gate decision, `decision` the one
+    that stands. A snapshot taken before gates existed has none of these and loads with the
+    defaults (every phase at position 0, so the order they were added in, no gate)."""
+
     id: UUID
     name: str
+    position: int = 0
+    exit_gate: bool = False
+    decision: GateDecision | None = None
 
     def clone(self) -> Phase:
-        return _shallow(self)
+        copy = _shallow(self)
+        if self.decision is not None:
+            copy.decision = self.decision.clone()
+        return copy
 
 
 @dataclass(frozen=True)
@@ -116,6 +182,9 @@ class Deliverable:
     # (membership is judged then, not at the round's last approval). Set as approvals apply,
     # from the groups as the events before them left them, so a replay gives the same.
     approval_groups: dict[str, list[str]] = field(default_factory=dict)
+    # R25: everyone who ever submitted it (a snapshot taken before gates holds only the last
+    # submitter, in `submitted_by`: `ever_submitted_by` reads both).
+    submitters: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Snapshots decode enums as plain strings; restore the enum types.
@@ -128,7 +197,16 @@ class Deliverable:
         copy.approvals = list(self.approvals)
         copy.required_groups = list(self.required_groups)
         copy.approval_groups = {who: list(groups) for who, groups in self.approval_groups.items()}
+        copy.submitters = list(self.submitters)
         return copy
+
+    @property
+    def ever_submitted_by(self) -> set[str]:
+        """R25: every principal who submitted it, in any round."""
+        found = set(self.submitters)
+        if self.submitted_by is not None:
+            found.add(self.submitted_by)
+        return found
 
     @property
     def cancelled(self) -> bool:

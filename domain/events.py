@@ -27,6 +27,9 @@ from domain.entities import (
     Deliverable,
     DeliverableKind,
     Evidence,
+    GateCondition,
+    GateDecision,
+    GateDecisionKind,
     Milestone,
     Phase,
     SignatureMeaning,
@@ -134,7 +137,94 @@ class PhaseAdded(ProjectEvent):
     name: str
 
     def apply(self, aggregate: Project) -> None:
-        aggregate.phases[str(self.phase_id)] = Phase(id=self.phase_id, name=self.name)
+        # R24: a new phase comes last in the phases' order.
+        last = max((p.position for p in aggregate.phases.values()), default=-1)
+        phase = Phase(id=self.phase_id, name=self.name, position=last + 1)
+        aggregate.phases[str(self.phase_id)] = phase
+
+
+class PhasesReordered(ProjectEvent):
+    """R24: the phases' order, first to last (every phase of the project, once)."""
+
+    phase_ids: list[UUID]
+    previous_phase_ids: list[UUID]
+
+    def apply(self, aggregate: Project) -> None:
+        for position, phase_id in enumerate(self.phase_ids):
+            aggregate.phases[str(phase_id)].position = position
+
+
+class PhaseExitGateSet(ProjectEvent):
+    """R24: whether leaving the phase needs a gate decision (`required`)."""
+
+    phase_id: UUID
+    required: bool
+
+    def apply(self, aggregate: Project) -> None:
+        aggregate.phases[str(self.phase_id)].exit_gate = self.required
+
+
+class GateDecided(ProjectEvent):
+    """R25: a signed decision at the phase's exit gate; it replaces the one before. It records
+    who took part, which of them submitted none of the phase's deliverables (`independent`),
+    the conditions of a `conditional` decision, and the signature: its meaning, the signer's
+    printed name and the SHA-256 of what was decided (`domain.gates.decision_digest`)."""
+
+    phase_id: UUID
+    decision_id: UUID
+    decision: str
+    participants: list[str]
+    independent: list[str]
+    reason: str
+    conditions: list[dict[str, str]]  # {"condition_id", "text"}
+    meaning: str
+    signer_name: str
+    signed_digest: str
+
+    def apply(self, aggregate: Project) -> None:
+        conditions = {
+            c["condition_id"]: GateCondition(id=UUID(c["condition_id"]), text=c["text"])
+            for c in self.conditions
+        }
+        aggregate.phases[str(self.phase_id)].decision = GateDecision(
+            id=self.decision_id,
+            decision=GateDecisionKind(self.decision),
+            participants=list(self.participants),
+            independent=list(self.independent),
+            reason=self.reason,
+            decided_by=self.actor,
+            decided_at=self.timestamp,
+            meaning=self.meaning,
+            signer_name=self.signer_name,
+            signed_digest=self.signed_digest,
+            conditions=conditions,
+        )
+
+
+class GateConditionClosed(ProjectEvent):
+    """R24: one condition of the standing `conditional` decision is closed, by the actor, at
+    the event's time, `how` saying how it was met."""
+
+    phase_id: UUID
+    decision_id: UUID
+    condition_id: UUID
+    how: str
+
+    def apply(self, aggregate: Project) -> None:
+        decision = aggregate.phases[str(self.phase_id)].decision
+        assert decision is not None
+        key = str(self.condition_id)
+        condition = decision.conditions[key]
+        decision.conditions = {
+            **decision.conditions,
+            key: GateCondition(
+                id=condition.id,
+                text=condition.text,
+                closed_by=self.actor,
+                closed_at=self.timestamp,
+                how=self.how,
+            ),
+        }
 
 
 # --- deliverables --------------------------------------------------------------------------
@@ -262,6 +352,8 @@ class DeliverableSubmitted(DeliverableMoved):
         super().apply(aggregate)
         deliverable = self.deliverable(aggregate)
         deliverable.submitted_by = self.actor
+        if self.actor not in deliverable.submitters:
+            deliverable.submitters = [*deliverable.submitters, self.actor]
         deliverable.review_rounds += 1
         deliverable.approvals = []  # R21: a new round starts with no approvals
         deliverable.approval_groups = {}

@@ -38,8 +38,13 @@ def entity_of(event: ev.ProjectEvent) -> Entity:
     project = str(event.originator_id)
     if isinstance(event, ev.MemberAdded | ev.MemberRoleChanged | ev.MemberRemoved):
         return Entity("member", event.principal, (event.principal, project))
-    if isinstance(event, ev.PhaseAdded):
+    if isinstance(event, ev.PhaseAdded | ev.PhaseExitGateSet | ev.GateDecided):
         return Entity("phase", str(event.phase_id), (str(event.phase_id), project))
+    if isinstance(event, ev.GateConditionClosed):
+        phase = str(event.phase_id)
+        return Entity("phase", phase, (phase, str(event.condition_id), project))
+    if isinstance(event, ev.PhasesReordered):
+        return Entity("project", project, (project, *(str(p) for p in event.phase_ids)))
     if isinstance(event, ev.CriterionAdded | ev.EvidenceRecorded):
         criterion, deliverable = str(event.criterion_id), str(event.deliverable_id)
         return Entity("criterion", criterion, (criterion, deliverable, project))

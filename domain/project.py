@@ -20,16 +20,17 @@ from domain import validation as valid
 from domain.deliverables import UNSET as UNSET
 from domain.entities import Deliverable, Milestone, Phase
 from domain.errors import EntityNotFoundError, refuse
+from domain.gates import GateCommands
 from domain.groups import GroupCommands
 from domain.milestones import MilestoneCommands
 from domain.reviews import ReviewCommands
 from domain.roles import ProjectRole
 
 
-class Project(ReviewCommands, MilestoneCommands, GroupCommands, Aggregate):
+class Project(ReviewCommands, MilestoneCommands, GateCommands, GroupCommands, Aggregate):
     """One project's event stream: members and phases here; deliverables, their reviews,
-    milestones and groups in their own modules (`DeliverableCommands`, `ReviewCommands`,
-    `MilestoneCommands`, `GroupCommands`).
+    milestones, phase gates and groups in their own modules (`DeliverableCommands`,
+    `ReviewCommands`, `MilestoneCommands`, `GateCommands`, `GroupCommands`).
 
     Version 2 holds the names of its baselines (R19). A snapshot of version 1 was taken by code
     that could not name a baseline, so it had none: the upcast is exact.

@@ -22,6 +22,7 @@ from uuid import UUID
 
 from domain import events as ev
 from domain.entities import DeliverableState, MilestoneStatus
+from domain.retrospective_gates import GateReplay, PhaseGateRetrospective
 from domain.rules import (
     Planned,
     achieved_on_time,
@@ -196,6 +197,8 @@ class Retrospective:
     milestones: list[MilestoneRetrospective]
     deliverables: list[DeliverableReview]
     totals: Totals
+    # R24, R25: every phase that had an exit gate, with its decisions (`retrospective_gates`).
+    gates: list[PhaseGateRetrospective] = field(default_factory=list)
 
 
 def retrospective(events: Iterable[ev.ProjectEvent]) -> Retrospective:
@@ -214,9 +217,11 @@ class _Replay:
         self.version = 0
         self.milestones: dict[UUID, MilestoneRetrospective] = {}
         self.deliverables: dict[UUID, DeliverableReview] = {}
+        self.gates = GateReplay()
 
     def apply(self, event: ev.ProjectEvent) -> None:
         self.version = event.originator_version
+        self.gates.apply(event)
         if isinstance(event, ev.ProjectCreated):
             self.project_id, self.name, self.timezone = (
                 event.originator_id,
@@ -383,6 +388,7 @@ class _Replay:
             milestones,
             deliverables,
             totals,
+            self.gates.result(),
         )
 
     def _outcome(self, m: MilestoneRetrospective) -> str:

@@ -8,7 +8,15 @@ from typing import Any
 
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
-from domain.entities import Criterion, Deliverable, Evidence, Milestone, Phase
+from domain.entities import (
+    Criterion,
+    Deliverable,
+    Evidence,
+    GateCondition,
+    GateDecision,
+    Milestone,
+    Phase,
+)
 
 
 class DateAsISO(Transcoding):
@@ -38,5 +46,5 @@ class DataclassAsDict(Transcoding):
 
 def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())
-    for cls in (Phase, Evidence, Criterion, Deliverable, Milestone):
+    for cls in (GateCondition, GateDecision, Phase, Evidence, Criterion, Deliverable, Milestone):
         transcoder.register(DataclassAsDict(cls))

@@ -30,15 +30,19 @@ from api.schemas import (
     Approval,
     BaselineCreate,
     CommandResponse,
+    ConditionClosing,
     CriterionCreate,
     DeliverableCreate,
     DeliverableUpdate,
     DependencySet,
     EvidenceRecord,
+    ExitGate,
+    GateDecisionCreate,
     GroupSet,
     MemberSet,
     MilestoneCreate,
     PhaseCreate,
+    PhaseOrder,
     ProjectCreate,
     Quorum,
     Rejection,
@@ -123,12 +127,19 @@ class Command:
 D = "deliverables/{deliverable_id}"
 M = "milestones/{milestone_id}"
 P = "predecessors/{predecessor_id}"
+G = "phases/{phase_id}/gate"
 
 COMMANDS = (
     Command("POST", "members", "set_member", Ledger.set_member, MemberSet),
     Command("DELETE", "members/{principal}", "remove_member", Ledger.remove_member),
     Command("PUT", "groups/{name}", "set_group", Ledger.set_group, GroupSet),
     Command("POST", "phases", "add_phase", Ledger.add_phase, PhaseCreate),
+    Command("PUT", "phase-order", "reorder_phases", Ledger.reorder_phases, PhaseOrder),
+    Command("PUT", G, "set_exit_gate", Ledger.set_exit_gate, ExitGate),
+    Command("POST", f"{G}/decisions", "decide_gate", Ledger.decide_gate, GateDecisionCreate,
+            _signed),
+    Command("POST", f"{G}/conditions/{{condition_id}}/close", "close_gate_condition",
+            Ledger.close_gate_condition, ConditionClosing),
     Command("POST", "deliverables", "define_deliverable",
             Ledger.define_deliverable, DeliverableCreate),
     Command("PATCH", D, "update_deliverable",

@@ -10,7 +10,8 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.fields import EvidenceText, Name, Reason, Sha256, Text
-from domain.entities import DeliverableKind, SignatureMeaning
+from domain.entities import DeliverableKind, GateDecisionKind, SignatureMeaning
+from domain.gates import MAX_CONDITIONS, MAX_PARTICIPANTS
 from domain.groups import GROUP_MEMBERS_MAX
 from domain.roles import ProjectRole
 from domain.signatures import DEFAULT_MEANINGS
@@ -175,6 +176,42 @@ class Achievement(Command):
     password: Password = None
 
 
+class PhaseOrder(Command):
+    phase_ids: list[UUID] = Field(
+        max_length=1000, description="R24: every phase of the project once, first to last"
+    )
+
+
+class ExitGate(Command):
+    required: bool = Field(description="R24: whether leaving the phase needs a gate decision")
+
+
+class GateDecisionCreate(Command):
+    decision: GateDecisionKind = Field(description="R24: go, conditional, hold or no_go")
+    participants: list[Name] = Field(
+        min_length=1,
+        max_length=MAX_PARTICIPANTS,
+        description="R25: members who took part; at least one submitted none of the phase's"
+        " deliverables",
+    )
+    reason: Reason
+    conditions: list[Reason] = Field(
+        default_factory=list,
+        max_length=MAX_CONDITIONS,
+        description="R25: for a conditional decision (1 or more), else none",
+    )
+    meaning: SignatureMeaning = Field(
+        default=SignatureMeaning.APPROVAL,
+        description="what the signature means (21 CFR 11.50): review, approval, responsibility"
+        " or authorship; default approval",
+    )
+    password: Password = None
+
+
+class ConditionClosing(Command):
+    how: Reason = Field(description="R24: how the condition was met")
+
+
 class CommandResponse(BaseModel):
     """What every command answers; the id fields present are those the command touched."""
 
@@ -190,3 +227,5 @@ class CommandResponse(BaseModel):
     milestone_id: UUID | None = None
     predecessor_id: UUID | None = None
     principal: str | None = None
+    decision_id: UUID | None = None
+    condition_id: UUID | None = None

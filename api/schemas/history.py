@@ -210,6 +210,38 @@ class RetrospectiveTotals(BaseModel):
     rejections: int
 
 
+class ConditionClosingPublic(BaseModel):
+    condition_id: UUID
+    text: str
+    at: UtcDatetime
+    by: str
+    how: str
+
+
+class GateDecisionRecordPublic(BaseModel):
+    id: UUID
+    decision: str = Field(description="go, conditional, hold or no_go (R24)")
+    at: UtcDatetime
+    by: str
+    signer_name: str = Field(description="the signer's printed name when it signed")
+    meaning: str
+    participants: list[str]
+    independent: list[str] = Field(description="R25: participants who submitted none")
+    reason: str
+    conditions: list[str]
+    days_from_last_milestone: float | None = Field(
+        description="days from the phase's last achieved milestone to this decision; null"
+        " when none of its milestones was achieved then"
+    )
+    closings: list[ConditionClosingPublic]
+
+
+class PhaseGateRetrospectivePublic(BaseModel):
+    phase_id: UUID
+    name: str
+    decisions: list[GateDecisionRecordPublic]
+
+
 class RetrospectivePublic(BaseModel):
     project_id: UUID
     name: str
@@ -217,6 +249,9 @@ class RetrospectivePublic(BaseModel):
     milestones: list[MilestoneRetrospectivePublic]
     deliverables: list[DeliverableReviewPublic]
     totals: RetrospectiveTotals
+    gates: list[PhaseGateRetrospectivePublic] = Field(
+        default_factory=list, description="R24, R25: each phase that had an exit gate"
+    )
 
 
 class BaselineMilestone(BaseModel):

@@ -10,7 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.schemas.artifacts import ArtifactPublic
 from api.schemas.fields import UtcDatetime
-from domain.entities import DeliverableKind, DeliverableState, MilestoneStatus
+from domain.entities import (
+    DeliverableKind,
+    DeliverableState,
+    GateDecisionKind,
+    MilestoneStatus,
+    SignatureMeaning,
+)
 from domain.roles import ProjectRole
 from domain.rules import Health
 
@@ -20,9 +26,48 @@ class MemberPublic(BaseModel):
     role: ProjectRole
 
 
+class GateConditionPublic(BaseModel):
+    id: UUID
+    text: str
+    open: bool
+    closed_by: str | None
+    closed_at: UtcDatetime | None
+    how: str | None = Field(description="how the condition was met (null while open)")
+
+
+class GateDecisionPublic(BaseModel):
+    """The decision that stands at a phase's exit gate (R25), with its signature."""
+
+    id: UUID
+    decision: GateDecisionKind
+    participants: list[str]
+    independent: list[str] = Field(
+        description="R25: the participants who submitted none of the phase's deliverables"
+    )
+    reason: str
+    decided_by: str
+    decided_at: UtcDatetime
+    meaning: SignatureMeaning
+    signer_name: str = Field(description="the signer's printed name when it signed")
+    signed_digest: str = Field(description="hex SHA-256 of what was decided (docs/rules.md R25)")
+    open_conditions: int
+    conditions: list[GateConditionPublic]
+
+
 class PhasePublic(BaseModel):
     id: UUID
     name: str
+    position: int = Field(default=0, description="R24: the phase's place in the order, first is 0")
+    exit_gate: bool = Field(
+        default=False, description="R24: leaving the phase needs a gate decision"
+    )
+    gate: str = Field(
+        default="none",
+        description="R24: none (no exit gate), missing (no decision yet), go, conditional,"
+        " conditional_open (a condition still open), hold or no_go; only none, go and"
+        " conditional let later phases' milestones be achieved",
+    )
+    decision: GateDecisionPublic | None = None
 
 
 class EvidencePublic(BaseModel):

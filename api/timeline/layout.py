@@ -62,7 +62,8 @@ def layout(project: ProjectPublic, today: date) -> Layout:
     achieved_on = {
         m.id: m.achieved_at.astimezone(zone).date() for m in project.milestones if m.achieved_at
     }
-    days = [today, *achieved_on.values()]
+    # R24: the days the phases' standing gate decisions were taken.
+    days = [today, *achieved_on.values(), *decided_days(project)]
     for m in project.milestones:
         days += [m.due, m.baseline_due]
         if late_forecast(m) is not None:
@@ -77,6 +78,17 @@ def layout(project: ProjectPublic, today: date) -> Layout:
     lanes = _lanes(project, x, achieved_on)
     height = TOP + sum(len(rows) * ROW + 2 * BAND_PAD for _, rows in lanes) + LEGEND
     return Layout(first, last, x, lanes, height)
+
+
+def decided_days(project: ProjectPublic) -> list[date]:
+    """R24: the days (in the project's time zone) the phases' standing gate decisions were
+    taken, where their markers sit."""
+    zone = ZoneInfo(project.timezone)
+    return [
+        p.decision.decided_at.astimezone(zone).date()
+        for p in project.phases
+        if p.exit_gate and p.decision is not None
+    ]
 
 
 def _lanes(project: ProjectPublic, x: Scale, achieved_on: dict[UUID, date]) -> list[Lane]:

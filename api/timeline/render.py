@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from api.schemas import ProjectPublic
 from api.timeline import text
+from api.timeline.gates import draw_gates
 from api.timeline.layout import (
     BAND_PAD,
     CHAR_W,
@@ -87,6 +88,7 @@ def render_timeline(project: ProjectPublic, today: date, as_of: datetime | None 
     _dependencies(svg, rows_at)
     for placed, cy in rows_at:
         _milestone(svg, placed, cy)
+    draw_gates(svg, project, laid.lanes, laid.x)
     _legend(svg, bottom + 24, forecasts=any(p.x_forecast is not None for p, _ in rows_at))
     return ET.tostring(svg, encoding="unicode", xml_declaration=False) + "\n"
 

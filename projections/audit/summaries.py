@@ -348,3 +348,41 @@ def _dependency_removed(event: ev.MilestoneDependencyRemoved) -> Summary:
     return _of_dependency(
         event, event.predecessor_id, f"{_who(event)} removed the dependency of '%s' on '%s'"
     )
+
+
+# --- phase gates (R24, R25): the phase's name fills the slot -------------------------------
+
+
+@summary_template.register
+def _phases_reordered(event: ev.PhasesReordered) -> Summary:
+    slots = ", ".join("'%s'" for _ in event.phase_ids)
+    return f"{_who(event)} ordered the phases: {slots}", [str(p) for p in event.phase_ids]
+
+
+@summary_template.register
+def _exit_gate_set(event: ev.PhaseExitGateSet) -> Summary:
+    if event.required:
+        return f"{_who(event)} gave phase '%s' an exit gate", [str(event.phase_id)]
+    return f"{_who(event)} took the exit gate of phase '%s' away", [str(event.phase_id)]
+
+
+@summary_template.register
+def _gate_decided(event: ev.GateDecided) -> Summary:
+    people = ", ".join(_lit(p) for p in event.participants)
+    independent = ", ".join(_lit(p) for p in event.independent)
+    conditions = len(event.conditions)
+    also = "" if not conditions else f", {conditions} condition{'s' if conditions > 1 else ''}"
+    return (
+        f"{_who(event)} ({_lit(event.signer_name)}, {event.meaning}) decided "
+        f"{event.decision} at the exit gate of phase '%s'{also}; participants {people} "
+        f"(independent: {independent}): {_reason(event.reason)}",
+        [str(event.phase_id)],
+    )
+
+
+@summary_template.register
+def _condition_closed(event: ev.GateConditionClosed) -> Summary:
+    return (
+        f"{_who(event)} closed a condition of the exit gate of phase '%s': {_reason(event.how)}",
+        [str(event.phase_id)],
+    )

@@ -73,6 +73,10 @@ class SchedulePage(PageRows):
         )
 
     @apply.register
+    def _phases_reordered(self, event: ev.PhasesReordered, position: int) -> None:
+        self.phase_orders[event.originator_id] = list(event.phase_ids)
+
+    @apply.register
     def _deliverable_defined(self, event: ev.DeliverableDefined, position: int) -> None:
         self.deliverables.insert(
             DELIVERABLES.row(

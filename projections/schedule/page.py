@@ -43,6 +43,8 @@ class PageRows:
         # The phases this page adds; `ordinal` is the n-th the page adds to its project.
         self.phases: list[Row] = []
         self.phases_added: dict[UUID, int] = {}
+        # R24: each project's last new order of its phases in this page (every phase then).
+        self.phase_orders: dict[UUID, list[UUID]] = {}
         self.deliverables = Rows(DELIVERABLES)
         self.criteria = Rows(CRITERIA)
         self.milestones = Rows(MILESTONES)
@@ -128,7 +130,7 @@ class PageRows:
             columns=("version", "last_position"),
         )
         if self.phases:
-            # Phases are never removed or reordered: the n-th phase added is the n-th phase.
+            # Phases are never removed: a new phase comes after every one before it (R24).
             # The sub-select sees the table as it was before this statement.
             cur.execute(
                 "INSERT INTO schedule_phases (project_id, phase_id, name, ordinal)"
@@ -137,6 +139,14 @@ class PageRows:
                 " FROM unnest(%s::uuid[], %s::uuid[], %s::text[], %s::int[])"
                 " WITH ORDINALITY AS t(p, ph, name, n, i) ORDER BY t.i",
                 [list(column) for column in zip(*map(PHASES.astuple, self.phases), strict=True)],
+            )
+        for project_id, order in self.phase_orders.items():
+            # R24: a reorder names every phase the project had then; phases added after it
+            # in this page already sit after them (their ordinals are higher).
+            cur.execute(
+                "UPDATE schedule_phases s SET ordinal = t.n FROM unnest(%s::uuid[])"
+                " WITH ORDINALITY AS t(ph, n) WHERE s.project_id = %s AND s.phase_id = t.ph",
+                [order, project_id],
             )
         tables = (self.deliverables, self.criteria, self.milestones, self.links, self.dependencies)
         for rows in tables:

@@ -201,6 +201,8 @@ def test_each_role_sees_only_the_controls_it_may_use(
         "Link a deliverable to a milestone",
         "Reschedule a milestone",
         "Mark a milestone achieved",
+        "Set a phase's exit gate",
+        "Record a gate decision",
     ]
     assert shown == {"carol": contributor, "bob": reviewer, "alice": manager, "dave": []}
 

@@ -155,6 +155,8 @@ def _project(manager: User, members: dict[str, str]) -> dict[str, str]:
         "milestone_id": milestone,
         # A dependency on itself: set, it is refused (409); removed, nothing was there.
         "predecessor_id": milestone,
+        # No such condition (R24): the probe's body is refused (422) before it is looked for.
+        "condition_id": phase,
         "sha256": artifact,
         # Removing the last manager is refused (409): the matrix changes no membership.
         "principal": manager.name,

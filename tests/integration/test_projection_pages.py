@@ -21,7 +21,7 @@ from psycopg_pool import ConnectionPool
 
 from application.access import Principal
 from application.ledger import Ledger
-from domain.entities import DeliverableKind
+from domain.entities import DeliverableKind, GateDecisionKind
 from domain.events import ProjectEvent
 from domain.project import Project
 from domain.roles import ProjectRole
@@ -204,11 +204,26 @@ def _every_event(ledger: Ledger) -> None:
         )
         project.add_dependency(last, later, 3, actor=manager)  # a row the views keep
 
+    def gates(project: Project) -> None:  # R24, R25
+        order = [p.id for p in project.phases_in_order()]
+        project.reorder_phases(list(reversed(order)), actor=manager)
+        project.add_phase("After the reorder", actor=manager)
+        gated = order[0]
+        project.set_exit_gate(gated, True, actor=manager)
+        project.decide_gate(
+            gated, GateDecisionKind.CONDITIONAL, [manager], "review 100%", ["c1"], actor=manager
+        )
+        decision = project.phase(gated).decision
+        assert decision is not None
+        [condition] = decision.conditions.values()
+        project.close_gate_condition(gated, condition.id, "done", actor=manager)
+
     step(first, members)
     step(second, other)
     step(first, plan)
     step(first, work)
     step(second, lambda p: p.add_phase("Second phase", actor=manager))
+    step(second, gates)
     step(first, review)
     step(first, milestones)
     step(first, endings)

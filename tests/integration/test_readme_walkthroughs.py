@@ -84,6 +84,8 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
         "SUMMARY:✓ Design signed off (achieved)",
         "id: 75",
         '{"type":"PhaseAdded","actor":"erin","correlation_id":"add-build-',
+        '{"rule":"R24","phase":"Analysis","gate":"missing"}',
+        '{"gate":"conditional_open","independent":["frank"],"signer_name":"erin"}',
     ):
         assert line in shown, f"the README no longer shows {line!r}"
         assert line in printed, f"the README shows {line!r}; the run printed:\n{printed}"

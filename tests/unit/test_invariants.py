@@ -20,18 +20,20 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from domain import rules
-from domain.entities import Deliverable, DeliverableState, Milestone
+from domain.entities import Deliverable, DeliverableState, GateDecisionKind, Milestone
 from domain.errors import DomainError
 from domain.events import (
     DeliverableApprovalSigned,
     DeliverableApproved,
     DeliverableRejected,
     DeliverableReopened,
+    GateDecided,
     MilestoneAchieved,
     MilestoneReopened,
     ProjectEvent,
     ProjectRebaselined,
 )
+from domain.gates import gate_blockers, gate_state, ordered
 from domain.project import Project
 from domain.roles import ProjectRole
 
@@ -73,6 +75,10 @@ def record(project: Project, *, did: UUID, cid: UUID) -> None:
     project.record_evidence(did, cid, "https://a.example", actor=BOB)
 
 
+def _go(project: Project, *, phase_id: UUID) -> None:
+    project.decide_gate(phase_id, GateDecisionKind.GO, [CAROL], "passed", actor=ALICE)
+
+
 def nth(items: Sequence[T], n: int) -> T:
     return items[n % len(items)]
 
@@ -95,6 +101,8 @@ class ProjectCommands(RuleBasedStateMachine):
         project.set_group("QA", [ALICE, CAROL], actor=ALICE)  # R26: one group from the start
         self.history: list[ProjectEvent] = new_events(project)
         self.last_events: list[ProjectEvent] = list(self.history)
+        # Each event of the last step with the project just before its command.
+        self.last_moments: list[tuple[ProjectEvent, Project]] = []
         self.project = project
         self.previous = deepcopy(project)
 
@@ -104,6 +112,7 @@ class ProjectCommands(RuleBasedStateMachine):
         """The invariants compare the project before and after each step."""
         self.previous = deepcopy(self.project)
         self.last_events = []
+        self.last_moments = []
 
     def attempt(self, command: Callable[[Project], T]) -> T | None:
         """Runs one command as the Ledger would: on a copy, kept only when it succeeds."""
@@ -113,6 +122,7 @@ class ProjectCommands(RuleBasedStateMachine):
         except DomainError:
             return None
         events = new_events(candidate)
+        self.last_moments.extend((event, self.project) for event in events)
         self.last_events.extend(events)
         self.history.extend(events)
         self.project = candidate
@@ -296,6 +306,48 @@ class ProjectCommands(RuleBasedStateMachine):
             self.step(lambda p: p.achieve(milestone.id, actor=who))
 
     @precondition(has_milestones)
+    @rule(m=index, n=index, who=principals)
+    def pass_the_gates_and_achieve(self, m: int, n: int, who: str) -> None:
+        """A step of several commands: a go at each gate that holds an open milestone back
+        (R24) and nothing else does, then its achievement."""
+        waiting = [
+            x
+            for x in self.project.milestones.values()
+            if x.open
+            and self.project.gate_blockers(x)
+            and {v.rule for v in self.project.achievement_blockers(x)} == {"R24"}
+        ]
+        if not waiting:
+            return
+        milestone = nth(waiting, m)
+        self.begin_step()
+        for blocker in self.project.gate_blockers(milestone):
+            go = partial(_go, phase_id=UUID(str(blocker.details["phase_id"])))
+            self.attempt(go)
+        self.attempt(lambda p: p.achieve(milestone.id, actor=who))
+
+    @rule(phase=st.integers(0, 2), due=days)
+    def achieve_a_fresh_milestone(self, phase: int, due: date) -> None:
+        """A step of several commands: an approved deliverable, a milestone of `phase` linking
+        it, and an attempt to achieve it, which only the gates before the phase (R24) decide."""
+        pid = self.phase_ids[phase]
+        self.begin_step()
+        did = self.attempt(lambda p: p.define_deliverable(title="F", phase_id=pid, actor=BOB))
+        assert did is not None
+        cid = self.attempt(lambda p: p.add_criterion(did, "criterion", actor=BOB))
+        assert cid is not None
+        self.attempt(partial(record, did=did, cid=cid))
+        self.attempt(lambda p: p.submit(did, actor=BOB))
+        self.attempt(lambda p: p.approve(did, actor=CAROL))
+        mid = self.attempt(
+            lambda p: p.define_milestone(
+                name="F", phase_id=pid, due=due, deliverable_ids=[did], actor=ALICE
+            )
+        )
+        assert mid is not None
+        self.attempt(lambda p: p.achieve(mid, actor=ALICE))
+
+    @precondition(has_milestones)
     @rule(m=index, due=days, reason=reasons)
     def reschedule(self, m: int, due: date, reason: str) -> None:
         mid = self.milestone(m).id
@@ -346,6 +398,55 @@ class ProjectCommands(RuleBasedStateMachine):
     def rebaseline(self, reason: str, name: str | None) -> None:
         self.step(lambda p: p.rebaseline(reason, name=name, actor=ALICE))
 
+    # --- phase gates (R24, R25) ----------------------------------------------------------------
+
+    @rule(phase=st.integers(0, 2), required=st.sampled_from([True, True, False]))
+    def set_exit_gate(self, phase: int, required: bool) -> None:
+        pid = self.phase_ids[phase]
+        self.step(lambda p: p.set_exit_gate(pid, required, actor=ALICE))
+
+    @rule(order=st.permutations([0, 1, 2]), rarely=rarely)
+    def reorder_phases(self, order: list[int], rarely: bool) -> None:
+        if not rarely:
+            return
+        ids = [self.phase_ids[n] for n in order]
+        self.step(lambda p: p.reorder_phases(ids, actor=ALICE))
+
+    @rule(
+        phase=st.integers(0, 2),
+        aim=aim,
+        kind=st.sampled_from(list(GateDecisionKind)),
+        people=st.lists(principals, min_size=0, max_size=3),
+        conditions=st.integers(0, 2),
+    )
+    def decide_gate(
+        self, phase: int, aim: bool, kind: GateDecisionKind, people: list[str], conditions: int
+    ) -> None:
+        """With `aim`: the phase given an exit gate first, conditions only when conditional,
+        carol taking part."""
+        pid = self.phase_ids[phase]
+        self.begin_step()
+        if aim:
+            self.attempt(lambda p: p.set_exit_gate(pid, True, actor=ALICE))
+            conditions = max(1, conditions) if kind is GateDecisionKind.CONDITIONAL else 0
+            people = [*people, CAROL]
+        texts = [f"condition {n}" for n in range(conditions)]
+        self.attempt(lambda p: p.decide_gate(pid, kind, people, "gate review", texts, actor=ALICE))
+
+    @rule(phase=st.integers(0, 2), c=index, aim=aim, who=principals)
+    def close_gate_condition(self, phase: int, c: int, aim: bool, who: str) -> None:
+        decided = [p for p in self.project.phases.values() if p.decision is not None]
+        if not decided:
+            return
+        chosen = nth(decided, phase)
+        decision = chosen.decision
+        assert decision is not None
+        conditions = decision.open_conditions if aim else list(decision.conditions.values())
+        if not conditions:
+            return
+        cid = nth(conditions, c).id
+        self.step(lambda p: p.close_gate_condition(chosen.id, cid, "met", actor=who))
+
     def _any(self, wanted: Callable[[Milestone], bool]) -> bool:
         return any(wanted(m) for m in self.project.milestones.values())
 
@@ -384,14 +485,15 @@ class ProjectCommands(RuleBasedStateMachine):
         """R26: an approval completes the round only when the distinct signers number the
         quorum and each required group has a member among them, as each signer's groups were
         when it approved; an approval that leaves it in review does not meet both."""
-        groups = self.previous.groups  # no step changes a group and approves at once
-        for event in self.last_events:
+        for event, then in self.last_moments:  # the project just before each command
             if not isinstance(event, DeliverableApproved | DeliverableApprovalSigned):
                 continue
-            before = self.previous.deliverables[str(event.deliverable_id)]
+            before = then.deliverables[str(event.deliverable_id)]
             stands_for = {who: before.approval_groups[who] for who in before.approvals}
-            stands_for[event.actor] = [g for g, members in groups.items() if event.actor in members]
-            met = rules.quorum_met(stands_for, event.required_approvals, event.required_groups)
+            groups = then.groups.items()
+            stands_for[event.actor] = [g for g, members in groups if event.actor in members]
+            required = event.required_groups or []
+            met = rules.quorum_met(stands_for, event.required_approvals, required)
             assert met is isinstance(event, DeliverableApproved)
 
     @invariant()
@@ -429,6 +531,45 @@ class ProjectCommands(RuleBasedStateMachine):
             if m.achieved:
                 assert all(not p.open for p in self.project.predecessors(m))
             assert all(0 <= lag <= 365 for lag in m.predecessors.values())
+
+    @invariant()
+    def no_milestone_is_achieved_past_a_gate_that_was_blocking_then(self) -> None:
+        """R24: when a milestone was achieved, every phase before its own (in the order then)
+        with an exit gate had a go, or a conditional decision with every condition closed."""
+        for event, then in self.last_moments:
+            if isinstance(event, MilestoneAchieved):
+                phases = list(then.phases.values())
+                milestone = then.milestone(event.milestone_id)
+                assert gate_blockers(phases, milestone) == []
+                earlier = ordered(phases)
+                own = [p.id for p in earlier].index(milestone.phase_id)
+                for phase in earlier[:own]:
+                    state = gate_state(phase)
+                    assert state in ("none", "go", "conditional"), state
+
+    @invariant()
+    def every_gate_decision_has_an_independent_participant(self) -> None:
+        """R25: a decision's independent participants took part and submitted none of the
+        phase's deliverables; only a conditional decision has conditions."""
+        for event, then in self.last_moments:
+            if isinstance(event, GateDecided):
+                phase = then.phase(event.phase_id)
+                assert phase.exit_gate
+                submitters = {
+                    who
+                    for d in then.deliverables.values()
+                    if d.phase_id == phase.id
+                    for who in d.ever_submitted_by
+                }
+                assert event.independent
+                assert set(event.independent) <= set(event.participants)
+                assert not set(event.independent) & submitters
+                conditional = event.decision == GateDecisionKind.CONDITIONAL.value
+                assert bool(event.conditions) == conditional
+        for phase in self.project.phases.values():
+            assert phase.exit_gate or phase.decision is None
+        positions = sorted(p.position for p in self.project.phases.values())
+        assert positions == sorted(set(positions))
 
     @invariant()
     def baseline_names_are_unique_whatever_the_case(self) -> None:

@@ -16,7 +16,7 @@ from pydantic_core import to_json
 from api.presenters import _timestamp, project_json, project_public
 from api.schemas import iso_utc
 from application.ledger import Ledger
-from domain.entities import DeliverableKind
+from domain.entities import DeliverableKind, GateDecisionKind
 from domain.project import Project
 from domain.roles import ProjectRole
 
@@ -114,6 +114,24 @@ def _rich_project(cycles: int, seed: int) -> Project:
     project.define_milestone(
         name="Many", phase_id=phases[0], due=date(2026, 11, 30), deliverable_ids=ids, actor=ALICE
     )
+    # Phase gates (R24, R25): reordered, one conditional decision with a condition closed,
+    # one gate with no decision yet.
+    project.reorder_phases([phases[2], phases[0], phases[1]], actor=ALICE)
+    project.set_exit_gate(phases[0], True, actor=ALICE)
+    project.set_exit_gate(phases[1], True, actor=ALICE)
+    project.decide_gate(
+        phases[0],
+        GateDecisionKind.CONDITIONAL,
+        [CAROL, BOB],
+        f"reviewed {AWKWARD}",
+        [f"condition {AWKWARD}", "second"],
+        signer_name=f"Alice {AWKWARD}"[:50],
+        actor=ALICE,
+    )
+    decision = project.phase(phases[0]).decision
+    assert decision is not None
+    first = next(iter(decision.conditions.values()))
+    project.close_gate_condition(phases[0], first.id, AWKWARD, actor=CAROL)
     return project
 
 

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Any
 from uuid import UUID
 
-from domain.entities import DeliverableKind
+from domain.entities import DeliverableKind, GateDecisionKind
 from domain.project import Project
 from domain.roles import ProjectRole
 
@@ -47,6 +47,17 @@ def _grown(cycles: int = 6) -> Project:
             project.submit(did, actor=MANAGER)
             project.approve(did, actor=REVIEWER)
             project.achieve(mid, actor=MANAGER)
+    # Phase gates: an ordered phase with an exit gate, a conditional decision, a closed condition.
+    test = project.add_phase("Test", actor=MANAGER)
+    project.reorder_phases([test, phase], actor=MANAGER)
+    project.set_exit_gate(phase, True, actor=MANAGER)
+    project.decide_gate(
+        phase, GateDecisionKind.CONDITIONAL, [REVIEWER], "review", ["c1", "c2"], actor=MANAGER
+    )
+    decision = project.phase(phase).decision
+    assert decision is not None
+    first = next(iter(decision.conditions.values()))
+    project.close_gate_condition(phase, first.id, "done", actor=MANAGER)
     project.collect_events()
     return project
 

@@ -17,7 +17,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.ledger import Ledger
 from domain import events as ev
-from domain.entities import SignatureMeaning
+from domain.entities import GateDecisionKind, SignatureMeaning
 from domain.project import Project
 from domain.states import DeliverableState
 
@@ -329,3 +329,64 @@ def test_a_snapshot_taken_before_quorums_loads_with_quorum_one(ledger: Ledger) -
     assert (deliverable.required_approvals, deliverable.approvals) == (1, [])
     loaded.approve(DELIVERABLE, actor="carol")
     assert loaded.deliverable(DELIVERABLE).state is DeliverableState.APPROVED
+
+
+def test_a_snapshot_taken_before_gates_loads_its_phases_in_the_order_added_with_no_gate(
+    ledger: Ledger,
+) -> None:
+    project: Project | None = None
+    for event in _decode(ledger):
+        project = event.mutate(project)
+    assert isinstance(project, Project)
+    project.add_phase("Build", actor="alice")
+    project.collect_events()
+    snapshot = Project.Snapshot.take(project)
+    state = json.loads(ledger.mapper.to_stored_event(snapshot).state)
+    for phase in state["state"]["phases"].values():
+        # What a snapshot of a phase held before gates existed: its id and name.
+        del phase["_data_"]["position"], phase["_data_"]["exit_gate"], phase["_data_"]["decision"]
+    for deliverable in state["state"]["deliverables"].values():
+        del deliverable["_data_"]["submitters"]
+    old = ledger.mapper.to_stored_event(snapshot)
+    old = StoredEvent(
+        originator_id=old.originator_id,
+        originator_version=old.originator_version,
+        topic=old.topic,
+        state=json.dumps(state).encode(),
+    )
+
+    decoded = ledger.mapper.to_domain_event(old)
+    assert isinstance(decoded, Project.Snapshot)
+    loaded = decoded.mutate(None)
+
+    assert isinstance(loaded, Project)
+    assert [p.name for p in loaded.phases_in_order()] == ["Design", "Build"]
+    assert not any(p.exit_gate or p.decision for p in loaded.phases.values())
+    # The last submitter still counts (R25), from `submitted_by`.
+    assert loaded.deliverable(DELIVERABLE).ever_submitted_by == {"bob"}
+    loaded.add_phase("Test", actor="alice")
+    assert [p.name for p in loaded.phases_in_order()] == ["Design", "Build", "Test"]
+
+
+def test_a_snapshot_holds_a_gate_decision_and_its_conditions(ledger: Ledger) -> None:
+    project: Project | None = None
+    for event in _decode(ledger):
+        project = event.mutate(project)
+    assert isinstance(project, Project)
+    [design] = project.phases.values()
+    project.set_exit_gate(design.id, True, actor="alice")
+    project.decide_gate(
+        design.id, GateDecisionKind.CONDITIONAL, ["carol"], "review", ["fix it"], actor="alice"
+    )
+    project.collect_events()
+
+    stored = ledger.mapper.to_stored_event(Project.Snapshot.take(project))
+    decoded = ledger.mapper.to_domain_event(stored)
+    assert isinstance(decoded, Project.Snapshot)
+    loaded = decoded.mutate(None)
+
+    assert isinstance(loaded, Project)
+    decision = loaded.phase(design.id).decision
+    assert decision is not None
+    assert decision == project.phase(design.id).decision
+    assert [c.text for c in decision.open_conditions] == ["fix it"]

@@ -378,6 +378,7 @@ async function drawState() {
   if (request !== current.request) return;
   drawTimeline(svg);
   drawSchedule(project);
+  drawGates(project);
   drawDeliverables(project);
   drawAlignment(project);
   drawDiff(changes);
@@ -535,6 +536,70 @@ function signers(d) {
   return h("div", { class: "sub signers" }, `${d.approvals.length} of ${d.required_approvals} approvals${who}`);
 }
 
+// R24, R25: each phase in order, its exit gate, and the decision that stands with its signature.
+const GATE = {
+  none: "no exit gate",
+  missing: "no decision yet",
+  go: "go",
+  conditional: "conditional, all conditions met",
+  conditional_open: "conditional, open conditions",
+  hold: "hold",
+  no_go: "no go",
+};
+
+function drawGates(project) {
+  const gated = project.phases.some((p) => p.exit_gate);
+  $("gates-none").hidden = gated;
+  $("gates-table").hidden = !gated;
+  const rows = project.phases.map((p) => {
+    const d = p.decision;
+    return h(
+      "tr",
+      { "data-phase-id": p.id, "data-gate": p.gate },
+      h("th", { scope: "row" }, `${p.position + 1}. ${p.name}`),
+      h("td", {}, badge("gate", p.gate, GATE[p.gate] || p.gate)),
+      h("td", {}, d ? [d.decision.replace("_", " "), h("div", { class: "sub" }, d.reason)] : "—"),
+      h(
+        "td",
+        {},
+        d
+          ? [d.participants.join(", "), h("div", { class: "sub" }, `independent: ${d.independent.join(", ")}`)]
+          : "—",
+      ),
+      h(
+        "td",
+        {},
+        d
+          ? [
+              `${d.signer_name} (${d.meaning})`,
+              h("div", { class: "sub" }, formatInstant(d.decided_at, project.timezone)),
+              h("div", { class: "sub digest" }, `SHA-256 ${d.signed_digest.slice(0, 16)}…`),
+            ]
+          : "—",
+      ),
+      h(
+        "td",
+        {},
+        d && d.conditions.length
+          ? h(
+              "ul",
+              {},
+              d.conditions.map((c) =>
+                h(
+                  "li",
+                  {},
+                  c.text,
+                  h("span", { class: "sub" }, c.open ? " — open" : ` — closed by ${c.closed_by}: ${c.how}`),
+                ),
+              ),
+            )
+          : "—",
+      ),
+    );
+  });
+  $("gates-table").querySelector("tbody").replaceChildren(...rows);
+}
+
 function drawDeliverables(project) {
   const phases = phaseNames(project);
   const order = new Map(project.phases.map((p, n) => [p.id, n]));
@@ -616,7 +681,10 @@ function setUpWork() {
 
 function optionsFor(spec, project) {
   const [kind, filter] = spec.split(":");
-  if (kind === "phases") return project.phases.map((p) => [p.id, p.name]);
+  if (kind === "phases") {
+    return project.phases.filter((p) => filter !== "gated" || p.exit_gate).map((p) => [p.id, p.name]);
+  }
+  if (kind === "members") return project.members.map((m) => [m.principal, `${m.principal} (${m.role})`]);
   if (kind === "deliverables") {
     const keep = (d) => (filter === "live" ? d.state !== "cancelled" : d.state === filter);
     return project.deliverables.filter(keep).map((d) => [d.id, `${d.title} (${STATE[d.state]})`]);
@@ -662,6 +730,10 @@ function commandOf(form) {
     const name = control.name;
     if (path.includes(`{${name}}`)) ids[name] = control.value;
     else if (control.multiple) body[name] = [...control.selectedOptions].map((o) => o.value);
+    else if (control.dataset.list === "lines") {
+      const lines = control.value.split("\n").map((line) => line.trim()).filter(Boolean);
+      if (lines.length) body[name] = lines;
+    }
     else if (control.value.trim() !== "") body[name] = control.value.trim();
   }
   const filled = path.replace(/\{(\w+)\}/g, (_, name) => encodeURIComponent(ids[name]));
@@ -724,7 +796,7 @@ async function sendCommand(form) {
       return;
     }
     const what = form.querySelector("legend").textContent;
-    for (const input of form.querySelectorAll("input")) input.value = "";
+    for (const input of form.querySelectorAll("input, textarea")) input.value = "";
     await refreshProject();
     $("work-status").textContent = answer.changed === false
       ? `${what}: nothing to change (version ${answer.version}).`
