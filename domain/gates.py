@@ -118,12 +118,36 @@ class GateCommands(ProjectContents):
         previous = [p.id for p in self.phases_in_order()]
         if [str(p) for p in previous] == given:
             return  # the order it has: nothing changes
+        self._keep_decided_gates_ahead([str(p) for p in previous], given)
         self._trigger(
             ev.PhasesReordered,
             phase_ids=[self.phases[p].id for p in given],
             previous_phase_ids=previous,
             actor=actor,
         )
+
+    def _keep_decided_gates_ahead(self, before: list[str], after: list[str]) -> None:
+        """R24: a new order never lifts a decided gate that holds the project back (`hold`,
+        `no_go`, `conditional` with a condition open): every phase that came after it stays
+        after it. Else reordering would do what taking the gate away may not (R25)."""
+        for key in before:
+            phase = self.phases[key]
+            if gate_passes(phase) or phase.decision is None:
+                continue
+            blocked = [
+                self.phases[later].name
+                for later in before[before.index(key) + 1 :]
+                if after.index(later) < after.index(key)
+            ]
+            if blocked:
+                raise refuse(
+                    "R24",
+                    f"the exit gate of phase '{phase.name}' says {gate_state(phase)}: "
+                    f"the phases after it ({', '.join(blocked)}) cannot be moved before it",
+                    phase_id=str(phase.id),
+                    phase=phase.name,
+                    gate=gate_state(phase),
+                )
 
     def set_exit_gate(self, phase_id: UUID, required: bool, *, actor: str) -> None:
         """R24: give the phase an exit gate, or take it away while no decision was recorded."""

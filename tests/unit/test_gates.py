@@ -345,3 +345,32 @@ def test_the_retrospective_has_no_time_to_a_decision_taken_before_any_milestone(
     [gate] = retrospective(new_events(project)).gates
 
     assert [d.days_from_last_milestone for d in gate.decisions] == [None]
+
+
+def test_reordering_cannot_move_a_phase_before_a_gate_that_holds_it_back() -> None:
+    """Given Design's gate decided no_go, when a manager moves Build before Design, then the
+    reorder is refused (R24, nothing recorded) and Build's milestone stays blocked: a new
+    order may not lift a decision that the gate's removal could not (review finding)."""
+    project, design, mid = _gated()
+    build = project.milestone(mid).phase_id
+    _decide(project, design, NO_GO)
+
+    with pytest.raises(RuleViolationError) as refused:
+        project.reorder_phases([build, design], actor=ALICE)
+
+    assert _r24(refused)[0]["gate"] == "no_go"
+    assert new_events(project) == []
+    with pytest.raises(RuleViolationError):
+        project.achieve(mid, actor=ALICE)
+
+
+def test_phases_may_be_reordered_around_a_gate_that_passes_or_is_undecided() -> None:
+    project, design, mid = _gated()
+    build = project.milestone(mid).phase_id
+
+    project.reorder_phases([build, design], actor=ALICE)  # undecided: it could be taken away
+    project.reorder_phases([design, build], actor=ALICE)
+    _decide(project, design, GO)
+    project.reorder_phases([build, design], actor=ALICE)
+
+    assert [type(e) for e in new_events(project)] == [PhasesReordered]
