@@ -271,9 +271,31 @@ class Ledger(ProjectCommands, ProjectReads):
         # A snapshot only spares later loads some replay: one that cannot be written must not
         # fail a command whose events are saved already (a retry would save them twice).
         try:
-            super()._take_snapshots(processing_event)
+            self._snapshot_saved(processing_event)
         except Exception:
             log.warning("a snapshot could not be written; loads replay more events", exc_info=True)
+
+    def _snapshot_saved(self, processing_event: ProcessingEvent[UUID]) -> None:
+        """A snapshot of each saved project whose new events reach a multiple of the interval.
+
+        The library rebuilds the project from the store (its last snapshot decoded, then up to
+        100 events) to snapshot it; a saved project whose last event is the one that reached
+        the multiple is that very state, just recorded, so it is snapshotted as it is (issue
+        18: the rebuild was half of a big project's snapshot, on the command's path). A save
+        that crossed a multiple before its last event falls back to the library's way."""
+        interval = self.snapshotting_intervals[Project]
+        rebuild: list[tuple[UUID, int]] = []
+        for event in processing_event.events:
+            version = event.originator_version
+            project = processing_event.aggregates.get(event.originator_id)
+            if not isinstance(project, Project) or version % interval:
+                continue
+            if project.version == version and self.snapshots is not None:
+                self.snapshots.put([Project.Snapshot.take(project)])
+            else:
+                rebuild.append((event.originator_id, version))
+        for project_id, version in rebuild:
+            self.take_snapshot(project_id, version)
 
     def create(self, project: Project, answer_key: AnswerKey | None) -> CommandResult:
         """Save a new project (its creation is checked by `ProjectCommands.create_project`)."""

@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
 from application.access import Admission
 from application.loading import ProjectLoading
+from application.past import PastStates
 from application.ports import LedgerStore
 from domain.baselines import Baseline, baselines
 from domain.diff import Change, diff
@@ -67,6 +70,11 @@ class ProjectDiff:
 class ProjectReads(ProjectLoading):
     """The ledger's reads of the past (see the module's docstring)."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # States of the past rebuilt once, for the next reads of them (application.past).
+        self.past = PastStates()
+
     @property
     def store(self) -> LedgerStore:
         raise NotImplementedError
@@ -79,7 +87,29 @@ class ProjectReads(ProjectLoading):
             raise ProjectNotFoundError(
                 f"project {admitted.project_id} did not exist at {instant.isoformat()}"
             )
-        return self.load(admitted.project_id, version)
+        return self.state_at(admitted.project_id, version)
+
+    def state_at(self, project_id: UUID, version: int) -> Project:
+        """A private copy of the project at `version` (which it has reached): a state kept
+        from an earlier read, or replayed from one, or rebuilt from the store (snapshot + tail)
+        and then kept (`application.past`)."""
+
+        def events_after(after: int, limit: int) -> Iterator[ProjectEvent]:
+            return (event for event, _ in self._events_of(project_id, after, limit))
+
+        return self.past.state_at(
+            project_id, version, lambda v: self._rebuilt(project_id, v), events_after
+        )
+
+    def _rebuilt(self, project_id: UUID, version: int) -> Project:
+        """The project at `version`: this process's cached project when it is at that version
+        (the same events made it), or else the store's snapshot and events."""
+        with self._load_lock(project_id):
+            cached = self.peek(project_id)
+            if cached is not None and cached.version == version:
+                copy: Project = deepcopy(cached)
+                return copy
+        return self.load(project_id, version)
 
     def version_at(self, project_id: UUID, instant: datetime) -> int | None:
         """The project's last version recorded at or before `instant` (None: none yet): the
@@ -149,7 +179,7 @@ class ProjectReads(ProjectLoading):
         end = self._point(project_id, current, "to", until)
         if start.version > end.version:
             raise InvalidValueError("from", f"{since!r} is after to {until!r}")
-        before = None if start.version == 0 else self.load(project_id, start.version)
+        before = None if start.version == 0 else self.state_at(project_id, start.version)
         events = self._events_of(
             project_id, after_version=start.version, limit=end.version - start.version
         )

@@ -17,13 +17,24 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench import as_of, audit, lag, rebuild, stack, verify, workload, write
+from bench import as_of, audit, lag, rebuild, scale_out, size_cost, stack, verify, workload, write
 from bench.chart import CHART
 from bench.context import SIZES, Context, context, machine
 from bench.report import LATEST, RESULTS, Metric, missing, table
 from bench.report import write as write_json
 
-METRICS = ("write", "write_floor", "write_peer", "lag", "rebuild", "as_of", "audit", "verify")
+METRICS = (
+    "write",
+    "write_floor",
+    "write_peer",
+    "scale_out",
+    "lag",
+    "size_ratio",
+    "rebuild",
+    "as_of",
+    "audit",
+    "verify",
+)
 
 log = logging.getLogger("bench")
 
@@ -146,12 +157,16 @@ def _run(ctx: Context, wanted: set[str], metrics: dict[str, Metric]) -> None:
 
     if "as_of" in wanted:
         _guard(metrics, "as_of", lambda: as_of.measure(ctx))
+    if "size_ratio" in wanted:
+        _guard(metrics, "size_ratio", lambda: size_cost.measure(ctx))
     if "write" in wanted or "lag" in wanted:
         _guard(metrics, "write", lambda: write.measure(ctx))
     if "lag" in wanted:
         _guard(metrics, "lag", lambda: lag.measure(ctx))
     if wanted & {"write_floor", "write_peer"}:
         _stack(ctx, wanted, metrics)
+    if "scale_out" in wanted:
+        _guard(metrics, "scale_out", lambda: scale_out.measure(ctx))
 
     if wanted & {"rebuild", "audit", "verify"}:
         # The service would apply the bulk events as they come; nobody reads meanwhile.

@@ -18,6 +18,15 @@ again, so its entity count stays fixed while its history grows. It is read at se
 spread over its last events, so the replayed tail after the snapshot runs from 0 to 99 events
 (`p50_ms_long_history`), and at the same "now" as the metric (`p50_ms_long_history_now`). The
 answers' sizes are reported too (`bytes_*`), to show the states compared are the same size.
+
+Issue 18 states the goal against the present: the as_of p50 ÷ the p50 of the same project's
+current `GET` (no `as_of`), for the small and for the big project; the metric's `value` is the
+larger of the two (`ratio_big`, `ratio_small`), the big ÷ small as_of figure stays as
+`big_over_small`. Those reads repeat instants already read once (a warm-up read each), which is
+what the service's kept past states (`application.past`) answer from memory; a first read of an
+instant far from any read before rebuilds the state from its snapshot, and is reported apart
+(`p50_ms_big_cold`, ten instants of the big project none read before, in different snapshot
+intervals; `cold_ratio` against the big current read), with no goal.
 """
 
 from __future__ import annotations
@@ -42,6 +51,8 @@ GOAL = 1.5
 SMALL = 100
 # Instants of the long-history project the spread sample cycles through.
 INSTANTS = 20
+# First reads of the big project's past (instants none read before).
+COLD = 10
 
 
 def measure(ctx: Context) -> Metric:
@@ -49,7 +60,7 @@ def measure(ctx: Context) -> Metric:
     service = ctx.serve()
     headers = ctx.headers(workload.MANAGER)
     small = workload.one_project(ctx.ledger, SMALL, "as_of small")
-    big = workload.one_project(ctx.ledger, ctx.sizes.as_of_events, "as_of big")
+    big, big_stamps = _big_project(ctx.ledger, ctx.sizes.as_of_events, "as_of big")
     long, instants = long_history_project(ctx.ledger, ctx.sizes.as_of_events, "as_of long history")
     with httpx.Client(base_url=service.url, timeout=60, headers=headers) as client:
         # The feature answers 404 for an instant before the project existed.
@@ -64,22 +75,50 @@ def measure(ctx: Context) -> Metric:
             )
         now = datetime.now(UTC).isoformat()
         samples = ctx.sizes.as_of_samples
-        small_p50 = _p50(client, small, [now], samples)
-        big_p50 = _p50(client, big, [now], samples)
-        long_now_p50 = _p50(client, long, [now], samples)
-        long_p50 = _p50(client, long, [i.isoformat() for i in instants], samples)
+        long_instants = [i.isoformat() for i in instants]
+        # Interleaved, one read of each series in turn, so the shared machine's noise hits all.
+        p50 = _p50s(
+            client,
+            {
+                "small": (small, [now]),
+                "big": (big, [now]),
+                "small_now": (small, [None]),
+                "big_now": (big, [None]),
+                "long_now": (long, [now]),
+                "long": (long, long_instants),
+            },
+            samples,
+        )
+        small_p50, big_p50, small_now, big_now = (
+            p50[name] for name in ("small", "big", "small_now", "big_now")
+        )
+        long_now_p50, long_p50 = p50["long_now"], p50["long"]
+        # First reads of instants far apart (none within a snapshot interval of another).
+        step = max(1, len(big_stamps) // COLD)
+        cold = [big_stamps[n].isoformat() for n in range(step // 2, len(big_stamps), step)][:COLD]
+        big_cold = _first_reads(client, big, cold)
         sizes = {
             name: len(_get(client, pid, now).content)
             for name, pid in (("small", small), ("big", big), ("long_history", long))
         }
+    ratio_big, ratio_small = big_p50 / big_now, small_p50 / small_now
+    worst = max(ratio_big, ratio_small)
     return measured(
-        big_p50 / small_p50,
+        worst,
         1.0,
         unit="ratio",
         goal=goal,
-        met=big_p50 / small_p50 <= GOAL,
+        met=worst <= GOAL,
+        ratio_big=round(ratio_big, 3),
+        ratio_small=round(ratio_small, 3),
+        big_over_small=round(big_p50 / small_p50, 3),
         p50_ms_big=round(big_p50 * 1000, 2),
         p50_ms_small=round(small_p50 * 1000, 2),
+        p50_ms_big_now=round(big_now * 1000, 2),
+        p50_ms_small_now=round(small_now * 1000, 2),
+        p50_ms_big_cold=round(big_cold * 1000, 2),
+        cold_ratio=round(big_cold / big_now, 3),
+        cold_instants=len(cold),
         events_big=ctx.sizes.as_of_events,
         events_small=SMALL,
         history_ratio=round(long_p50 / small_p50, 3),
@@ -90,8 +129,9 @@ def measure(ctx: Context) -> Metric:
         bytes_small=sizes["small"],
         bytes_big=sizes["big"],
         bytes_long_history=sizes["long_history"],
-        baseline_what="the value is already the ratio of the two p50 latencies; history_ratio "
-        "is the same ratio for a 10,000-event project whose state is the small one's size",
+        baseline_what="the value is already a ratio: the larger of as_of p50 ÷ current p50 of "
+        "the same project (big, small); history_ratio is the long-history project's as_of p50 "
+        "÷ the small project's",
     )
 
 
@@ -151,20 +191,49 @@ def _save(ledger: Ledger, project: Project) -> list[datetime]:
     return [e.timestamp for e in pending]
 
 
-def _get(client: httpx.Client, project: object, instant: str) -> httpx.Response:
-    response = client.get(f"/v1/projects/{project}", params={"as_of": instant})
+def _big_project(ledger: Ledger, events: int, name: str) -> tuple[UUID, list[datetime]]:
+    """`workload.one_project`'s project (same seed), and the timestamps of its events."""
+    rng = random.Random(11)
+    project, phases = workload.new_project(name)
+    stamps: list[datetime] = []
+    while project.version < events:
+        workload.grow(project, phases, min(project.version + workload.PROJECT_SAVE, events), rng)
+        stamps += _save(ledger, project)
+    return project.id, stamps
+
+
+def _get(client: httpx.Client, project: object, instant: str | None) -> httpx.Response:
+    params = {} if instant is None else {"as_of": instant}
+    response = client.get(f"/v1/projects/{project}", params=params)
     response.raise_for_status()
     return response
 
 
-def _p50(client: httpx.Client, project: object, instants: Sequence[str], samples: int) -> float:
-    """The median of `samples` reads cycling through `instants` (after one warm-up read each)."""
-    for instant in instants:
-        _get(client, project, instant)
+def _first_reads(client: httpx.Client, project: object, instants: Sequence[str]) -> float:
+    """The median of one read of each instant (none read before)."""
     times = []
-    for n in range(samples):
-        instant = instants[n % len(instants)]
+    for instant in instants:
         started = time.perf_counter()
         _get(client, project, instant)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def _p50s(
+    client: httpx.Client,
+    series: dict[str, tuple[object, Sequence[str | None]]],
+    samples: int,
+) -> dict[str, float]:
+    """Per series (a project and the instants it cycles through, None: the current state), the
+    median of `samples` reads, after one warm-up read of each instant; the series take turns."""
+    for project, instants in series.values():
+        for instant in instants:
+            _get(client, project, instant)
+    times: dict[str, list[float]] = {name: [] for name in series}
+    for n in range(samples):
+        for name, (project, instants) in series.items():
+            instant = instants[n % len(instants)]
+            started = time.perf_counter()
+            _get(client, project, instant)
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}

@@ -113,7 +113,14 @@ def fresh_database(keep: bool = False) -> Iterator[str]:
 class Service:
     """`milestones serve` in a subprocess (API and projection runner in one process)."""
 
-    def __init__(self, database_url: str, *, workers: int = 1, signing_key: Path) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        *,
+        workers: int = 1,
+        signing_key: Path,
+        ready_seconds: float = 60,
+    ) -> None:
         self.port = spare_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._data_dir = tempfile.TemporaryDirectory(prefix="milestones-bench-")
@@ -148,7 +155,7 @@ class Service:
             str(workers),
         ]
         self.process = subprocess.Popen(command, env=env, cwd=REPO)
-        self._wait_ready()
+        self._wait_ready(ready_seconds)
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -162,7 +169,7 @@ class Service:
                 pass
             time.sleep(0.2)
         self.stop()
-        raise RuntimeError("the service did not answer /health within a minute")
+        raise RuntimeError(f"the service did not answer /health within {timeout:.0f} s")
 
     @property
     def pid(self) -> int:

@@ -250,12 +250,14 @@ class DeliverableDefined(ProjectEvent):
 
 
 class DeliverableEvent(ProjectEvent):
-    """An event about one existing deliverable."""
+    """An event about one existing deliverable: `apply` changes it only through
+    `deliverable(aggregate)`, the project's own (a command's copy shares the others'
+    entities until it changes one: `Project.__deepcopy__`)."""
 
     deliverable_id: UUID
 
     def deliverable(self, aggregate: Project) -> Deliverable:
-        return aggregate.deliverables[str(self.deliverable_id)]
+        return aggregate.deliverable_to_change(str(self.deliverable_id))
 
 
 class DeliverableMoved(DeliverableEvent):
@@ -554,12 +556,13 @@ class MilestoneDefined(ProjectEvent):
 
 
 class MilestoneEvent(ProjectEvent):
-    """An event about one existing milestone."""
+    """An event about one existing milestone: `apply` changes it only through
+    `milestone(aggregate)` (see `DeliverableEvent`)."""
 
     milestone_id: UUID
 
     def milestone(self, aggregate: Project) -> Milestone:
-        return aggregate.milestones[str(self.milestone_id)]
+        return aggregate.milestone_to_change(str(self.milestone_id))
 
 
 class MilestoneMoved(MilestoneEvent):
@@ -696,7 +699,7 @@ class ProjectRebaselined(ProjectEvent):
 
     def apply(self, aggregate: Project) -> None:
         for milestone_id, baseline in self.baselines.items():
-            aggregate.milestones[milestone_id].baseline_due = baseline
+            aggregate.milestone_to_change(milestone_id).baseline_due = baseline
         if self.name is not None:
             versions = {**aggregate.baseline_versions, self.name: self.originator_version}
             aggregate.baseline_versions = versions

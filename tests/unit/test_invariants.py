@@ -75,6 +75,11 @@ def record(project: Project, *, did: UUID, cid: UUID) -> None:
     project.record_evidence(did, cid, "https://a.example", actor=BOB)
 
 
+def _text(project: Project) -> str:
+    """Everything the project holds, as text (entities' reprs show every field)."""
+    return repr(sorted((k, v) for k, v in vars(project).items() if k != "_pending_events"))
+
+
 def _go(project: Project, *, phase_id: UUID) -> None:
     project.decide_gate(phase_id, GateDecisionKind.GO, [CAROL], "passed", actor=ALICE)
 
@@ -112,6 +117,10 @@ class ProjectCommands(RuleBasedStateMachine):
         """The invariants compare the project before and after each step."""
         self.previous = deepcopy(self.project)
         self.last_events = []
+        # The state the step starts from, as plain text: a command acts on a copy that shares
+        # unchanged entities with it (copy-on-write), and must leave it exactly as it was.
+        self.before = self.project
+        self.before_text = _text(self.project)
         self.last_moments = []
 
     def attempt(self, command: Callable[[Project], T]) -> T | None:
@@ -623,6 +632,12 @@ class ProjectCommands(RuleBasedStateMachine):
             if not m.open and not m.achieved:
                 assert not self.project.milestones[key].open
                 assert not self.project.milestones[key].achieved
+
+    @invariant()
+    def a_command_leaves_the_state_it_copied_as_it_was(self) -> None:
+        if hasattr(self, "before"):
+            assert _text(self.before) == self.before_text
+            assert _text(self.previous) == self.before_text
 
     @invariant()
     def a_step_without_events_changes_nothing(self) -> None:
