@@ -46,6 +46,7 @@ from api.schemas import (
     Submission,
     WithReason,
 )
+from api.warnings import due_warnings
 from application.access import Admission
 from application.commands import Declaration, declaration
 from application.ledger import Ledger
@@ -188,7 +189,11 @@ def _endpoint(route: Command) -> Callable[..., Response]:
         if route.signs:
             _sign(container, admitted, getattr(body, "password", None))
         arguments = {} if body is None else route.arguments(body)
-        return answer(route.command(container.ledger, admitted, **given, **arguments))
+        result = route.command(container.ledger, admitted, **given, **arguments)
+        due = getattr(body, "due", None)
+        if due is None or not result.changed:
+            return answer(result)
+        return answer(result, due_warnings(due, _zone(container, admitted), container.clock()))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     access = Depends(PROJECT_WRITERS[route.declared.needs])
@@ -202,6 +207,13 @@ def _endpoint(route: Command) -> Callable[..., Response]:
     call.__name__ = call.__qualname__ = route.name
     call.__signature__ = inspect.Signature(parameters, return_annotation=Response)  # type: ignore[attr-defined]
     return call
+
+
+def _zone(container: Container, admitted: Admission) -> str:
+    """The project's time zone (it never changes), from the state at hand, else loaded."""
+    ledger = container.ledger
+    project = admitted.project or ledger.peek(admitted.project_id)
+    return (project or ledger.load(admitted.project_id)).timezone
 
 
 def _path_type(name: str) -> type:

@@ -75,6 +75,14 @@ HISTORY_COLUMNS = ("version", "position", "type", "actor", "occurred_at", "corre
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page (at most 1000)")]
 Accept = Annotated[str | None, Header()]
+ToPosition = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        description="only events at or before this global position (inclusive): the trail as "
+        "it stood after that event, e.g. a history event's `position`",
+    ),
+]
 
 
 # --- audit trail ---------------------------------------------------------------------------
@@ -91,6 +99,7 @@ async def audit(
     type: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
     until: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    to_position: ToPosition = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 100,
     accept: Accept = None,
@@ -105,7 +114,16 @@ async def audit(
     `MILESTONES_SEND_TIMEOUT` (30 s), is cut off: the connection closes before the end of the
     body, so it is visibly incomplete."""
     await serving.waits.caught_up(caller.name, "audit", min_position)
-    where = AuditFilter(project_id, entity_id, actor, type, since, until, caller.projects)
+    where = AuditFilter(
+        project_id,
+        entity_id,
+        actor,
+        type,
+        since,
+        until,
+        caller.projects,
+        to_position=to_position,
+    )
     before = _decode_cursor(cursor)
     reader, read_all = caller.name, caller.oversees
     export = exports.negotiate(accept)
@@ -171,6 +189,7 @@ async def audit_export(
     type: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
     until: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    to_position: ToPosition = None,
     min_position: MinPosition = None,
 ) -> Any:
     """The audit trail as a file: `GET /v1/audit` with `Accept: text/csv` or
@@ -185,6 +204,7 @@ async def audit_export(
         type=type,
         since=since,
         until=until,
+        to_position=to_position,
         cursor=None,
         limit=100,
         accept=_MEDIA[format],
