@@ -44,6 +44,7 @@ from api.schemas.history import (
 )
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
+from api.titles import TITLE_COLUMNS, titled_audit, titled_history
 from api.webhooks.noticetail import NoticeTail
 from application.access import Principal
 from domain.events import ProjectEvent
@@ -70,8 +71,18 @@ AUDIT_COLUMNS = (
     "summary",
     "correlation_id",
     "data",
+    *TITLE_COLUMNS,
 )
-HISTORY_COLUMNS = ("version", "position", "type", "actor", "occurred_at", "correlation_id", "data")
+HISTORY_COLUMNS = (
+    "version",
+    "position",
+    "type",
+    "actor",
+    "occurred_at",
+    "correlation_id",
+    "data",
+    *TITLE_COLUMNS,
+)
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page (at most 1000)")]
 Accept = Annotated[str | None, Header()]
@@ -112,7 +123,8 @@ async def audit(
     (rows added meanwhile are newer, and left for the next export). An export that runs past
     `MILESTONES_EXPORT_DEADLINE` (600 s), or whose client accepts nothing for
     `MILESTONES_SEND_TIMEOUT` (30 s), is cut off: the connection closes before the end of the
-    body, so it is visibly incomplete."""
+    body, so it is visibly incomplete. Export rows carry, after `data`, the deliverable,
+    milestone and phase the event names, each with its title or name just after the event."""
     await serving.waits.caught_up(caller.name, "audit", min_position)
     where = AuditFilter(
         project_id,
@@ -138,6 +150,7 @@ async def audit(
             page=exports.PAGE,
         )
         rows = _correlated(container, rows, lambda row: (row["project_id"], row["version"]))
+        rows = titled_audit(container.pool.connection, rows)
         return _export(container, serving, rows, export, AUDIT_COLUMNS, "audit")
 
     def page() -> list[dict[str, Any]]:
@@ -286,16 +299,26 @@ def history(
 
     JSON pages by `after_version`; `Accept: text/csv` or `application/x-ndjson` streams them
     all (or `limit` of them), a page per read: events the project gains meanwhile are
-    appended, in order. Exports are cut off as `/v1/audit`'s are (deadline, send timeout)."""
+    appended, in order. Exports are cut off as `/v1/audit`'s are (deadline, send timeout);
+    their rows carry titles beside ids as `/v1/audit`'s do."""
     export = exports.negotiate(accept)
     if export is not exports.Format.JSON:
         read = container.ledger.project_events(
             access, after_version=after_version, limit=limit, page_size=exports.PAGE
         )
+        # The events before the first exported, only for the names they give.
+        earlier = (
+            (
+                event
+                for event, _ in container.ledger.project_events(
+                    access, after_version=0, limit=after_version, page_size=exports.PAGE
+                )
+            )
+            if after_version
+            else ()
+        )
         rows = _correlated(
-            container,
-            (history_event(e, position) for e, position in read),
-            lambda row: (project_id, row["version"]),
+            container, titled_history(earlier, read), lambda row: (project_id, row["version"])
         )
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
     page = limit or 100
