@@ -598,12 +598,16 @@ function optionsFor(spec, project) {
   const [kind, filter] = spec.split(":");
   if (kind === "phases") return project.phases.map((p) => [p.id, p.name]);
   if (kind === "deliverables") {
-    const keep = (d) => (filter === "live" ? d.state !== "cancelled" : d.state === filter);
+    const keep = (d) =>
+      filter === "live" ? d.state !== "cancelled"
+      : filter === "reopenable" ? d.state === "in_review" || d.state === "approved"
+      : d.state === filter;
     return project.deliverables.filter(keep).map((d) => [d.id, `${d.title} (${STATE[d.state]})`]);
   }
   if (kind === "milestones") {
+    const status = filter === "achieved" ? "achieved" : "not_achieved";
     return project.milestones
-      .filter((m) => m.status === "not_achieved")
+      .filter((m) => m.status === status)
       .map((m) => [m.id, `${m.name} (due ${formatDate(m.due)})`]);
   }
   if (kind === "criteria") {
