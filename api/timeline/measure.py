@@ -241,11 +241,15 @@ def width(text: str, size: float, *, bold: bool = False) -> float:
     return sum(_em(c, bold) for c in text) * size * SLACK
 
 
+# What breaks a line (`str.splitlines`'s boundaries) or tabs: drawn as one space. Any other
+# control is left to `api.printable.xml_text`, which shows it as U+FFFD.
+_BREAKS = dict.fromkeys(map(ord, "\t\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"), " ")
+
+
 def one_line(text: str) -> str:
-    """`text` as one line: a line break or other control (R15 refuses them in names now, but
-    events recorded before R15 may hold them) becomes a space, never "line1line2"."""
-    breaks = ("Cc", "Zl", "Zp")
-    return "".join(" " if unicodedata.category(c) in breaks else c for c in text)
+    """`text` as one line: a line break or tab (R15 refuses them in names now, but events
+    recorded before R15 may hold them) becomes a space, never "line1line2"."""
+    return text.translate(_BREAKS)
 
 
 def fit(text: str, size: float, room: float, *, bold: bool = False) -> str:
