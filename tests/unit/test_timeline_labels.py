@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -58,9 +58,11 @@ NAMES = st.text(_CHARS, min_size=1, max_size=NAME_MAX).filter(accepted)
 LONG_NAMES = st.text(st.sampled_from("WM@漢😀Ж"), min_size=60, max_size=NAME_MAX)
 
 
-def milestone(name: str, phase: PhasePublic, due: date, baseline: date) -> MilestonePublic:
+def milestone(
+    name: str, phase: PhasePublic, due: date, baseline: date, mid: UUID | None = None
+) -> MilestonePublic:
     return MilestonePublic(
-        id=uuid4(),
+        id=mid or uuid4(),
         name=name,
         phase_id=phase.id,
         due=due,
@@ -79,14 +81,18 @@ def milestone(name: str, phase: PhasePublic, due: date, baseline: date) -> Miles
 @st.composite
 def plans(draw: st.DrawFn) -> ProjectPublic:
     names = st.one_of(NAMES, LONG_NAMES)
-    phases = [PhasePublic(id=uuid4(), name=draw(names)) for _ in range(draw(st.integers(1, 3)))]
+    phases = [
+        PhasePublic(id=draw(st.uuids()), name=draw(names)) for _ in range(draw(st.integers(1, 3)))
+    ]
     milestones = []
     for _ in range(draw(st.integers(1, 6))):
         due = TODAY + timedelta(days=draw(st.integers(-400, 400)))
         baseline = due + timedelta(days=draw(st.sampled_from([0, 0, -30, 45])))
-        milestones.append(milestone(draw(names), draw(st.sampled_from(phases)), due, baseline))
+        milestones.append(
+            milestone(draw(names), draw(st.sampled_from(phases)), due, baseline, draw(st.uuids()))
+        )
     return ProjectPublic(
-        id=uuid4(),
+        id=draw(st.uuids()),
         name=draw(names),
         description="",
         timezone="UTC",
