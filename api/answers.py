@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -11,7 +12,9 @@ from fastapi.responses import JSONResponse
 from application.results import CommandResult
 
 
-def answer(result: CommandResult) -> JSONResponse:
+def answer(result: CommandResult, warnings: Sequence[dict[str, str]] = ()) -> JSONResponse:
+    """The answer; `warnings` (advice about an accepted command, e.g. a due date in the past)
+    are named only when there are some."""
     body: dict[str, Any] = {
         "project_id": str(result.project_id),
         "version": result.version,
@@ -19,6 +22,8 @@ def answer(result: CommandResult) -> JSONResponse:
         "changed": result.changed,
         **{name: str(value) for name, value in result.ids.items()},
     }
+    if warnings:
+        body["warnings"] = list(warnings)
     headers = {"ETag": f'"{result.version}"'}
     if result.created is None:
         return JSONResponse(body, status_code=200, headers=headers)

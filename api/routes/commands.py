@@ -51,6 +51,7 @@ from api.schemas import (
     Submission,
     WithReason,
 )
+from api.warnings import due_warnings
 from application.access import Admission
 from application.commands import Declaration, declaration
 from application.ledger import Ledger
@@ -205,7 +206,11 @@ def _endpoint(route: Command) -> Callable[..., Response]:
         arguments = {} if body is None else route.arguments(body)
         if route.signs:
             arguments["signer_name"] = _sign(container, admitted, getattr(body, "password", None))
-        return answer(route.command(container.ledger, admitted, **given, **arguments))
+        result = route.command(container.ledger, admitted, **given, **arguments)
+        due = getattr(body, "due", None)
+        if due is None or not result.changed:
+            return answer(result)
+        return answer(result, due_warnings(due, _zone(container, admitted), container.clock()))
 
     keyword = inspect.Parameter.KEYWORD_ONLY
     access = Depends(PROJECT_WRITERS[route.declared.needs])
@@ -219,6 +224,13 @@ def _endpoint(route: Command) -> Callable[..., Response]:
     call.__name__ = call.__qualname__ = route.name
     call.__signature__ = inspect.Signature(parameters, return_annotation=Response)  # type: ignore[attr-defined]
     return call
+
+
+def _zone(container: Container, admitted: Admission) -> str:
+    """The project's time zone (it never changes), from the state at hand, else loaded."""
+    ledger = container.ledger
+    project = admitted.project or ledger.peek(admitted.project_id)
+    return (project or ledger.load(admitted.project_id)).timezone
 
 
 def _path_type(name: str) -> type:

@@ -46,6 +46,7 @@ from api.schemas.history import (
 )
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
+from api.titles import TITLE_COLUMNS, titled_audit, titled_history
 from api.webhooks.noticetail import NoticeTail
 from application.access import Principal
 from application.ledger import Ledger
@@ -74,6 +75,7 @@ AUDIT_COLUMNS = (
     "correlation_id",
     "data",
     *SIGNATURE_COLUMNS,
+    *TITLE_COLUMNS,
 )
 HISTORY_COLUMNS = (
     "version",
@@ -84,10 +86,19 @@ HISTORY_COLUMNS = (
     "correlation_id",
     "data",
     *SIGNATURE_COLUMNS,
+    *TITLE_COLUMNS,
 )
 
 Limit = Annotated[int, Query(ge=1, le=1000, description="rows per page (at most 1000)")]
 Accept = Annotated[str | None, Header()]
+ToPosition = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        description="only events at or before this global position (inclusive): the trail as "
+        "it stood after that event, e.g. a history event's `position`",
+    ),
+]
 
 
 # --- audit trail ---------------------------------------------------------------------------
@@ -104,6 +115,7 @@ async def audit(
     type: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
     until: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    to_position: ToPosition = None,
     cursor: Annotated[str | None, Query(max_length=100)] = None,
     limit: Limit = 100,
     accept: Accept = None,
@@ -116,12 +128,15 @@ async def audit(
     (rows added meanwhile are newer, and left for the next export). An export that runs past
     `MILESTONES_EXPORT_DEADLINE` (600 s), or whose client accepts nothing for
     `MILESTONES_SEND_TIMEOUT` (30 s), is cut off: the connection closes before the end of the
-    body, so it is visibly incomplete."""
+    body, so it is visibly incomplete. Export rows carry, after `data`, the deliverable,
+    milestone and phase the event names, each with its title or name just after the event."""
     target = await serving.waits.target(caller.name, "audit", min_position)
     reading = container.reading
     reader, read_all = caller.name, caller.oversees
     scope = await run_in_threadpool(reading.scope, target, reader, read_all, caller.projects)
-    where = AuditFilter(project_id, entity_id, actor, type, since, until, scope)
+    where = AuditFilter(
+        project_id, entity_id, actor, type, since, until, scope, to_position=to_position
+    )
     before = _decode_cursor(cursor)
     export = exports.negotiate(accept)
     if export is not exports.Format.JSON:
@@ -135,6 +150,7 @@ async def audit(
             page=exports.PAGE,
         )
         rows = _correlated(target.ledger, rows, lambda row: (row["project_id"], row["version"]))
+        rows = titled_audit(target.pool.connection, rows)
         return _export(container, serving, with_signature(rows), export, AUDIT_COLUMNS, "audit")
 
     def page(on: Target) -> tuple[list[dict[str, Any]], dict[tuple[UUID, int], str]]:
@@ -187,6 +203,7 @@ async def audit_export(
     type: Annotated[str | None, Query(max_length=200)] = None,
     since: Annotated[AwareDatetime | None, Query(description="inclusive")] = None,
     until: Annotated[AwareDatetime | None, Query(description="exclusive")] = None,
+    to_position: ToPosition = None,
     min_position: MinPosition = None,
 ) -> Any:
     """The audit trail as a file: `GET /v1/audit` with `Accept: text/csv` or
@@ -201,6 +218,7 @@ async def audit_export(
         type=type,
         since=since,
         until=until,
+        to_position=to_position,
         cursor=None,
         limit=100,
         accept=_MEDIA[format],
@@ -286,7 +304,8 @@ def history(
 
     JSON pages by `after_version`; `Accept: text/csv` or `application/x-ndjson` streams them
     all (or `limit` of them), a page per read: events the project gains meanwhile are
-    appended, in order. Exports are cut off as `/v1/audit`'s are (deadline, send timeout)."""
+    appended, in order. Exports are cut off as `/v1/audit`'s are (deadline, send timeout);
+    their rows carry titles beside ids as `/v1/audit`'s do."""
     export = exports.negotiate(accept)
     reading = container.reading
     if export is not exports.Format.JSON:
@@ -295,10 +314,19 @@ def history(
         streamed = ledger.project_events(
             access, after_version=after_version, limit=limit, page_size=exports.PAGE
         )
+        # The events before the first exported, only for the names they give.
+        earlier = (
+            (
+                event
+                for event, _ in ledger.project_events(
+                    access, after_version=0, limit=after_version, page_size=exports.PAGE
+                )
+            )
+            if after_version
+            else ()
+        )
         rows = _correlated(
-            ledger,
-            (history_event(e, position) for e, position in streamed),
-            lambda row: (project_id, row["version"]),
+            ledger, titled_history(earlier, streamed), lambda row: (project_id, row["version"])
         )
         rows = with_signature(rows)
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")

@@ -212,6 +212,13 @@ class ConditionClosing(Command):
     how: Reason = Field(description="R24: how the condition was met")
 
 
+class CommandWarning(BaseModel):
+    """One piece of advice about an accepted command."""
+
+    code: str = Field(description="what the advice is about, e.g. `due-in-the-past`")
+    detail: str = Field(description="the advice in words")
+
+
 class CommandResponse(BaseModel):
     """What every command answers; the id fields present are those the command touched."""
 
@@ -229,3 +236,9 @@ class CommandResponse(BaseModel):
     principal: str | None = None
     decision_id: UUID | None = None
     condition_id: UUID | None = None
+    warnings: list[CommandWarning] = Field(
+        default_factory=list,
+        description="advice about an accepted command, present only when there is some: "
+        "`due-in-the-past` when a milestone is defined or rescheduled to a day before today "
+        "in the project's time zone (the date is kept)",
+    )

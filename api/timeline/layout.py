@@ -10,7 +10,7 @@ from uuid import UUID
 from zoneinfo import ZoneInfo
 
 from api.schemas import MilestonePublic, ProjectPublic
-from api.timeline import text
+from api.timeline import measure, text
 from domain.states import MilestoneStatus
 
 WIDTH = 1100
@@ -21,8 +21,18 @@ ROW = 42  # one row of milestones inside a phase band
 BAND_PAD = 6
 LEGEND = 56
 DIAMOND = 8  # half-diagonal of a milestone's diamond
-CHAR_W = 7.0  # rough width of a 12px DejaVu Sans character, to keep labels from overlapping
+CHAR_W = 7.0  # rough width of a 12px DejaVu Sans character (the legend's fixed words)
 LABEL_GAP = 10
+NAME_SIZE = 12  # px: a milestone's name; its date line is DATE_SIZE
+DATE_SIZE = 11
+EDGE = 4  # no label comes nearer the canvas's right edge, or the phase column, than this
+LABELS_FROM = LEFT  # milestone labels stay right of this (the phase column's rule is at LEFT - 8)
+LABELS_TO = WIDTH - EDGE
+PHASE_X = 12  # a phase's name, bold, from here to PHASE_TO
+PHASE_TO = LEFT - 8 - EDGE
+TITLE_X = 12  # the picture's title, bold 15 px, from here to TITLE_TO
+TITLE_SIZE = 15
+TITLE_TO = WIDTH - 12
 MARGIN_DAYS = 7
 
 Scale = Callable[[date], float]
@@ -39,6 +49,9 @@ class Placed:
     end: float
     # R18: where the ghost diamond of an open milestone forecast after its due sits, if any.
     x_forecast: float | None = None
+    # The two lines of the label as drawn: shortened with "…" to fit its room (see `_place`).
+    name_text: str = ""
+    date_text: str = ""
 
 
 # A phase (its id and name) and its milestones, row by row.
@@ -119,18 +132,38 @@ def late_forecast(m: MilestonePublic) -> date | None:
 
 
 def _place(m: MilestonePublic, x: Scale, achieved_on: date | None) -> Placed:
+    """The milestone's marks and its label: right of its marks if it fits there, else left if
+    it fits there, else shortened to the larger room. A label never crosses into the phase
+    column (LABELS_FROM) nor off the canvas (LABELS_TO), for any name R15 accepts."""
     x_due, x_baseline = x(m.due), x(m.baseline_due)
     forecast = late_forecast(m)
     x_forecast = None if forecast is None else x(forecast)
-    label = max(len(m.name), len(text.date_line(m, achieved_on))) * CHAR_W
+    name, when = measure.one_line(m.name), text.date_line(m, achieved_on)
     xs = [x_due, x_baseline] + ([] if x_forecast is None else [x_forecast])
     lo, hi = min(xs), max(xs)
-    left = hi + LABEL_GAP + label > WIDTH - RIGHT + 20
-    if left:
-        start, end = lo - LABEL_GAP - label, hi + 8
+    right_room = LABELS_TO - label_x(lo, hi, left=False)
+    left_room = label_x(lo, hi, left=True) - LABELS_FROM
+    full = max(measure.width(name, NAME_SIZE), measure.width(when, DATE_SIZE))
+    if full <= right_room:
+        left, room = False, right_room
+    elif full <= left_room:
+        left, room = True, left_room
     else:
-        start, end = lo - 8, hi + LABEL_GAP + label
-    return Placed(m, x_due, x_baseline, achieved_on, left, start, end, x_forecast)
+        left, room = left_room > right_room, max(left_room, right_room, 0.0)
+    name = measure.fit(name, NAME_SIZE, room)
+    when = measure.fit(when, DATE_SIZE, room)
+    label = max(measure.width(name, NAME_SIZE), measure.width(when, DATE_SIZE))
+    if left:
+        start, end = lo - LABEL_GAP - 2 - label, hi + 8
+    else:
+        start, end = lo - 8, hi + LABEL_GAP + 2 + label
+    return Placed(m, x_due, x_baseline, achieved_on, left, start, end, x_forecast, name, when)
+
+
+def label_x(lo: float, hi: float, *, left: bool) -> float:
+    """Where a label's text is anchored: its end left of the marks, or its start right (to
+    the tenth of a pixel the picture writes)."""
+    return round(lo - LABEL_GAP - 2 if left else hi + LABEL_GAP + 2, 1)
 
 
 MONTH_STEPS = (1, 2, 3, 6, 12, 24, 60, 120, 600, 1200, 6000)

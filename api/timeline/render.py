@@ -8,20 +8,27 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from api.schemas import ProjectPublic
-from api.timeline import text
+from api.timeline import measure, text
 from api.timeline.gates import draw_gates
 from api.timeline.layout import (
     BAND_PAD,
     CHAR_W,
+    DATE_SIZE,
     DIAMOND,
-    LABEL_GAP,
     LEFT,
+    NAME_SIZE,
+    PHASE_TO,
+    PHASE_X,
     ROW,
+    TITLE_SIZE,
+    TITLE_TO,
+    TITLE_X,
     TOP,
     WIDTH,
     Lane,
     Placed,
     Scale,
+    label_x,
     layout,
     ticks,
 )
@@ -75,11 +82,20 @@ def render_timeline(project: ProjectPublic, today: date, as_of: datetime | None 
     sub(svg, "title", {"id": "timeline-title"}, f"Timeline of {project.name}{when}")
     sub(svg, "desc", {"id": "timeline-desc"}, text.summary(project, today))
     rect(svg, 0, 0, WIDTH, height, fill="#ffffff")
+    suffix = f" — version {project.version}{when}"
+    room = TITLE_TO - TITLE_X - measure.width(suffix, TITLE_SIZE, bold=True)
+    heading = f"{measure.fit(project.name, TITLE_SIZE, room, bold=True)}{suffix}"
     sub(
         svg,
         "text",
-        {"x": "12", "y": "22", "font-size": "15", "font-weight": "bold", "fill": TEXT},
-        f"{project.name} — version {project.version}{when}",
+        {
+            "x": str(TITLE_X),
+            "y": "22",
+            "font-size": str(TITLE_SIZE),
+            "font-weight": "bold",
+            "fill": TEXT,
+        },
+        heading,
     )
 
     bottom, rows_at = _bands(svg, laid.lanes)
@@ -116,11 +132,17 @@ def _bands(svg: ET.Element, lanes: list[Lane]) -> tuple[float, list[tuple[Placed
                 cls="phase-span",
                 rx=6,
             )
+        drawn = measure.fit(name, NAME_SIZE, PHASE_TO - PHASE_X, bold=True)
         sub(
             band,
             "text",
-            {"x": "12", "y": f"{y + height / 2 + 4:.1f}", "font-weight": "bold", "fill": TEXT},
-            text.shorten(name, 24),
+            {
+                "x": str(PHASE_X),
+                "y": f"{y + height / 2 + 4:.1f}",
+                "font-weight": "bold",
+                "fill": TEXT,
+            },
+            drawn,
         )
         for r, row in enumerate(rows):
             rows_at += [(p, y + BAND_PAD + r * ROW + ROW / 2) for p in row]
@@ -227,12 +249,14 @@ def _milestone(svg: ET.Element, placed: Placed, cy: float) -> None:
     xs = [placed.x_due, placed.x_baseline]
     if placed.x_forecast is not None:
         xs.append(placed.x_forecast)
-    if placed.label_left:
-        tx, anchor = min(xs) - LABEL_GAP - 2, "end"
-    else:
-        tx, anchor = max(xs) + LABEL_GAP + 2, "start"
-    common = {"x": f"{tx:.1f}", "text-anchor": anchor}
-    sub(group, "text", {**common, "y": f"{cy - 2:.1f}", "fill": TEXT, "class": "name"}, m.name)
+    tx = label_x(min(xs), max(xs), left=placed.label_left)
+    common = {"x": f"{tx:.1f}", "text-anchor": "end" if placed.label_left else "start"}
+    sub(
+        group,
+        "text",
+        {**common, "y": f"{cy - 2:.1f}", "fill": TEXT, "class": "name"},
+        placed.name_text,
+    )
     sub(
         group,
         "text",
@@ -240,10 +264,10 @@ def _milestone(svg: ET.Element, placed: Placed, cy: float) -> None:
             **common,
             "y": f"{cy + 12:.1f}",
             "fill": colour if filled else MUTED,
-            "font-size": "11",
+            "font-size": str(DATE_SIZE),
             "class": "achieved" if filled else "when",
         },
-        text.date_line(m, placed.achieved_on),
+        placed.date_text,
     )
 
 

@@ -20,7 +20,8 @@ from psycopg.rows import dict_row
 
 @dataclass(frozen=True)
 class AuditFilter:
-    """The filters of GET /v1/audit; `since` is inclusive, `until` exclusive."""
+    """The filters of GET /v1/audit; `since` is inclusive, `until` exclusive, `to_position`
+    inclusive."""
 
     project_id: UUID | None = None
     entity_id: str | None = None
@@ -30,6 +31,9 @@ class AuditFilter:
     until: datetime | None = None
     # Not a user's filter: a scoped token's projects (None: every project the reader reads).
     scope: frozenset[UUID] | None = None
+    # Rows at or before this global position (inclusive): the trail as it stood then, which a
+    # page's slider names exactly even where several events share an instant.
+    to_position: int | None = None
 
 
 _COLUMNS = sql.SQL(
@@ -50,6 +54,7 @@ def _query(
             params[name] = value
 
     add("a.position < %(before)s", "before", before)
+    add("a.position <= %(to_position)s", "to_position", where.to_position)
     add("a.project_id = %(project_id)s", "project_id", where.project_id)
     add("a.entity_ids @> ARRAY[%(entity_id)s::text]", "entity_id", where.entity_id)
     # The column whose index orders the answer (see `_index_column`) is compared as a range

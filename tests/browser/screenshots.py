@@ -81,8 +81,12 @@ def shoot(page: Page, base_url: str, loaded: Demo) -> None:
     expect(page.locator("#audit-table tbody td.actor").first).to_have_text("bob")
     page.locator("section[aria-labelledby='audit-title']").screenshot(path=DOCS / "web-audit.png")
 
-    # The daily work: the forms a manager is shown (issue 19).
+    # The daily work: the forms a manager is shown (issue 19), without the sticky slider that
+    # an element's screenshot would otherwise show over them.
+    sticky = "document.getElementById('time-travel').style.position"
+    page.evaluate(f"{sticky} = 'static'")
     page.locator("#work").screenshot(path=DOCS / "web-work.png")
+    page.evaluate(f"{sticky} = ''")
 
     # Printed: the status report, without controls (issue 19).
     page.emulate_media(media="print")

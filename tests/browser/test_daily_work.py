@@ -193,6 +193,7 @@ def test_each_role_sees_only_the_controls_it_may_use(
         "Add a completion criterion",
         "Record evidence",
         "Submit for review",
+        "Edit a deliverable",
     ]
     reviewer = [*contributor, "Approve", "Reject"]
     manager = [
@@ -203,6 +204,10 @@ def test_each_role_sees_only_the_controls_it_may_use(
         "Mark a milestone achieved",
         "Set a phase's exit gate",
         "Record a gate decision",
+        "Cancel a deliverable",
+        "Reopen a deliverable",
+        "Cancel a milestone",
+        "Reopen a milestone",
     ]
     assert shown == {"carol": contributor, "bob": reviewer, "alice": manager, "dave": []}
 

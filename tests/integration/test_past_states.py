@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api.titles import TITLE_COLUMNS
 from application.access import GlobalRole
 from tests.integration.conftest import User, Users
 from tests.integration.scripted import FAR, ok
@@ -183,13 +184,15 @@ def test_history_exports_as_csv_and_ndjson(users: Users) -> None:
     assert [int(r["position"]) for r in rows] == positions
     assert json.loads(rows[1]["data"])["name"] == "Design"
     lines = [json.loads(line) for line in as_ndjson.text.splitlines()]
-    # The exports end with a signature's manifestation (R27), empty for these events.
+    # The exports end with a signature's manifestation (R27), empty for these events, and
+    # titles beside ids (issue 19, `api.titles`); the rest is the pages'.
     signature = ("signer_name", "meaning", "signed_digest")
-    assert [{k: v for k, v in x.items() if k not in signature} for x in lines] == history(
-        alice, pid
-    )["events"]
+    added = (*signature, *TITLE_COLUMNS)
+    shown = [{k: v for k, v in line.items() if k not in added} for line in lines]
+    assert shown == history(alice, pid)["events"]
     assert all(x[k] is None for x in lines for k in signature)
     assert all(r[k] == "" for r in rows for k in signature)
+    assert lines[1]["phase_name"] == "Design"
 
 
 def test_history_of_a_project_the_caller_cannot_read_is_not_found(users: Users) -> None:

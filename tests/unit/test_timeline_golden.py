@@ -154,11 +154,29 @@ def long_plan() -> ProjectPublic:
     )
 
 
+def long_names() -> ProjectPublic:
+    """Names as long as the API accepts (issue 19): shortened with "…" to fit, the full text in
+    the titles. A 160-character name just right of the phase column and one at the right edge,
+    wide characters, a long phase name and a 200-character project name."""
+    long = "Integration of the customer portal with the legacy billing system, phase two " * 3
+    return _project(
+        "W" * 200,
+        "UTC",
+        ["Procurement, contracting and vendor onboarding for the whole programme"],
+        [
+            _milestone(30, long[:160], 10, -80, health=Health.OVERDUE),
+            _milestone(31, "請求システムとの統合" * 8, 10, 0),
+            _milestone(32, long[:160], 10, 80),
+        ],
+    )
+
+
 @pytest.mark.parametrize(
     ("name", "project", "as_of"),
     [
         ("timeline-demo.svg", demo_like, None),
         ("timeline-long-as-of.svg", long_plan, datetime(2026, 11, 26, 12, 0, tzinfo=UTC)),
+        ("timeline-long-names.svg", long_names, None),
     ],
 )
 def test_the_timeline_draws_the_same_bytes_as_the_kept_picture(

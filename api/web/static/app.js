@@ -43,10 +43,23 @@ function safeLink(text) {
 }
 
 function pinned(evidence) {
-  // Evidence that is an artifact is pinned by its digest: say which bytes (issue 14).
+  // Evidence that is an artifact is pinned by its digest: say which bytes (issue 14), and let
+  // them be downloaded (with the token: a plain link would not carry it).
   const artifact = evidence.artifact;
   if (!artifact) return null;
-  return h("span", { class: "sub", title: `sha256 ${artifact.sha256}` }, ` (artifact sha256 ${artifact.sha256.slice(0, 12)}…, ${artifact.size} bytes)`);
+  const path = `/v1/projects/${current.pid}/artifacts/${artifact.sha256}`;
+  const name = artifact.filename || `artifact-${artifact.sha256.slice(0, 12)}`;
+  const link = h("a", { href: path, class: "artifact", "data-sha256": artifact.sha256 }, `download ${name}`);
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    saveBlob(path, "*/*", name).catch((e) => showError(`Could not download: ${e.message}`));
+  });
+  return h(
+    "span",
+    { class: "sub", title: `sha256 ${artifact.sha256}` },
+    ` (artifact sha256 ${artifact.sha256.slice(0, 12)}…, ${artifact.size} bytes) `,
+    link,
+  );
 }
 
 function humanType(type) {
@@ -686,12 +699,16 @@ function optionsFor(spec, project) {
   }
   if (kind === "members") return project.members.map((m) => [m.principal, `${m.principal} (${m.role})`]);
   if (kind === "deliverables") {
-    const keep = (d) => (filter === "live" ? d.state !== "cancelled" : d.state === filter);
+    const keep = (d) =>
+      filter === "live" ? d.state !== "cancelled"
+      : filter === "reopenable" ? d.state === "in_review" || d.state === "approved"
+      : d.state === filter;
     return project.deliverables.filter(keep).map((d) => [d.id, `${d.title} (${STATE[d.state]})`]);
   }
   if (kind === "milestones") {
+    const status = filter === "achieved" ? "achieved" : "not_achieved";
     return project.milestones
-      .filter((m) => m.status === "not_achieved")
+      .filter((m) => m.status === status)
       .map((m) => [m.id, `${m.name} (due ${formatDate(m.due)})`]);
   }
   if (kind === "criteria") {
@@ -761,14 +778,71 @@ function showRefusal(box, lines) {
   box.replaceChildren(lines.length === 1 ? lines[0] : h("ul", {}, lines.map((line) => h("li", {}, line))));
 }
 
+// A file for evidence goes first to POST …/artifacts (XMLHttpRequest: fetch reports no upload
+// progress); the answer is {status, answer} as for a command.
+function uploadArtifact(file, progress) {
+  return new Promise((resolve, reject) => {
+    const request = new XMLHttpRequest();
+    request.open("POST", `/v1/projects/${current.pid}/artifacts`);
+    request.setRequestHeader("Authorization", `Bearer ${token()}`);
+    request.setRequestHeader("Accept", "application/json");
+    request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    request.setRequestHeader("Content-Disposition", `attachment; filename*=UTF-8''${encodeURIComponent(file.name)}`);
+    progress.max = Math.max(file.size, 1);
+    progress.value = 0;
+    progress.hidden = false;
+    request.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) progress.value = event.loaded;
+    });
+    request.addEventListener("load", () => {
+      let answer = {};
+      try {
+        answer = JSON.parse(request.responseText);
+      } catch (_) {
+        /* not JSON */
+      }
+      resolve({ status: request.status, answer });
+    });
+    request.addEventListener("error", () => reject(new Error("the upload was cut off (the server may have refused a file that large)")));
+    request.send(file);
+  });
+}
+
+// The file of the evidence form, if one is chosen: uploaded, its digest put in the body.
+// False when the upload was refused (the refusal is shown in the form).
+async function attachFile(form, body, error) {
+  const input = form.querySelector("input[type=file]");
+  if (!input || !input.files.length) return true;
+  const progress = form.querySelector("progress");
+  const file = input.files[0];
+  $("work-status").textContent = `Uploading ${file.name} (${file.size} bytes)…`;
+  const { status, answer } = await uploadArtifact(file, progress);
+  if (status === 401) {
+    signOut("Your token was not accepted (unknown or revoked); sign in again.");
+    return false;
+  }
+  if (status !== 200 && status !== 201) {
+    $("work-status").textContent = "";
+    const lines = refusalLines(status, answer);
+    showRefusal(error, lines.map((line) => `The file was not uploaded: ${line}`));
+    return false;
+  }
+  body.artifact = answer.sha256;
+  $("work-status").textContent = `Uploaded ${file.name}: sha256 ${answer.sha256}.`;
+  return true;
+}
+
 async function sendCommand(form) {
   const error = form.querySelector(".error");
+  const warning = form.querySelector(".warning");
   const button = form.querySelector("button[type=submit]");
   error.textContent = "";
+  if (warning) warning.textContent = "";
   $("work-status").textContent = "";
   const { method, url, body } = commandOf(form);
   button.disabled = true;
   try {
+    if (!(await attachFile(form, body, error))) return;
     const response = await fetch(url, {
       method,
       headers: {
@@ -798,13 +872,18 @@ async function sendCommand(form) {
     const what = form.querySelector("legend").textContent;
     for (const input of form.querySelectorAll("input, textarea")) input.value = "";
     await refreshProject();
-    $("work-status").textContent = answer.changed === false
+    // Advice about an accepted command (a due date already past): kept beside the form.
+    const advice = (answer.warnings || []).map((w) => `Warning: ${w.detail}.`).join(" ");
+    if (warning) warning.textContent = advice;
+    $("work-status").textContent = (answer.changed === false
       ? `${what}: nothing to change (version ${answer.version}).`
-      : `${what}: done (version ${answer.version}).`;
+      : `${what}: done (version ${answer.version}).`) + (advice ? ` ${advice}` : "");
   } catch (failure) {
     if (failure.status !== 401) error.textContent = `Could not send: ${failure.message}`;
   } finally {
     button.disabled = false;
+    const progress = form.querySelector("progress");
+    if (progress) progress.hidden = true;
   }
 }
 
@@ -854,6 +933,7 @@ function auditFilename() {
     const value = $(id).value;
     if (value) parts.push(slug(value));
   }
+  if (!isNow()) parts.push(`to-version-${sliderEvent().version}`);
   return `${parts.join("-")}.csv`;
 }
 
@@ -865,6 +945,8 @@ function auditQuery() {
   const until = $("audit-until").value;
   if (actor) params.set("actor", actor);
   if (type) params.set("type", type);
+  // The trail follows the slider: at a past position it ends with the event shown.
+  if (!isNow()) params.set("to_position", String(sliderEvent().position));
   const zone = current.project.timezone; // one zone per page: the project's
   if (since) params.set("since", zoneMidnight(since, zone));
   if (until) {
@@ -875,11 +957,15 @@ function auditQuery() {
   return params;
 }
 
+let auditRequests = 0; // the slider may move again before an answer comes: the last one wins
+
 async function loadAudit(more) {
+  const request = ++auditRequests;
   const params = auditQuery();
   params.set("limit", String(AUDIT_PAGE));
   if (more && current.auditCursor) params.set("cursor", current.auditCursor);
   const page = await getJson(`/v1/audit?${params}`);
+  if (request !== auditRequests) return;
   const body = $("audit-table").querySelector("tbody");
   const rows = page.items.map((e) =>
     h(
@@ -897,7 +983,8 @@ async function loadAudit(more) {
   current.auditCursor = page.next_cursor;
   $("audit-more").hidden = !page.next_cursor;
   const shown = body.children.length;
-  $("audit-count").textContent = `${shown} ${shown === 1 ? "entry" : "entries"} shown${page.next_cursor ? " (more available)" : ""}.`;
+  const upTo = isNow() ? "" : `, up to version ${sliderEvent().version} (the slider's position)`;
+  $("audit-count").textContent = `${shown} ${shown === 1 ? "entry" : "entries"} shown${upTo}${page.next_cursor ? " (more available)" : ""}.`;
 }
 
 // --- wiring ----------------------------------------------------------------------------------
@@ -910,7 +997,7 @@ function moveSlider(to) {
 }
 
 function redraw() {
-  drawState().catch((error) => {
+  Promise.all([drawState(), loadAudit(false)]).catch((error) => {
     if (error.status !== 401) showError(`Could not load that moment: ${error.message}`);
   });
 }
