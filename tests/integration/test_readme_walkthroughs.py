@@ -43,7 +43,7 @@ def test_the_readmes_walkthroughs_run_as_written_after_the_demo(
     blocks = walkthrough_blocks((REPO / "README.md").read_text())
     scripts = [text for language, text in blocks if language == "sh"]
     shown = "\n".join(text for language, text in blocks if language == "text")
-    assert len(scripts) == 7, "the walk-throughs' sh blocks moved: update SECTIONS"
+    assert len(scripts) == 8, "the walk-throughs' sh blocks moved: update SECTIONS"
 
     with running_service(database_url, tmp_path) as (base, env):
         demo = run([*MILESTONES, "demo", "--url", base], env)
