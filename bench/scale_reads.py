@@ -45,13 +45,19 @@ def routes(instant: datetime, actor: str, head: int) -> list[Route]:
     ]
 
 
+def read_order(projects: list[UUID]) -> list[UUID]:
+    """The order `measure` reads the projects in (the first `samples` of it are read)."""
+    order = list(projects)
+    random.Random(11).shuffle(order)
+    return order
+
+
 def measure(
     url: str, headers: dict[str, str], projects: list[UUID], route_list: list[Route], samples: int
 ) -> dict[str, dict[str, Any]]:
     """Each route `samples` times over `projects` (shuffled): p50/p99 ms and any failures."""
     client = _Http(url)
-    order = list(projects)
-    random.Random(11).shuffle(order)
+    order = read_order(projects)
     found: dict[str, dict[str, Any]] = {}
     try:
         for name, path in route_list:
