@@ -10,7 +10,7 @@ UV_VERSION := 0.13.9
 RUN_STAMP := $(VENV)/.installed-run
 STAMP     := $(VENV)/.installed-dev
 
-.PHONY: venv install run test lint fmt lock bench bench-quick test-reliability test-reliability-quick
+.PHONY: venv install run test lint fmt lock bench bench-quick bench-scale test-reliability test-reliability-quick
 
 venv install: $(STAMP)
 
@@ -70,3 +70,9 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(PYTHON) -m bench $(BENCH_QUICK_FLAGS)
+
+# The scale run of issue 20 (not in CI; ~40 min at its default 10,000,000 events): sizes from
+# BENCH_SCALE_PROJECTS, BENCH_SCALE_EVENTS, BENCH_SCALE_API_EVENTS, BENCH_SCALE_SAMPLES and
+# BENCH_SCALE_SECONDS (see bench/scale.py); figures to bench/results/scale-<events>.json.
+bench-scale: $(STAMP)
+	$(PYTHON) -m bench.scale

@@ -95,6 +95,7 @@ def build_ledger(
     `principals` are the names a command may give a new member."""
     env = eventsourcing_env(database_url, settings)
     env["CREATE_TABLE"] = "n"  # the migrations make every table (`milestones db upgrade`)
+    env["PROJECT_CACHE_BYTES"] = str(settings.project_cache_bytes)
     if on_saved is not None:
         return ObservedLedger(
             env=env, on_saved=on_saved, principals=principals, artifacts=artifacts

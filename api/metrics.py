@@ -84,7 +84,11 @@ class Metrics:
 
     def watch(self, ledger: Ledger, pool: ConnectionPool[Any], views: list[str]) -> None:
         """Report the views' position and lag and the pools' usage at each scrape."""
-        self._collectors = [ViewsCollector(ledger, pool, views), PoolsCollector(ledger, pool)]
+        self._collectors = [
+            ViewsCollector(ledger, pool, views),
+            PoolsCollector(ledger, pool),
+            CacheCollector(ledger),
+        ]
         if not self.multiprocess:
             for collector in self._collectors:
                 self.registry.register(collector)
@@ -253,3 +257,40 @@ class ReplicasCollector(Collector):
             if health.lag_seconds is not None:
                 seconds.add_metric([replica.label], health.lag_seconds)
         yield from (rotation, positions, seconds, reads, failovers)
+
+
+class CacheCollector(Collector):
+    """This process's project cache (`application.cache`): its bytes against its bound, its
+    entries, hits, misses and evictions (by pid: each API process has its own cache)."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+
+    def collect(self) -> Iterator[Metric]:
+        cache = self._ledger.project_cache
+        if cache is None:
+            return
+        stats = cache.stats()
+        pid = [str(os.getpid())]
+        gauges = (
+            (
+                "bytes",
+                "Bytes the cached projects hold (estimated; see docs/operations.md)",
+                stats.bytes,
+            ),
+            ("max_bytes", "The cache's bound (MILESTONES_PROJECT_CACHE_BYTES)", stats.max_bytes),
+            ("entries", "Projects in the cache", stats.entries),
+        )
+        for name, what, value in gauges:
+            gauge = GaugeMetricFamily(f"milestones_project_cache_{name}", what, labels=["pid"])
+            gauge.add_metric(pid, value)
+            yield gauge
+        counters = (
+            ("hits", "Loads answered from the cache (then fast-forwarded)", stats.hits),
+            ("misses", "Loads that rebuilt a project from the store", stats.misses),
+            ("evictions", "Projects evicted to stay within the bound", stats.evictions),
+        )
+        for name, what, value in counters:
+            counter = CounterMetricFamily(f"milestones_project_cache_{name}", what, labels=["pid"])
+            counter.add_metric(pid, value)
+            yield counter

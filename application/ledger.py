@@ -51,9 +51,14 @@ TURNS = 256
 class Ledger(ProjectCommands, ProjectReads):
     name = "ledger"
     snapshotting_intervals = {Project: 100}
-    # Projects are small and hot: keep them in memory; fast-forwarding from the store keeps
-    # a cached project correct when other processes write to it.
-    env = {"AGGREGATE_CACHE_MAXSIZE": "1000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+    # Projects are hot: keep them in memory, bounded by bytes (`application.cache`; the count
+    # only caps the bookkeeping of many tiny ones); fast-forwarding from the store keeps a
+    # cached project correct when other processes write to it.
+    env = {
+        "PROJECT_CACHE_BYTES": str(256 * 2**20),
+        "AGGREGATE_CACHE_MAXSIZE": "100000",
+        "AGGREGATE_CACHE_FASTFORWARD": "y",
+    }
 
     def __init__(
         self,

@@ -15,8 +15,9 @@ from copy import deepcopy
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, Repository
 
+from application.cache import ProjectCache
 from domain.errors import ProjectNotFoundError
 from domain.project import Project
 
@@ -26,6 +27,9 @@ CONTENDED_SECONDS = 10.0
 CLASHES_KEPT = 10_000
 # Locks that serialize cached loads of one project (see `load`); striped, so memory is bounded.
 LOAD_LOCK_STRIPES = 64
+# The bytes of projects this process keeps (`application.cache`); "" or 0: none, as does the
+# library's AGGREGATE_CACHE_MAXSIZE="", which otherwise only caps how many (see `Ledger.env`).
+CACHE_BYTES = "PROJECT_CACHE_BYTES"
 
 
 class ProjectLoading(Application[UUID]):
@@ -37,6 +41,28 @@ class ProjectLoading(Application[UUID]):
         # Projects another process wrote to lately (see `clashed`).
         self._recent_clashes: dict[UUID, float] = {}
         self._contention_lock = threading.Lock()
+
+    def construct_repository(self) -> Repository[UUID]:
+        """The library's repository with this process's cache bounded by bytes."""
+        repository = super().construct_repository()
+        max_bytes = int(self.env.get(CACHE_BYTES) or 0)
+        if repository.cache is not None and max_bytes > 0:
+            max_entries = int(self.env.get(self.AGGREGATE_CACHE_MAXSIZE) or 0)
+            repository.cache = ProjectCache(max_bytes, max_entries)
+        else:
+            repository.cache = None
+        return repository
+
+    @property
+    def project_cache(self) -> ProjectCache | None:
+        cache = self.repository.cache
+        return cache if isinstance(cache, ProjectCache) else None
+
+    def _settle(self, project_id: UUID) -> None:
+        """Count the growth of a cached project the library just fast-forwarded in place."""
+        cache = self.project_cache
+        if cache is not None:
+            cache.settle(project_id)
 
     def _load_lock(self, project_id: UUID) -> threading.Lock:
         return self._load_locks[hash(project_id) % LOAD_LOCK_STRIPES]
@@ -52,6 +78,7 @@ class ProjectLoading(Application[UUID]):
                 # a 500): loads of one project from the cache take turns in this process.
                 with self._load_lock(project_id):
                     project: Project = self.repository.get(project_id)
+                    self._settle(project_id)
             else:
                 project = self.repository.get(project_id, version=version)
         except AggregateNotFoundError:
@@ -61,13 +88,8 @@ class ProjectLoading(Application[UUID]):
     def peek(self, project_id: UUID) -> Project | None:
         """This process's cached copy, if any: not read from the store, so possibly behind it,
         and shared (read it, never change it)."""
-        cache = self.repository.cache
-        if cache is None:
-            return None
-        try:
-            project = cache.get(project_id)
-        except KeyError:
-            return None
+        cache = self.project_cache
+        project = None if cache is None else cache.peek(project_id)
         return project if isinstance(project, Project) else None
 
     def load_cached(self, project_id: UUID) -> Project:
@@ -86,6 +108,7 @@ class ProjectLoading(Application[UUID]):
         under `_load_lock` (see `ProjectReads`)."""
         try:
             project: Project = self.repository.get(project_id, deepcopy_from_cache=False)
+            self._settle(project_id)
         except AggregateNotFoundError:
             raise ProjectNotFoundError(f"project {project_id} not found") from None
         return project

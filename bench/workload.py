@@ -204,6 +204,11 @@ def _template(ledger: Ledger, events: int, seed: int) -> list[_Row]:
     """One realistic project's events, encoded by the ledger's own mapper (never saved)."""
     project, phases = new_project("Generated project")
     grow(project, phases, events, random.Random(seed))
+    return encoded(ledger, project)
+
+
+def encoded(ledger: Ledger, project: Project) -> list[_Row]:
+    """`project`'s pending events as the store would keep them (a template to clone)."""
     rows = []
     for event in project.collect_events():
         stored = ledger.mapper.to_stored_event(event)
@@ -212,7 +217,13 @@ def _template(ledger: Ledger, events: int, seed: int) -> list[_Row]:
 
 
 def copy_projects(
-    ledger: Ledger, database_url: str, total: int, *, events_per_project: int = 1000, seed: int = 7
+    ledger: Ledger,
+    database_url: str,
+    total: int,
+    *,
+    events_per_project: int = 1000,
+    seed: int = 7,
+    template: list[_Row] | None = None,
 ) -> list[UUID]:
     """Append about `total` events by COPY: clones of one generated project, each with its own
     project id, entity ids and principals. The events table's triggers still take the ordering
@@ -220,7 +231,7 @@ def copy_projects(
     log is what the service would have written, only faster to make."""
     recorder = ledger.recorder
     assert isinstance(recorder, LedgerRecorder)
-    template = _template(ledger, events_per_project, seed)
+    template = template or _template(ledger, events_per_project, seed)
     rng = random.Random(seed)
     events_copy = sql.SQL(
         "COPY {} (originator_id, originator_version, topic, state) FROM STDIN"

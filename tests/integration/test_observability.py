@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -55,6 +56,7 @@ def test_metrics_count_requests_commands_events_and_report_views_and_pools(
 
     response = client.get("/metrics")
     text = response.text
+    pid = os.getpid()  # the test's client serves in this process
 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
@@ -70,6 +72,11 @@ def test_metrics_count_requests_commands_events_and_report_views_and_pools(
     assert _value(text, "milestones_database_up") == 1
     assert 'pool="views"} ' in text
     assert 'milestones_db_pool_waiting{pid="' in text
+    assert _value(text, f'milestones_project_cache_entries{{pid="{pid}"}}') >= 1
+    cached = _value(text, f'milestones_project_cache_bytes{{pid="{pid}"}}')
+    assert 0 < cached <= _value(text, f'milestones_project_cache_max_bytes{{pid="{pid}"}}')
+    for counted in ("hits", "misses", "evictions"):
+        assert _value(text, f'milestones_project_cache_{counted}_total{{pid="{pid}"}}') >= 0
     # No project data: neither names nor ids.
     assert "Metered secret name" not in text
     assert created["project_id"] not in text
