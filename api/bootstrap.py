@@ -96,6 +96,7 @@ def build_ledger(
     env = eventsourcing_env(database_url, settings)
     env["CREATE_TABLE"] = "n"  # the migrations make every table (`milestones db upgrade`)
     env["PROJECT_CACHE_BYTES"] = str(settings.project_cache_bytes)
+    env["PAST_STATES_BYTES"] = str(settings.past_states_bytes)
     if on_saved is not None:
         return ObservedLedger(
             env=env, on_saved=on_saved, principals=principals, artifacts=artifacts

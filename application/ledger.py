@@ -56,6 +56,7 @@ class Ledger(ProjectCommands, ProjectReads):
     # cached project correct when other processes write to it.
     env = {
         "PROJECT_CACHE_BYTES": str(256 * 2**20),
+        "PAST_STATES_BYTES": str(64 * 2**20),
         "AGGREGATE_CACHE_MAXSIZE": "100000",
         "AGGREGATE_CACHE_FASTFORWARD": "y",
     }

@@ -8,9 +8,11 @@ interval (at most `REPLAY_LIMIT` events replayed from it). What is kept is share
 changed: each read gets a copy (`Project.__deepcopy__`, which copies on write, so a copy costs
 two dicts of references, not the entities).
 
-The cache is bounded by an estimate of the states' bytes (`estimated_bytes`: per entity, about
-what its decoded objects take), least recently used first out. States of one project at nearby
-versions share most of their entities, so the real footprint is usually well below the bound.
+The cache is bounded by the states' bytes (`MILESTONES_PAST_STATES_BYTES`), each measured by a
+walk of what it holds (`application.cache.footprint`, once, when it is kept: a fraction of the
+rebuild that made it), least recently used first out. States of one project at nearby versions
+share most of their entities and are each counted whole, so the real footprint is at most the
+bound.
 """
 
 from __future__ import annotations
@@ -22,23 +24,16 @@ from collections.abc import Callable, Iterable
 from copy import deepcopy
 from uuid import UUID
 
+from application.cache import footprint
 from domain.events import ProjectEvent
 from domain.project import Project
 
-# What the cache may hold, in estimated bytes of decoded state.
+# What the cache may hold, in bytes of decoded state (MILESTONES_PAST_STATES_BYTES).
 DEFAULT_BUDGET = 64 * 2**20
+PAST_STATES_BYTES = "PAST_STATES_BYTES"  # the ledger's env key for it
 # A later version is replayed from a kept state only this far (the snapshot interval): further
 # on, the next snapshot is as close.
 REPLAY_LIMIT = 99
-# Estimated bytes of one decoded entity (a deliverable with two criteria and evidence is
-# ~1.5-2.5 kB of Python objects) and of the project's own fields.
-ENTITY_BYTES = 2_000
-PROJECT_BYTES = 4_000
-
-
-def estimated_bytes(project: Project) -> int:
-    entities = len(project.deliverables) + len(project.milestones) + len(project.phases)
-    return PROJECT_BYTES + ENTITY_BYTES * entities
 
 
 class PastStates:
@@ -85,7 +80,7 @@ class PastStates:
         """Keep `state` (no longer to be changed by anyone) as the project at its version."""
         if state.pending_events:
             raise ValueError("only a saved state can be kept")
-        size = estimated_bytes(state)
+        size = footprint(state)
         if size > self.budget:
             return
         key = (state.id, state.version)

@@ -23,7 +23,7 @@ from eventsourcing.persistence import StoredEvent
 
 from application.access import Admission
 from application.loading import ProjectLoading
-from application.past import PastStates
+from application.past import DEFAULT_BUDGET, PAST_STATES_BYTES, PastStates
 from application.ports import LedgerStore
 from domain.baselines import Baseline, baselines
 from domain.diff import Change, diff
@@ -73,7 +73,8 @@ class ProjectReads(ProjectLoading):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # States of the past rebuilt once, for the next reads of them (application.past).
-        self.past = PastStates()
+        raw = self.env.get(PAST_STATES_BYTES)
+        self.past = PastStates(DEFAULT_BUDGET if raw in (None, "") else int(raw))
 
     @property
     def store(self) -> LedgerStore:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
-from application.past import REPLAY_LIMIT, PastStates, estimated_bytes
+from application.cache import footprint
+from application.past import REPLAY_LIMIT, PastStates
 from domain.events import ProjectEvent
 from domain.project import Project
 from tests.unit.helpers import new_events
@@ -88,7 +89,7 @@ def test_a_version_beyond_reach_of_a_kept_state_is_loaded() -> None:
 
 def test_the_least_recently_read_states_go_first_when_over_the_budget() -> None:
     store = Store()
-    size = estimated_bytes(store.rebuilt(100))
+    size = footprint(store.rebuilt(100))
     past = PastStates(budget=int(size * 2.5))
     for version in (100, 101, 102):  # about the same size: room for two
         _read(past, store, version)

@@ -154,3 +154,21 @@ def test_hits_and_misses_are_counted_but_a_peek_is_not() -> None:
 def test_an_empty_cache_is_still_a_cache_to_the_library() -> None:
     # The library's repository skips a cache that reads as false.
     assert ProjectCache(max_bytes=1, max_entries=1)
+
+
+def test_a_burst_of_big_events_after_small_ones_is_not_counted_at_the_small_average() -> None:
+    """Review finding: walked after many small events, then grown by big ones before the next
+    walk, a project was counted at the small events' average (50x under). Each event between
+    walks counts at least EVENT_BYTES_FLOOR, so the count is not below what they hold."""
+    project = _project(1, size=10)
+    did = next(iter(project.deliverables.values())).id
+    for n in range(400):  # small events
+        project.update_deliverable(did, title=f"Title {n}", actor=MANAGER)
+    project.collect_events()
+    cache = ProjectCache(max_bytes=2**30, max_entries=10)
+    cache.put(project.id, project)
+    _grow(project, 45, size=3_000)  # 90 big events: fewer than a walk waits for (~100)
+
+    cache.settle(project.id)
+
+    assert cache.stats().bytes >= 0.9 * footprint(project)
