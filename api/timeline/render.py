@@ -151,16 +151,42 @@ def _bands(svg: ET.Element, lanes: list[Lane]) -> tuple[float, list[tuple[Placed
     return y, rows_at
 
 
+AXIS_SIZE = 12  # the picture's font size, which the tick labels inherit
+AXIS_GAP = 4  # the least room between two tick labels, px
+
+
 def _axis(svg: ET.Element, first: date, last: date, x: Scale, bottom: float) -> None:
     axis = sub(svg, "g", {"class": "axis", "aria-hidden": "true"})
-    for day, label in ticks(first, last):
+    marks = ticks(first, last)
+    shown = set(_fitting_labels(marks, x))
+    for day, label in marks:
         line(axis, x(day), TOP - 6, x(day), bottom, stroke="#d0d7de", dash="2 3")
+        if (day, label) not in shown:
+            continue
         sub(
             axis,
             "text",
             {"x": f"{x(day):.1f}", "y": str(TOP - 12), "text-anchor": "middle", "fill": MUTED},
             label,
         )
+
+
+def _fitting_labels(marks: list[tuple[date, str]], x: Scale) -> list[tuple[date, str]]:
+    """The tick labels that do not overlap (issue 19: "28 Dec" under "4 Jan 2027"): in order,
+    a label that would touch the one before is left out, unless it names a year the one
+    before does not, which then gives way to it (the year is what a reader must not miss)."""
+    kept: list[tuple[date, str, float, float]] = []
+    for day, label in marks:
+        half = measure.width(label, AXIS_SIZE) / 2
+        lo, hi = x(day) - half, x(day) + half
+        if kept and lo < kept[-1][3] + AXIS_GAP:
+            if day.year == kept[-1][0].year or len(label) <= len(kept[-1][1]):
+                continue
+            kept.pop()
+            if kept and lo < kept[-1][3] + AXIS_GAP:
+                continue
+        kept.append((day, label, lo, hi))
+    return [(day, label) for day, label, _, _ in kept]
 
 
 def _today(svg: ET.Element, today: date, at: float, bottom: float, past: bool) -> None:

@@ -10,6 +10,7 @@ is installed, the labels are also rendered and their ink looked for outside thei
 from __future__ import annotations
 
 import io
+import itertools
 import xml.etree.ElementTree as ET
 from datetime import UTC, date, datetime, timedelta
 from uuid import UUID, uuid4
@@ -28,8 +29,10 @@ from api.timeline.layout import (
     PHASE_X,
     TITLE_TO,
     TITLE_X,
+    ticks,
 )
 from api.timeline.measure import ELLIPSIS, fit, one_line, width
+from api.timeline.render import AXIS_GAP, AXIS_SIZE, _fitting_labels
 from domain.entities import MilestoneStatus
 from domain.errors import DomainError
 from domain.rules import Health
@@ -265,3 +268,26 @@ def test_ink_stays_in_its_region_when_rendered_with_cairosvg() -> None:
     assert columns, "nothing was drawn"
     assert min(columns) >= LABELS_FROM - 1
     assert max(columns) <= LABELS_TO + 1
+
+
+def test_tick_labels_never_overlap_and_the_one_naming_a_new_year_stays() -> None:
+    """Issue 19 (seen in docs/web-project.png): "28 Dec" and "4 Jan 2027" were drawn over
+    each other. A label that would touch the one before is left out, unless it names a new
+    year: then the one before gives way."""
+    first, last = date(2026, 11, 9), date(2027, 3, 1)
+    marks = ticks(first, last)
+
+    def x(day: date) -> float:
+        return 180 + (day - first).days * 54.6 / 7
+
+    shown = _fitting_labels(marks, x)
+
+    labels = [label for _, label in shown]
+    assert "4 Jan 2027" in labels
+    assert "28 Dec" not in labels
+    spans = [
+        (x(day) - width(label, AXIS_SIZE) / 2, x(day) + width(label, AXIS_SIZE) / 2)
+        for day, label in shown
+    ]
+    assert all(a[1] + AXIS_GAP <= b[0] for a, b in itertools.pairwise(spans))
+    assert len(shown) >= len(marks) - 3  # only the crowded ones are left out
