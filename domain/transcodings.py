@@ -9,6 +9,7 @@ from typing import Any
 from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from domain.entities import (
+    ArtifactRef,
     Criterion,
     Deliverable,
     Evidence,
@@ -46,5 +47,6 @@ class DataclassAsDict(Transcoding):
 
 def register_domain_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DateAsISO())
-    for cls in (GateCondition, GateDecision, Phase, Evidence, Criterion, Deliverable, Milestone):
+    entities = (GateCondition, GateDecision, Phase, ArtifactRef, Evidence, Criterion)
+    for cls in (*entities, Deliverable, Milestone):
         transcoder.register(DataclassAsDict(cls))

@@ -17,9 +17,11 @@ from eventsourcing.persistence import StoredEvent
 
 from application.ledger import Ledger
 from domain import events as ev
-from domain.entities import GateDecisionKind, SignatureMeaning
+from domain.entities import ArtifactRef, GateDecisionKind, SignatureMeaning
 from domain.project import Project
 from domain.states import DeliverableState
+
+from .helpers import draft, new_project
 
 PROJECT = UUID("5d0c5a53-2c77-4a8e-9d3c-0f6f4bf7a101")
 DELIVERABLE = UUID("e2694296-976c-4f31-96d7-51900314303c")
@@ -390,3 +392,27 @@ def test_a_snapshot_holds_a_gate_decision_and_its_conditions(ledger: Ledger) -> 
     assert decision is not None
     assert decision == project.phase(design.id).decision
     assert [c.text for c in decision.open_conditions] == ["fix it"]
+
+
+def test_a_snapshot_of_evidence_that_names_an_artifact_is_written_and_loads(
+    ledger: Ledger,
+) -> None:
+    """Found while merging: `ArtifactRef` had no transcoding, so a project holding evidence
+    of an uploaded file could not be snapshotted (each 100th save logged a warning and its
+    loads replayed ever more events)."""
+    project = new_project()
+    did = draft(project, met=False)
+    criterion = next(iter(project.deliverable(did).criteria.values()))
+    artifact = ArtifactRef("ab" * 32, 11, "text/plain", "minutes.txt")
+    project.record_evidence(did, criterion.id, None, artifact=artifact, actor="bob")
+    project.collect_events()
+
+    stored = ledger.mapper.to_stored_event(Project.Snapshot.take(project))
+    decoded = ledger.mapper.to_domain_event(stored)
+    assert isinstance(decoded, Project.Snapshot)
+    loaded = decoded.mutate(None)
+
+    assert isinstance(loaded, Project)
+    evidence = loaded.deliverable(did).criteria[str(criterion.id)].evidence
+    assert evidence is not None
+    assert evidence.artifact == artifact
