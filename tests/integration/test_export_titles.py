@@ -13,6 +13,8 @@ ORIGINAL = (
     "position,occurred_at,project_id,version,entity_kind,entity_id,type,actor,summary,"
     "correlation_id,data"
 )
+# After `data` come a signature's three columns (R27), then the titles: appended, in that order.
+SIGNATURE = "signer_name,meaning,signed_digest"
 TITLES = "deliverable_id,deliverable_title,milestone_id,milestone_name,phase_id,phase_name"
 
 
@@ -53,7 +55,7 @@ def test_the_audit_csv_names_each_id_as_it_was_then(users: Users) -> None:
     response = alice.get("/v1/audit/export", params={"project_id": pid, "min_position": last})
 
     text = response.text
-    assert text.splitlines()[0] == f"{ORIGINAL},{TITLES}"  # appended, none reordered
+    assert text.splitlines()[0] == f"{ORIGINAL},{SIGNATURE},{TITLES}"  # appended, none moved
     rows = by_type(rows_of(response))
     assert (rows["PhaseAdded"]["phase_id"], rows["PhaseAdded"]["phase_name"]) == (
         ids["phase"],
@@ -93,6 +95,7 @@ def test_the_history_csv_names_each_id_as_it_was_then_from_any_starting_version(
         "occurred_at",
         "correlation_id",
         "data",
+        *SIGNATURE.split(","),
         *TITLES.split(","),
     ]
     rows = by_type(whole)

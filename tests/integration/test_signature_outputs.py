@@ -113,7 +113,13 @@ def test_the_audit_summary_and_its_exports_show_the_manifestation(signed: Signed
     )
     [line] = list(csv.DictReader(io.StringIO(as_csv.text)))
     header = as_csv.text.splitlines()[0].split(",")
-    assert header[-3:] == ["signer_name", "meaning", "signed_digest"]
+    signature = header.index("signer_name")
+    assert header[signature - 1 : signature + 3] == [
+        "data",
+        "signer_name",
+        "meaning",
+        "signed_digest",
+    ]
     assert (line["actor"], line["signer_name"], line["meaning"]) == (
         signed.carol.name,
         "Carol Danvers",
