@@ -50,7 +50,9 @@ class AsOfIndex:
         # The answer and the events around it, in one round trip (an as-of read's first step);
         # least(): a planted row at the largest bigint must not make `version + 1` overflow.
         self._select_version_at = SQL(
-            "WITH hint AS (SELECT least(max(version), 9223372036854775806) AS version FROM {table}"
+            # least() ignores a NULL: with no row at or before the instant, the answer is NULL.
+            "WITH hint AS (SELECT CASE WHEN max(version) IS NOT NULL"
+            " THEN least(max(version), 9223372036854775806) END AS version FROM {table}"
             " WHERE project_id = %(project)s AND occurred_at <= %(instant)s AND confirmed)"
             " SELECT hint.version, e.originator_version, e.topic, e.state FROM hint"
             " LEFT JOIN {events} e ON e.originator_id = %(project)s AND e.originator_version"
