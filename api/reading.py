@@ -25,6 +25,7 @@ from adapters.postgres.database import session_settings, with_role
 from api.settings import Settings
 from application.access import Admission
 from application.ledger import Ledger
+from projections.projects.queries import readable_projects
 from projections.replicas import (
     Pool,
     Replica,
@@ -115,11 +116,7 @@ class Reading:
         if target.replica is None or read_all:
             return scope
         with self.primary.pool.connection() as conn:
-            rows = conn.execute(
-                "SELECT project_id FROM project_members WHERE principal = %s", [principal]
-            ).fetchall()
-        members = frozenset(row[0] for row in rows)
-        return members if scope is None else members & scope
+            return readable_projects(conn, principal, scope).projects
 
     def past(self, admitted: Admission, read: Callable[[Ledger], T]) -> T:
         """A read of the project's events (its past) on the chosen ledger, failing over as

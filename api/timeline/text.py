@@ -56,7 +56,3 @@ def day(value: date, *, year: bool = True) -> str:
 
 def instant(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-
-
-def shorten(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
