@@ -477,55 +477,43 @@ class DeliverableApproved(DeliverableMoved):
         deliverable.approval_groups = _stood_for(deliverable, self.actor, aggregate)
 
 
-class DeliverableRejected(DeliverableMoved):
+class DeliverableSentBack(DeliverableMoved):
+    """A signed move back to draft (a rejection, a reopening): the round's approvals so far
+    count for nothing.
+
+    Version 2 is a signature (R27): it records its `meaning`, the signer's printed name then
+    (`signer_name`) and the digest of what was signed (`signed_digest`). One stored as version 1
+    recorded none of them: all None ("not recorded"), never a default meaning made up later.
+    Only its subclasses are stored."""
+
+    class_version = 2
+    reason: str
+    meaning: str | None = None
+    signer_name: str | None = None
+    signed_digest: str | None = None
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        state["meaning"] = state["signer_name"] = state["signed_digest"] = None
+
+    def apply(self, aggregate: Project) -> None:
+        super().apply(aggregate)
+        deliverable = self.deliverable(aggregate)
+        deliverable.approvals = []
+        deliverable.approval_groups = {}
+
+
+class DeliverableRejected(DeliverableSentBack):
     """R22: a rejection by any reviewer ends the round (a veto): the deliverable returns to
-    draft and the round's approvals so far count for nothing.
+    draft."""
 
-    Version 2 is a signature (R27): it records its `meaning`, the signer's printed name then
-    (`signer_name`) and the digest of what was signed (`signed_digest`). One stored as version 1
-    recorded none of them: all None ("not recorded"), never a default meaning made up later."""
-
-    class_version = 2
     transition = rules.REJECT
-    reason: str
-    meaning: str | None = None
-    signer_name: str | None = None
-    signed_digest: str | None = None
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["meaning"] = state["signer_name"] = state["signed_digest"] = None
-
-    def apply(self, aggregate: Project) -> None:
-        super().apply(aggregate)
-        deliverable = self.deliverable(aggregate)
-        deliverable.approvals = []
-        deliverable.approval_groups = {}
 
 
-class DeliverableReopened(DeliverableMoved):
-    """R6: back to draft from review or approved.
+class DeliverableReopened(DeliverableSentBack):
+    """R6: back to draft from review or approved."""
 
-    Version 2 is a signature (R27): it records its `meaning`, the signer's printed name then
-    (`signer_name`) and the digest of what was signed (`signed_digest`). One stored as version 1
-    recorded none of them: all None ("not recorded"), never a default meaning made up later."""
-
-    class_version = 2
     transition = rules.REOPEN_DELIVERABLE
-    reason: str
-    meaning: str | None = None
-    signer_name: str | None = None
-    signed_digest: str | None = None
-
-    @staticmethod
-    def upcast_v1_v2(state: dict[str, Any]) -> None:
-        state["meaning"] = state["signer_name"] = state["signed_digest"] = None
-
-    def apply(self, aggregate: Project) -> None:
-        super().apply(aggregate)
-        deliverable = self.deliverable(aggregate)
-        deliverable.approvals = []
-        deliverable.approval_groups = {}
 
 
 class DeliverableCancelled(DeliverableMoved):
