@@ -4,9 +4,10 @@ projection runner in its own process (`serve` starts `milestones worker` as a ch
 The same load as `write_floor` (`bench.stack.drive`: 16 `hey -c 1` clients on 16 new projects,
 `POST` a deliverable), against a service started afresh for each process count, on the same
 database. The value is the 2-process rate ÷ the 1-process rate of the same run; the JSON has all
-three (a smoke run starts two processes only, so it has no ratio). There is no goal: it shows how the design uses more cores, and this machine has
-`os.cpu_count()` of them, shared by the service, PostgreSQL, the runner and the load generator,
-so past that count more processes can only share the same CPU (the figure says so).
+three (a smoke run starts two processes only, so it has no ratio). There is no goal: it shows
+how the design uses more cores, and this machine has `os.cpu_count()` of them, shared by the
+service, PostgreSQL, the runner and the load generator, so past that count more processes can
+only share the same CPU (the figure says so).
 """
 
 from __future__ import annotations
