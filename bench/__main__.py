@@ -105,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         "quick": sizes.quick,
         "mode": sizes.mode,
         "only": sorted(wanted) if args.only else None,
+        "workers": args.workers,
         "machine": where,
         "started": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "git": runs.provenance(),

@@ -60,12 +60,14 @@ def same_clean_commit(one: Document, other: Document) -> bool:
 
 
 def comparable(latest: Document, previous: Document | None) -> bool:
-    """Whether the two documents may count as two full runs in a row of the same code."""
+    """Whether the two documents may count as two full runs in a row of the same code, run
+    the same way (as many API processes)."""
     return (
         previous is not None
         and is_full(latest)
         and is_full(previous)
         and same_clean_commit(latest, previous)
+        and latest.get("workers", 1) == previous.get("workers", 1)
     )
 
 

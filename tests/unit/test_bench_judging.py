@@ -73,6 +73,10 @@ def test_a_quick_smoke_or_partial_run_is_not_a_full_run(other: dict[str, Any]) -
     assert runs.met_in_both(_run(**other), _run()) == {"write_floor": False}
 
 
+def test_runs_with_different_numbers_of_api_processes_do_not_count_as_two_in_a_row() -> None:
+    assert runs.met_in_both(_run() | {"workers": 2}, _run()) == {"write_floor": False}
+
+
 def test_without_a_previous_run_no_goal_is_met_in_both() -> None:
     assert runs.met_in_both(_run(), None) == {"write_floor": False}
 
