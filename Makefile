@@ -61,8 +61,9 @@ fmt: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-# Benchmarks against raw PostgreSQL baselines of the same run (see bench/): full ≤ 10 min,
-# quick ≤ 3 min. CI passes BENCH_QUICK_FLAGS=--smoke to shrink the sizes further.
+# Benchmarks against baselines of the same run (see bench/): full ≤ 12 min on a quiet machine
+# (it writes bench/results/latest.json, keeps the run before as previous.json and rewrites the
+# README's table), quick ≤ 3 min. CI passes BENCH_QUICK_FLAGS=--smoke to shrink the sizes further.
 BENCH_QUICK_FLAGS ?= --quick
 
 bench: $(STAMP)

@@ -29,7 +29,7 @@ from api.settings import Settings
 from application.access import Principal
 from application.ledger import Ledger
 from bench import workload
-from bench.as_of import SMALL, _churn, _save
+from bench.as_of import SMALL, _churn
 
 LENGTHS = (10_000, 100_000)
 WINDOWS = (100, 1_000)
@@ -68,13 +68,14 @@ def _project_of(ledger: Ledger, length: int) -> tuple[UUID, list[datetime]]:
     """A project of `length` events and the instant of each (index n: version n + 1)."""
     rng = random.Random(17)
     project, phases = workload.new_project(f"Diff {length}")
+    saver = workload.GrownProject(ledger)
     workload.grow(project, phases, SMALL, rng)
-    stamps = _save(ledger, project)
+    stamps = saver.save(project)
     while project.version < length:
         target = min(project.version + workload.PROJECT_SAVE, length)
         while project.version < target:
             _churn(project, rng)
-        stamps += _save(ledger, project)
+        stamps += saver.save(project)
     return project.id, stamps
 
 

@@ -20,7 +20,7 @@ PROBE_EVERY = 4
 
 
 def measure(ctx: Context) -> Metric:
-    goal = f"≤ {GOAL_MS:.0f} ms"
+    goal = f"p99 ≤ {GOAL_MS:.0f} ms at half the saturation rate"
     max_rate = ctx.notes.get("max_rate")
     if not max_rate:
         return missing(unit="ms", goal=goal, reason="needs the write metric's maximum rate")

@@ -1,8 +1,9 @@
 """`rebuild`: events/s rebuilding every view from the whole log, and how peak memory scales.
 
 Each rebuild runs in a fresh subprocess (`python -m bench.rebuild_worker`), so its peak RSS is
-its own. Baseline: raw executemany of 100 rows per transaction. Goal: ratio ≥ 1.0 and peak RSS
-at the big log ≤ 1.2 × at the small one (full: 1,000,000 vs 100,000 events).
+its own. Baseline: raw executemany of 100 rows per transaction. Goal (issue 18): ratio ≥ 0.5
+and RSS flat: peak RSS at the big log ≤ 1.2 × at the small one (full: 500,000 vs 100,000
+events, `bench.context.SIZES`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from bench import baselines
 from bench.context import REPO, Context
 from bench.report import Metric, measured
 
-GOAL_RATIO = 1.0
+GOAL_RATIO = 0.5
 GOAL_RSS = 1.2
 
 
@@ -78,7 +79,8 @@ def measure(ctx: Context, small: dict[str, Any], big: dict[str, Any]) -> Metric:
         rate,
         raw,
         unit="events/s",
-        goal=f"ratio ≥ {GOAL_RATIO}, peak RSS ×{GOAL_RSS} at most",
+        goal=f"ratio ≥ {GOAL_RATIO} (÷ raw 100-row batch insert), "
+        f"RSS flat (peak ×{GOAL_RSS} at most)",
         met=rate / raw >= GOAL_RATIO and rss_ratio <= GOAL_RSS,
         events=int(big["head"]),
         complete=big["complete"],

@@ -34,6 +34,16 @@ def measured(
     }
 
 
+def figure(value: float, baseline: float | None, *, unit: str, what: str, **extra: Any) -> Metric:
+    """A figure reported for its information, beside the goals: no goal, so never met or not."""
+    return {
+        **measured(value, baseline, unit=unit, goal=f"none (a figure): {what}", met=False),
+        "met": None,
+        "figure": True,
+        **extra,
+    }
+
+
 def missing(*, unit: str, goal: str, reason: str) -> Metric:
     """A metric whose feature does not exist (yet): no number, and why."""
     return {
@@ -55,24 +65,36 @@ def _number(value: Any) -> str:
     return f"{value:,.0f}"
 
 
-def table(metrics: dict[str, Metric]) -> str:
-    """The results as a Markdown table (it goes to the terminal and into the README)."""
-    lines = [
-        "| metric | value | unit | baseline | ratio | goal | met |",
-        "| --- | ---: | --- | ---: | ---: | --- | --- |",
-    ]
+def _met(metric: Metric) -> str:
+    if metric.get("missing"):
+        return f"missing: {metric['missing']}"
+    if metric.get("error"):
+        return f"error: {metric['error']}"
+    if metric.get("figure") or str(metric.get("goal", "")).startswith("none (a figure)"):
+        return "—"
+    return "yes" if metric["met"] else "no"
+
+
+def table(metrics: dict[str, Metric], both: dict[str, bool | None] | None = None) -> str:
+    """The results as a Markdown table (it goes to the terminal and into the README); with
+    `both` (`bench.runs.met_in_both`), a last column says whether the previous full run met
+    each goal too."""
+    header = "| metric | value | unit | baseline | ratio | goal | met |"
+    rule = "| --- | ---: | --- | ---: | ---: | --- | --- |"
+    if both is not None:
+        header += " met in both runs |"
+        rule += " --- |"
+    lines = [header, rule]
     for name, metric in metrics.items():
-        if metric.get("missing"):
-            met = f"missing: {metric['missing']}"
-        elif metric.get("error"):
-            met = f"error: {metric['error']}"
-        else:
-            met = "yes" if metric["met"] else "no"
-        lines.append(
+        line = (
             f"| `{name}` | {_number(metric['value'])} | {metric['unit']} | "
             f"{_number(metric['baseline'])} | {_number(metric['ratio'])} | {metric['goal']} | "
-            f"{met} |"
+            f"{_met(metric)} |"
         )
+        if both is not None:
+            judged = both.get(name)
+            line += f" {'—' if judged is None else 'yes' if judged else 'no'} |"
+        lines.append(line)
     return "\n".join(lines)
 
 
