@@ -126,7 +126,7 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
         with self._database_lock:
             return {k: self._correlations[k] for k in events if k in self._correlations}
 
-    def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
+    def stored_rows(self) -> Iterator[RawRow]:
         """The memory store keeps no hash chain: there is nothing to verify."""
         raise NotImplementedError("the hash chain is kept by PostgreSQL only")
 

@@ -97,8 +97,9 @@ class LedgerStore(Protocol):
     def correlation_ids(self, events: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], str]:
         """The correlation ids of these events (project, version) that have one."""
 
-    def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
-        """Every stored event as raw columns, in position order (for the hash chain's check)."""
+    def stored_rows(self) -> Iterator[RawRow]:
+        """Every stored event encoded as the hash chain hashes it (`domain.chain.encode_row`),
+        with its stored chain hash, in position order (for the chain's check)."""
 
     def find_answer(self, principal: str, key: str) -> KeptAnswer | None:
         """The answer kept under this principal's key within `ANSWERS_KEPT_FOR`, if any; one

@@ -2,8 +2,9 @@
 
 Fills a scratch database with N events (the seal trigger chains each one, as in production),
 then times `Checkpoints.verify()` — the same code as `milestones verify` and `GET /v1/verify`:
-a server-side cursor streams the raw rows and Python recomputes every hash. Prints events/s and
-the peak memory growth, which stays flat however large N is (constant memory).
+a binary COPY streams the rows, encoded by the server, and Python recomputes every hash.
+Prints events/s and the peak memory growth, which stays flat however large N is (constant
+memory).
 Needs DATABASE_URL (a server where it may create and drop a database).
 """
 

@@ -134,19 +134,29 @@ def version_at(versions: Sequence[LinkVersion], position: int) -> int:
     return found
 
 
-class StoredRow(NamedTuple):
-    """One row of the event table, exactly as stored."""
+def encode_row(
+    position: int,
+    stream_id: UUID | bytes,
+    version: int,
+    topic: str | bytes | None,
+    state: bytes | None,
+) -> bytes:
+    """A stored event's fields as both links hash them: `int8(position) || uuid(stream id) ||
+    int8(version) || int4(n) || topic || int4(m) || state` (version 2's `row_digest` is their
+    SHA-256)."""
+    return _fields(position, stream_id, version, topic, state)
 
-    position: int
-    stream_id: UUID | bytes  # its 16 bytes, as the verifier reads it
-    version: int
-    topic: str | bytes | None  # its UTF-8 bytes, as the verifier reads it
-    state: bytes | None
+
+class EncodedRow(NamedTuple):
+    """One row of the event table as the verifier reads it: its fields encoded as the links hash
+    them (`encode_row`; the first 8 bytes are its position) and its stored chain hash."""
+
+    encoded: bytes
     chain_hash: bytes | None
 
 
-# A stored row as the verifier reads it: StoredRow's fields, in its order (a StoredRow is one).
-RawRow = tuple[int, UUID | bytes, int, str | bytes | None, bytes | None, bytes | None]
+# An EncodedRow's fields as a plain tuple (what the database read yields: no object per row).
+RawRow = tuple[bytes, bytes | None]
 
 
 @dataclass(frozen=True)
@@ -197,6 +207,8 @@ def verify(
     """Recompute the chain over `rows` (in position order) and compare it with what is stored.
 
     Reads each row once and keeps only the running hash, so memory does not grow with the log.
+    Each row comes encoded (`encode_row`): its position is read from the bytes that are hashed,
+    never taken on trust beside them.
     Every checkpoint must find its position in the log with the same head and count: that is
     what catches a log whose tail was cut, or that was rewritten and re-chained. `versions`
     (the `chain_versions` table) says which link seals each row.
@@ -230,7 +242,9 @@ def verify(
             f"removed (the log has {count} events up to there)",
         )
 
-    for position, stream_id, version, topic, state, chain_hash in rows:
+    sha256 = hashlib.sha256  # the loop below runs once per stored event: no lookups in it
+    for encoded, chain_hash in rows:
+        position = int.from_bytes(encoded[:8], "big", signed=True)
         if next_checkpoint < len(pending) and pending[next_checkpoint].position < position:
             return skipped_checkpoint(pending[next_checkpoint])
         if previous_position is not None and position <= previous_position:
@@ -238,9 +252,12 @@ def verify(
         while next_switch < len(switches) and switches[next_switch].from_position <= position:
             link_version = switches[next_switch].version
             next_switch += 1
-        expected = link(
-            previous, position, stream_id, version, topic, state, link_version=link_version
-        )
+        if link_version == 2:
+            expected = sha256(previous + sha256(encoded).digest()).digest()
+        elif link_version == 1:
+            expected = sha256(previous + encoded).digest()
+        else:
+            raise ValueError(f"unknown chain link version {link_version}")
         if chain_hash != expected:
             gap = "the start of the log" if previous_position is None else str(previous_position)
             return broken(

@@ -180,9 +180,9 @@ class LedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn:
             return self.log.read_page_of(conn, projects, after, limit, until)
 
-    def stored_rows(self, *, batch: int = 10_000) -> Iterator[RawRow]:
+    def stored_rows(self) -> Iterator[RawRow]:
         with self.datastore.get_connection() as conn:
-            yield from self.log.stored_rows(conn, batch)
+            yield from self.log.stored_rows(conn)
 
     def unconfirmed_as_of(self) -> Iterator[AsOfRecord]:
         """The as-of index rows the database did not confirm, beside their events."""

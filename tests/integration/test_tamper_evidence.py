@@ -21,7 +21,7 @@ from api.checkpoints import Checkpoints, read_file, write_file
 from api.settings import Settings
 from application.access import Principal
 from cli.main import main
-from domain.chain import GENESIS, link
+from domain.chain import GENESIS, encode_row, link
 from domain.project import Project
 from domain.roles import ProjectRole
 from tests.commanding import run_as
@@ -109,6 +109,63 @@ def test_the_database_seals_each_event_with_the_documented_chain(log: Log) -> No
         _, stream_id, version, topic, state, stored = log.row(position)
         previous = link(previous, position, stream_id, version, topic, bytes(state))
         assert bytes(stored) == previous
+
+
+def test_the_verifier_reads_each_event_encoded_as_the_chain_defines_it(log: Log) -> None:
+    # A topic and a state beyond ASCII, sealed by the trigger as any insert is.
+    with psycopg.connect(log.url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO ledger_events (originator_id, originator_version, topic, state)"
+            " VALUES (%s, 1, 'domain.events:Prüfung✓', %s)",
+            (uuid4(), '{"name": "Größe 日本"}'.encode()),
+        )
+        last = conn.execute("SELECT max(notification_id) FROM ledger_events").fetchone()
+    assert last is not None
+
+    read = list(log.container.ledger.store.stored_rows())
+
+    expected = []
+    for position in [*log.positions, int(last[0])]:
+        _, stream_id, version, topic, state, stored = log.row(position)
+        expected.append((encode_row(position, stream_id, version, topic, bytes(state)), stored))
+    assert read == expected
+    assert log.checkpoints.verify().ok
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("originator_id", "gen_random_uuid()"),
+        ("originator_version", "originator_version + 100"),
+        ("topic", "topic || 'X'"),
+        ("chain_hash", "sha256(chain_hash)"),
+    ],
+)
+def test_each_stored_field_changed_is_found_at_its_position(
+    log: Log, column: str, value: str
+) -> None:
+    target = log.positions[4]
+    log.tamper(
+        (f"UPDATE ledger_events SET {column} = {value} WHERE notification_id = %s", (target,))
+    )
+
+    result = log.checkpoints.verify()
+
+    assert not result.ok
+    assert result.first_broken_position == target
+
+
+def test_the_last_event_changed_is_found_at_the_last_position(log: Log) -> None:
+    last = log.positions[-1]
+    log.tamper(
+        ("UPDATE ledger_events SET state = state || ' ' WHERE notification_id = %s", (last,))
+    )
+
+    result = log.checkpoints.verify()
+
+    assert not result.ok
+    assert (result.first_broken_position, result.events_checked) == (last, 7)
+    assert result.head == log.row(log.positions[-2])[5]
 
 
 def test_one_flipped_byte_in_a_stored_event_is_found_at_its_position(log: Log) -> None:
