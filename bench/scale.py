@@ -4,7 +4,8 @@ Sizes from the environment: BENCH_SCALE_EVENTS (10,000,000: the one knob a run n
 BENCH_SCALE_PROJECTS (10,000), BENCH_SCALE_API_EVENTS (100,000: the last events, sent through
 the API), BENCH_SCALE_TAIL_BUDGET (seconds the API tail may take, 1,800; the JSON says what it
 achieved and whether it stopped), BENCH_SCALE_SAMPLES (requests per read route, 200),
-BENCH_SCALE_SECONDS (each load run, 20).
+BENCH_SCALE_SECONDS (each load run, 20); BENCH_SCALE_KEEP=1 keeps the database afterwards (its
+name is logged) for EXPLAIN ANALYZE of a slow route, to be dropped by hand.
 
 The bulk is COPY'd by `bench.scale_load`: projects cloned from one generated project, each with
 its events sealed into the hash chain, its as-of index rows and a signed snapshot at its head,
@@ -150,7 +151,10 @@ def run() -> dict[str, Any]:
         },
         "loadavg": {"start": _loadavg()},
     }
-    with context(SIZES["quick"]) as ctx:
+    keep = os.environ.get("BENCH_SCALE_KEEP", "") not in ("", "0")
+    with context(SIZES["quick"], keep=keep) as ctx:
+        if keep:
+            log.info("the database is kept: %s", ctx.database_url)
         started = time.perf_counter()
         log.info("COPY %d events in projects of %d", bulk, per_project)
         ids = scale_load.load(ctx.ledger, ctx.database_url, bulk, events_per_project=per_project)

@@ -1,6 +1,6 @@
 """The scale run's bulk, loaded at COPY speed: projects cloned from one generated template, each
-with its events, its as-of index rows and a signed snapshot at its head, byte for byte what the
-service would have stored for them.
+with its events, its as-of index rows and a signed snapshot every 100 events (as the service
+takes them), byte for byte what the service would have stored for them.
 
 The slow part of `workload.copy_projects` is the events table's row trigger, which finds the
 chain's head and seals each row one at a time (about 6,000 rows/s here). This loader computes
@@ -15,7 +15,7 @@ and chain hash, as `SnapshotRecorder` signs.
 
 A template's stored bytes become a format (`bytes % values`) once: each UUID and each principal
 it names is a slot; a clone fills the slots with its own values (the UUIDs XOR'd with the
-clone's mask, so every id is new and still a version-4 UUID). The snapshot is the template's,
+clone's mask, so every id is new and still a version-4 UUID). The snapshots are the template's,
 encoded by the ledger's own mapper and cloned the same way; `tests/integration/test_scale_load.py`
 checks it is the bytes the ledger writes for the clone replayed from its events.
 """
@@ -23,9 +23,11 @@ checks it is the bytes the ledger writes for the clone replayed from its events.
 from __future__ import annotations
 
 import hashlib
+import queue
 import random
 import re
 import struct
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +48,7 @@ from adapters.postgres.snapshots import (
 from application.ledger import Ledger
 from bench import workload
 from domain import chain
+from domain.events import ProjectEvent
 from domain.project import Project
 
 # What a clone changes in the template's bytes: each UUID (as the store's JSON writes it, or as
@@ -63,7 +66,7 @@ _sha256 = hashlib.sha256
 _INT8 = struct.Struct(">q")
 _INT4 = struct.Struct(">i")
 # Rows per COPY transaction.
-BATCH = 50_000
+BATCH = 20_000
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def _event(version: int, topic: str, state: _Format, occurred_at: datetime) -> _
 
 
 class Template:
-    """One generated project's events and head snapshot, ready to be cloned many times."""
+    """One generated project's events and snapshots, ready to be cloned many times."""
 
     def __init__(self, ledger: Ledger, events: int, seed: int = 7) -> None:
         project, phases = workload.new_project("Generated project")
@@ -99,7 +102,9 @@ class Template:
         self._uuids: dict[bytes, int] = {}  # a UUID's text (either form) → its slot
         self._forms: list[tuple[int, bool]] = []  # each slot's UUID, and whether it has dashes
         self.events = []
-        for event in project.collect_events():
+        collected = project.collect_events()
+        for event in collected:
+            assert isinstance(event, ProjectEvent)
             stored = ledger.mapper.to_stored_event(event)
             self.events.append(
                 _event(
@@ -109,9 +114,17 @@ class Template:
                     event.timestamp,
                 )
             )
-        assert ledger.snapshots is not None, "the scale run needs snapshots"
-        self.snapshot = snapshot(ledger, project, self.events[-1].occurred_at)
-        self.snapshot_state = self._format(self.snapshot[1])
+        # The snapshots the service takes (every `interval` events, of the state just saved),
+        # of the project replayed from its events, as `milestones verify` replays one.
+        interval = ledger.snapshotting_intervals[Project]
+        self.snapshots: dict[int, tuple[str, _Format]] = {}
+        replayed: Project | None = None
+        for event in collected:
+            assert isinstance(event, ProjectEvent)
+            replayed = event.mutate(replayed)
+            if replayed is not None and replayed.version % interval == 0:
+                topic, state = snapshot(ledger, replayed, event.timestamp)
+                self.snapshots[replayed.version] = (topic, self._format(state))
 
     def _format(self, state: bytes) -> _Format:
         slots: list[int] = []
@@ -176,7 +189,7 @@ def load(
     ledger: Ledger, database_url: str, total: int, *, events_per_project: int, seed: int = 7
 ) -> list[UUID]:
     """Append `total` events in projects of about `events_per_project` (whole deliverable
-    lives; the last project may be cut short, and is then not snapshotted); their ids."""
+    lives; the last project may be cut short); their ids."""
     template = Template(ledger, events_per_project, seed)
     rng = random.Random(seed)
     recorder = ledger.recorder
@@ -187,11 +200,57 @@ def load(
     tables = _Tables(recorder, snapshots, snapshots.signer)
     ids: list[UUID] = []
     written = 0
-    with psycopg.connect(database_url) as conn:
+    with psycopg.connect(database_url) as conn, _SnapshotWriter(database_url, tables) as later:
         _set_triggers_aside(conn)
         while written < total:
-            written += _append(conn, tables, template, rng, total - written, ids)
+            batch = _append(conn, tables, template, rng, total - written, ids)
+            later.put(batch.snapshots)  # once their events are committed
+            written += batch.size
     return ids
+
+
+class _SnapshotWriter:
+    """The snapshots COPY'd on a connection of their own, in a thread, while the next events
+    are made: the server compresses a project's ten snapshots (about 1 MB) for as long as it
+    takes to insert its events, and the two now run side by side."""
+
+    def __init__(self, database_url: str, tables: _Tables) -> None:
+        self._url = database_url
+        self._tables = tables
+        self._pending: queue.Queue[list[tuple[Any, ...]] | None] = queue.Queue(maxsize=2)
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="scale-snapshots", daemon=True)
+
+    def __enter__(self) -> _SnapshotWriter:
+        self._thread.start()
+        return self
+
+    def put(self, rows: list[tuple[Any, ...]]) -> None:
+        if self._failed is not None:
+            raise RuntimeError("the snapshots could not be written") from self._failed
+        self._pending.put(rows)
+
+    def __exit__(self, *exc: object) -> None:
+        self._pending.put(None)
+        self._thread.join()
+        if self._failed is not None and exc[0] is None:
+            raise RuntimeError("the snapshots could not be written") from self._failed
+
+    def _run(self) -> None:
+        try:
+            with psycopg.connect(self._url) as conn:
+                _set_triggers_aside(conn)
+                while (rows := self._pending.get()) is not None:
+                    with (
+                        conn.transaction(),
+                        _copy(conn, self._tables.snapshots, _SNAPSHOT_COLUMNS) as copy,
+                    ):
+                        for row in rows:
+                            copy.write_row(row)
+        except BaseException as error:  # reported to the loader by put() or on exit
+            self._failed = error
+            while self._pending.get() is not None:  # unblock the loader until it stops
+                pass
 
 
 class _Tables:
@@ -215,12 +274,12 @@ def _append(
     rng: random.Random,
     room: int,
     ids: list[UUID],
-) -> int:
+) -> _Batch:
     """One transaction of whole clones (up to BATCH events, at most `room`), under the events'
-    ordering lock; how many events it wrote."""
+    ordering lock, with their as-of index rows; the batch (its snapshots still to write)."""
     with conn.transaction():
         conn.execute("SELECT public.ledger_events_lock()")
-        batch = _Batch(*_head(conn, tables.events))
+        batch = _Batch(*_head(conn, tables.events), tables.signer)
         # The events stream to the server as they are made (a writer thread sends them), so
         # the server's inserts overlap this process's hashing.
         with _copy(conn, tables.events, _EVENT_COLUMNS) as copy:
@@ -228,16 +287,10 @@ def _append(
                 clone = template.clone(rng)
                 ids.append(clone.project_id)
                 rows = template.events[: room - batch.size]
-                batch.add(clone, rows, copy)
-                if len(rows) == len(template.events):
-                    batch.seal(clone, template, tables.signer)
-        for table, columns, waiting in (
-            (tables.timeline, _TIMELINE_COLUMNS, batch.timeline),
-            (tables.snapshots, _SNAPSHOT_COLUMNS, batch.snapshots),
-        ):
-            with _copy(conn, table, columns) as copy:
-                for row in waiting:
-                    copy.write_row(row)
+                batch.add(template, clone, rows, copy)
+        with _copy(conn, tables.timeline, _TIMELINE_COLUMNS) as copy:
+            for row in batch.timeline:
+                copy.write_row(row)
         conn.execute(
             sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'notification_id'), %s)").format(
                 tables.sequence
@@ -245,21 +298,22 @@ def _append(
             (batch.position,),
         )
         conn.execute(sql.SQL("NOTIFY {}").format(tables.channel))
-    return batch.size
+    return batch
 
 
 class _Batch:
     """One transaction's rows: the events go straight to their COPY, the as-of index rows and
     snapshots wait for theirs."""
 
-    def __init__(self, position: int, head: bytes) -> None:
+    def __init__(self, position: int, head: bytes, signer: SnapshotSigner) -> None:
+        self.signer = signer
         self.position = position
         self.head = head
         self.size = 0
         self.timeline: list[tuple[Any, ...]] = []
         self.snapshots: list[tuple[Any, ...]] = []
 
-    def add(self, clone: Clone, rows: list[_Event], copy: psycopg.Copy) -> None:
+    def add(self, template: Template, clone: Clone, rows: list[_Event], copy: psycopg.Copy) -> None:
         pid, position, head = clone.project_id, self.position, self.head
         stream = pid.bytes
         for row in rows:
@@ -272,23 +326,21 @@ class _Batch:
                 _INT8.pack(position) + stream + row.sealed + _INT4.pack(len(state)) + state
             ).digest()
             head = _sha256(head + digest).digest()
+            if row.version in template.snapshots:
+                self._seal(clone, template.snapshots[row.version], row.version, position, head)
             copy.write_row((pid, row.version, row.topic, state, position, head))
             self.timeline.append((pid, row.version, row.occurred_at, True))
         self.position, self.head = position, head
         self.size += len(rows)
 
-    def seal(self, clone: Clone, template: Template, signer: SnapshotSigner) -> None:
-        """The clone's snapshot at its head, signed as `SnapshotRecorder` signs one."""
-        topic, _ = template.snapshot
-        state = clone.fill(template.snapshot_state)
-        version = template.events[-1].version
+    def _seal(
+        self, clone: Clone, taken: tuple[str, _Format], version: int, position: int, head: bytes
+    ) -> None:
+        """The clone's snapshot at `version`, signed as `SnapshotRecorder` signs one."""
+        topic, form = taken
+        state = clone.fill(form)
         message = snapshot_message(
-            clone.project_id,
-            version,
-            self.position,
-            self.head,
-            topic,
-            hashlib.sha256(state).digest(),
+            clone.project_id, version, position, head, topic, hashlib.sha256(state).digest()
         )
         self.snapshots.append(
             (
@@ -296,9 +348,9 @@ class _Batch:
                 version,
                 topic,
                 state,
-                self.position,
-                self.head,
-                signer.sign(message),
+                position,
+                head,
+                self.signer.sign(message),
             )
         )
 
