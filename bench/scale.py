@@ -164,9 +164,10 @@ def run() -> dict[str, Any]:
             "projects": len(ids),
             "seconds": round(copied, 1),
             "events_per_s": round(bulk / copied),
-            "snapshotted_projects": _count(ctx, "ledger_snapshots"),
+            "snapshots": _count(ctx, "ledger_snapshots"),
         }
         doc["loadavg"]["after_bulk"] = _loadavg()
+        doc["database_ceiling"] = _database_ceiling(ctx, per_project)
 
         log.info("projections rebuild --all at %d events", ctx.events())
         rebuild = _cli(ctx, "projections", "rebuild", "--all")
@@ -240,6 +241,30 @@ def run() -> dict[str, Any]:
     return doc
 
 
+# Events the database's own ceiling is measured with (through the sealing trigger).
+SEALED_EVENTS = 50_000
+
+
+def _database_ceiling(ctx: Context, per_project: int) -> dict[str, Any]:
+    """What one database appends through the ordering lock and the sealing trigger, without
+    Python in front: a COPY of SEALED_EVENTS events into the log of this size (the rate the
+    primary reaches once enough API processes feed it; each row is sealed as a command's is)."""
+    from bench import workload
+
+    started = time.perf_counter()
+    workload.copy_projects(
+        ctx.ledger, ctx.database_url, SEALED_EVENTS, events_per_project=per_project
+    )
+    seconds = time.perf_counter() - started
+    return {
+        "events": SEALED_EVENTS,
+        "seconds": round(seconds, 1),
+        "events_per_s": round(SEALED_EVENTS / seconds),
+        "at_events": ctx.events(),
+        "loadavg": _loadavg(),
+    }
+
+
 def _count(ctx: Context, table: str) -> int:
     import psycopg
     from psycopg import sql
@@ -276,12 +301,16 @@ def _organisations(doc: dict[str, Any]) -> dict[str, Any]:
     per_day = doc["demo"]["events_per_day"]
     peak_per_s = per_day / (8 * 3600) * 10
     ceiling = doc["write_ceiling"]["events_per_s"]
+    database = doc.get("database_ceiling", {}).get("events_per_s")
     return {
         "demo_events_per_day": round(per_day, 1),
         "assumed_peak_events_per_s": round(peak_per_s, 5),
         "assumptions": "a day's events in 8 working hours, peaks at 10x that average",
         "at_write_ceiling": int(ceiling / peak_per_s) if peak_per_s else None,
         "at_half_the_ceiling": int(ceiling / 2 / peak_per_s) if peak_per_s else None,
+        "at_half_the_database_ceiling": (
+            int(database / 2 / peak_per_s) if peak_per_s and database else None
+        ),
     }
 
 
@@ -310,8 +339,10 @@ def table(doc: dict[str, Any]) -> str:
             f"<= {found.get('goal_seconds')} s",
             found.get("met"),
         )
+    sealed = doc.get("database_ceiling", {})
+    line("database ceiling (sealed COPY)", f"{sealed.get('events_per_s')} events/s")
     ceiling = doc.get("write_ceiling", {})
-    line("write ceiling", f"{ceiling.get('events_per_s')} events/s")
+    line("write ceiling (one API process)", f"{ceiling.get('events_per_s')} events/s")
     half = doc.get("commands_at_half_rate", {})
     line("commands at half rate, p99", f"{half.get('p99_ms')} ms")
     tail = doc.get("api_tail", {})
