@@ -12,4 +12,4 @@
 SET LOCAL ROLE milestones_app;
 
 ALTER INDEX public.audit_trail_by_entity SET (fastupdate = off);
-SELECT gin_clean_pending_list('public.audit_trail_by_entity'::regclass);
+DO $$ BEGIN PERFORM gin_clean_pending_list('public.audit_trail_by_entity'::regclass); END $$;
