@@ -52,13 +52,14 @@ class Column:
 
 @dataclass(frozen=True)
 class Index:
-    """A secondary index: its columns, its access method (btree unless said) and, for a partial
-    index, its predicate."""
+    """A secondary index: its columns, its access method (btree unless said), its storage
+    parameters (`WITH (...)`, if any) and, for a partial index, its predicate."""
 
     name: LiteralString
     columns: tuple[LiteralString, ...]
     using: LiteralString | None = None
     where: LiteralString | None = None
+    storage: LiteralString | None = None
 
     def __post_init__(self) -> None:
         _checked(self.name)
@@ -70,6 +71,8 @@ class Index:
         text = (
             f"CREATE INDEX IF NOT EXISTS {self.name} ON {table}{using} ({', '.join(self.columns)})"
         )
+        if self.storage is not None:
+            text += f" WITH ({self.storage})"
         if self.where is not None:
             text += f" WHERE {self.where}"
         return text

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import AwareDatetime
 
+from api import paging
 from api.access import Anyone, Looker, Reader, StateReader
 from api.deps import ContainerDep, ServingDep
 from api.presenters import project_json
@@ -23,7 +24,9 @@ from api.schemas import (
     Schedule,
 )
 from domain.rules import today_in
+from domain.validation import NAME_MAX
 from projections.projects import list_projects
+from projections.projects.queries import MAX_PAGE, PAGE
 from projections.schedule import get_alignment, get_schedule
 
 router = APIRouter(prefix="/v1/projects", tags=["queries"])
@@ -33,6 +36,15 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "no such project, or not visible to the caller"},
     503: {"description": "the view has not reached min_position within 5 s; see Retry-After"},
 }
+
+_LIST_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    422: {
+        "description": "a malformed parameter (a cursor this API did not hand out, limit > 1000)"
+    },
+}
+# A cursor names a project's name: room for the longest, escaped and base64'd.
+CURSOR_MAX = 8 * NAME_MAX + 100
 
 MinPosition = Annotated[
     int | None,
@@ -51,11 +63,30 @@ def _not_seen_yet(view: str) -> ProblemError:
     )
 
 
-@router.get("", response_model=list[ProjectSummary], responses=_ERRORS)
+@router.get("", response_model=list[ProjectSummary], responses=_LIST_ERRORS)
 async def projects(
-    container: ContainerDep, serving: ServingDep, caller: Anyone, min_position: MinPosition = None
+    container: ContainerDep,
+    serving: ServingDep,
+    caller: Anyone,
+    response: Response,
+    min_position: MinPosition = None,
+    limit: Annotated[
+        int,
+        Query(
+            ge=1, le=MAX_PAGE, description=f"projects per page (default {PAGE}, at most {MAX_PAGE})"
+        ),
+    ] = PAGE,
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=CURSOR_MAX,
+            description="where the page starts: pass the cursor of the Link header's next page",
+        ),
+    ] = None,
 ) -> list[dict[str, Any]]:
-    """The projects the caller may read, with counts and the next due milestone."""
+    """The projects the caller may read, by name, with counts and the next due milestone; a
+    page at a time: when more may follow, `Link: <...>; rel="next"` names the next page."""
+    after = paging.decode(cursor)
     # Waits (if at all) on the event loop; then the read costs one worker thread.
     target = await serving.waits.target(caller.name, "projects", min_position)
     reading = container.reading
@@ -65,9 +96,17 @@ async def projects(
 
     def read(on: Target) -> list[dict[str, Any]]:
         with on.pool.connection() as conn:
-            return list_projects(conn, caller.name, caller.oversees, scope)
+            return list_projects(
+                conn, caller.name, caller.oversees, scope, after=after, limit=limit
+            )
 
-    return await run_in_threadpool(container.reading.run, target, read)
+    page = await run_in_threadpool(container.reading.run, target, read)
+    if len(page) == limit:
+        last = page[-1]
+        response.headers["Link"] = paging.next_link(
+            "/v1/projects", paging.encode(last["name"], last["id"]), limit, min_position
+        )
+    return page
 
 
 @router.get(

@@ -31,8 +31,10 @@ TRAIL = Table(
         Index("audit_trail_by_type", ("event_type", "position")),
         Index("audit_trail_by_time", ("occurred_at", "position")),
         # An entity filter matches every event that names the entity (evidence names its
-        # deliverable).
-        Index("audit_trail_by_entity", ("entity_ids",), using="gin"),
+        # deliverable). Without a pending list (migration 0071): with one, every search also
+        # read the up to 4 MB of rows not yet merged (a rebuild leaves it full), 9–27 ms at 1M
+        # events against 0.14 ms; each insert now merges its row at once.
+        Index("audit_trail_by_entity", ("entity_ids",), using="gin", storage="fastupdate=off"),
     ),
 )
 

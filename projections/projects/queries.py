@@ -29,8 +29,17 @@ _LIST_PROJECTS = """
     ) next ON true
     WHERE (%(read_all)s OR mem.role IS NOT NULL)
       AND (%(scope)s::uuid[] IS NULL OR p.project_id = ANY(%(scope)s::uuid[]))
+      AND (%(after_name)s::text IS NULL
+           OR (p.name, p.project_id) > (%(after_name)s::text, %(after_id)s::uuid))
     ORDER BY p.name, p.project_id
+    LIMIT %(limit)s
 """
+
+
+# The page a caller gets without asking for a size, and the largest it may ask for (as the
+# audit trail's): an organisation's ten thousand projects are never one answer.
+PAGE = 100
+MAX_PAGE = 1000
 
 
 def list_projects(
@@ -38,9 +47,14 @@ def list_projects(
     principal: str,
     read_all: bool,
     scope: Collection[UUID] | None = None,
+    *,
+    after: tuple[str, UUID] | None = None,
+    limit: int = PAGE,
 ) -> list[dict[str, Any]]:
     """The projects `principal` is a member of (every project when `read_all`), by name; only
-    those in `scope` when it is given (a scoped token's projects).
+    those in `scope` when it is given (a scoped token's projects). At most `limit` of them, those
+    after `after` (the name and id of the last one of the page before) in the order (name, id):
+    a project created or renamed between two pages is listed in the page its name falls in.
 
     The next due milestone (the earliest not achieved, not cancelled one) is read from the
     schedule view's `schedule_milestones`, so it is as fresh as that view. `role` is the
@@ -48,7 +62,14 @@ def list_projects(
     """
     with snapshot(conn), conn.cursor(row_factory=dict_row) as cur:
         scoped = None if scope is None else list(scope)
-        params = {"principal": principal, "read_all": read_all, "scope": scoped}
+        params = {
+            "principal": principal,
+            "read_all": read_all,
+            "scope": scoped,
+            "after_name": None if after is None else after[0],
+            "after_id": None if after is None else after[1],
+            "limit": limit,
+        }
         rows = cur.execute(_LIST_PROJECTS, params)
         return [_project_item(row) for row in rows.fetchall()]
 

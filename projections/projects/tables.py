@@ -21,6 +21,8 @@ PROJECTS = Table(
         Column("deliverable_counts", "jsonb"),
         Column("milestone_counts", "jsonb"),
     ),
+    # The list's pages, in its order (migration 0070).
+    indexes=(Index("projects_by_name", ("name", "project_id")),),
 )
 
 MEMBERS = Table(

@@ -107,4 +107,5 @@ def test_the_migrations_make_every_table_and_index_of_the_views(migrated: str) -
         "WHERE (status = 'not_achieved'::text)"
     )
     assert "USING gin (entity_ids)" in indexes["audit_trail_by_entity"]
+    assert "WITH (fastupdate=off)" in indexes["audit_trail_by_entity"]  # no pending list
     assert '(project_id, event_type, "position")' in indexes["audit_trail_by_project_type"]

@@ -201,8 +201,21 @@ async function route() {
   }
 }
 
+// The project list comes a page at a time; the next page is named by `Link: <...>; rel="next"`.
+const nextPage = (link) => /<([^>]+)>;\s*rel="next"/.exec(link || "")?.[1] || null;
+
+async function allProjects() {
+  const projects = [];
+  for (let path = "/v1/projects?limit=1000"; path; ) {
+    const response = await api(path);
+    projects.push(...(await response.json()));
+    path = nextPage(response.headers.get("Link"));
+  }
+  return projects;
+}
+
 async function openProjects() {
-  const projects = await getJson("/v1/projects");
+  const projects = await allProjects();
   document.title = "Projects — Milestone Ledger";
   const body = $("projects-table").querySelector("tbody");
   body.replaceChildren(
