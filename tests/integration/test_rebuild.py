@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,8 +14,9 @@ import pytest
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from api.bootstrap import Container
+from api.bootstrap import Container, rebuild_helper
 from application.access import Principal
+from application.ports import share_of
 from domain.project import Project
 from domain.roles import ProjectRole
 from projections import all_views, claims
@@ -21,6 +24,7 @@ from projections.base import View
 from projections.projects import ProjectsView, list_projects
 from projections.rebuild import Rebuild, RebuildError
 from projections.schedule import ScheduleView, get_schedule
+from projections.shares import Filler
 from tests.commanding import run_as
 from tests.integration.conftest import Users
 from tests.integration.scripted import ok
@@ -204,3 +208,55 @@ def test_a_rebuild_by_another_login_keeps_the_tables_owner(
     assert after == before
     # The service's role can still write the view (the runner applies the new event).
     assert container.runner.wait_for(written.position or 0, timeout=5, views=["projects"])
+
+
+def _projects_in_both_shares(container: Container) -> None:
+    """Projects until each of two shares (`application.ports.share_of`) holds one or more."""
+    manager = f"shares-{uuid4().hex[:8]}"
+    shares: set[int] = set()
+    while len(shares) < 2:
+        created = container.ledger.create_project(Principal(manager), name=f"Share {len(shares)}")
+        shares.add(share_of(created.project_id, 2))
+    container.runner.catch_up()
+
+
+def test_a_rebuild_in_two_processes_builds_the_same_tables(
+    container: Container, users: Users, upgraded_database: str
+) -> None:
+    _project_with_a_schedule(users)
+    _busy_project(container)
+    _projects_in_both_shares(container)
+    with container.pool.connection() as conn:
+        before = {view.name: _contents(conn, view) for view in all_views()}
+    helper = partial(rebuild_helper, container.settings, upgraded_database)
+
+    read = Rebuild(
+        container.ledger, container.pool, all_views(), page_size=10, shares=2, open_filler=helper
+    ).run()
+
+    with container.pool.connection() as conn:
+        after = {view.name: _contents(conn, view) for view in all_views()}
+    assert read >= container.runner.head()  # every event read, by one process or the other
+    assert after == before
+
+
+def _failing_helper() -> AbstractContextManager[Filler]:
+    raise RuntimeError("this helper cannot reach the database")
+
+
+def test_a_helper_process_that_fails_fails_the_rebuild_and_keeps_the_live_tables(
+    container: Container, users: Users
+) -> None:
+    _project_with_a_schedule(users)
+    with container.pool.connection() as conn:
+        before, oid = _contents(conn, ProjectsView()), _oid(conn, "projects")
+
+    with pytest.raises(RebuildError, match="cannot reach the database"):
+        Rebuild(
+            container.ledger, container.pool, ProjectsView(), shares=2, open_filler=_failing_helper
+        ).run()
+
+    with container.pool.connection() as conn:
+        assert (_contents(conn, ProjectsView()), _oid(conn, "projects")) == (before, oid)
+    # Not left locked: the next rebuild runs.
+    Rebuild(container.ledger, container.pool, ProjectsView()).run()
