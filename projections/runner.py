@@ -39,8 +39,10 @@ STOP_SLICE = 0.1
 Progress = Callable[[int, int], None]  # (position reached, head position)
 
 # A rebuild of a log of at least this many events is split across processes, one per core (at
-# most REBUILD_PROCESSES_MAX): below it, starting them costs more than they save.
-REBUILD_SHARES_FROM = 50_000
+# most REBUILD_PROCESSES_MAX). Starting a helper costs ~1 s of CPU (its imports and wiring),
+# during which this process already applies its share: below this, that is about what the
+# split saves.
+REBUILD_SHARES_FROM = 10_000
 REBUILD_PROCESSES_MAX = 4
 
 
