@@ -44,6 +44,10 @@ Progress = Callable[[int, int], None]  # (position reached, head position)
 # a reader holding one table while waiting for another must not deadlock with it.
 SWAP_LOCK_TIMEOUT = "500ms"
 SWAP_ATTEMPTS = 40
+# A page's transaction waits on Python between its statements (the fold of 5,000 events): on a
+# busy machine that outlasts the pool's idle-in-transaction timeout, made for forgotten readers.
+# Nobody reads or waits for the shadow tables, so a page's transaction may idle this long.
+SHADOW_IDLE_TIMEOUT = "120s"
 # Notifications per page: bigger than the runner's, since nothing reads the shadow meanwhile.
 PAGE_SIZE = 5000
 
@@ -176,6 +180,7 @@ class Rebuild:
             events = decode(self._ledger, notifications)
             if events:
                 with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                    _may_idle(cur)
                     for view in self._views:
                         _in_shadow(cur, view)
                         view.process_page(cur, events)
@@ -188,6 +193,7 @@ class Rebuild:
     ) -> None:
         if count:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                _may_idle(cur)
                 for view in self._views:
                     _in_shadow(cur, view)
                     if events:
@@ -249,6 +255,13 @@ class Rebuild:
             )
         self._report(position)
         log.info("rebuilt %s up to position %d", name, position)
+
+
+def _may_idle(cur: psycopg.Cursor[Any]) -> None:
+    cur.execute(
+        "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+        (SHADOW_IDLE_TIMEOUT,),
+    )
 
 
 def _in_shadow(cur: psycopg.Cursor[Any], view: View) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from functools import partial
@@ -14,6 +16,7 @@ import pytest
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.database import session_settings
 from api.bootstrap import Container, rebuild_helper
 from application.access import Principal
 from application.ports import share_of
@@ -260,3 +263,30 @@ def test_a_helper_process_that_fails_fails_the_rebuild_and_keeps_the_live_tables
         assert (_contents(conn, ProjectsView()), _oid(conn, "projects")) == (before, oid)
     # Not left locked: the next rebuild runs.
     Rebuild(container.ledger, container.pool, ProjectsView()).run()
+
+
+class _PensiveProjectsView(ProjectsView):
+    """Thinks, between two statements of a page, for longer than its pool lets a transaction
+    idle (as a page's fold does on a busy machine)."""
+
+    def process_page(self, cur: psycopg.Cursor[Any], events: Sequence[Any]) -> None:
+        cur.execute("SELECT 1")
+        time.sleep(1.5)
+        super().process_page(cur, events)
+
+
+def test_a_rebuild_page_may_take_longer_than_the_pools_idle_in_transaction_timeout(
+    container: Container, users: Users
+) -> None:
+    _project_with_a_schedule(users)
+    with container.pool.connection() as conn:
+        before = _contents(conn, ProjectsView())
+    one_second = session_settings(1)  # the service's readers get 5 s by default
+
+    with ConnectionPool[psycopg.Connection[Any]](
+        container.database_url, min_size=1, max_size=2, configure=one_second
+    ) as pool:
+        Rebuild(container.ledger, pool, _PensiveProjectsView()).run()
+
+    with container.pool.connection() as conn:
+        assert _contents(conn, ProjectsView()) == before
