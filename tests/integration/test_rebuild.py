@@ -290,3 +290,17 @@ def test_a_rebuild_page_may_take_longer_than_the_pools_idle_in_transaction_timeo
 
     with container.pool.connection() as conn:
         assert _contents(conn, ProjectsView()) == before
+
+
+def test_the_shares_of_the_log_hold_each_event_once_and_each_project_in_one_share(
+    container: Container,
+) -> None:
+    _projects_in_both_shares(container)
+    store, head = container.ledger.store, container.runner.head()
+
+    shares = [store.read_share(0, head, head, share, 2) for share in range(2)]
+
+    ids = sorted(n.id for share in shares for n in share)
+    assert ids == [n.id for n in store.read_page(0, head)]
+    for share, notifications in enumerate(shares):
+        assert {share_of(UUID(str(n.originator_id)), 2) for n in notifications} == {share}
