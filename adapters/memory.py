@@ -26,7 +26,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 
-from application.ports import AsOfEntry, CorrelationEntry, PendingAnswer
+from application.ports import AsOfEntry, CorrelationEntry, PendingAnswer, share_of
 from application.results import ANSWERS_KEPT_FOR, KeptAnswer
 from domain.chain import RawRow
 
@@ -99,6 +99,18 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
         while len(found) < limit:
             page = self.select_notifications(start=after + 1, limit=1000, stop=until)
             found += [n for n in page if n.originator_id in wanted]
+            if len(page) < 1000:
+                break
+            after = page[-1].id
+        return found[:limit]
+
+    def read_share(
+        self, after: int, until: int, limit: int, share: int, shares: int
+    ) -> Sequence[Notification]:
+        found: list[Notification] = []
+        while len(found) < limit:
+            page = self.select_notifications(start=after + 1, limit=1000, stop=until)
+            found += [n for n in page if share_of(UUID(str(n.originator_id)), shares) == share]
             if len(page) < 1000:
                 break
             after = page[-1].id

@@ -6,9 +6,11 @@ Tests pass overrides (a clock, an already-resolved database) instead of monkeypa
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from psycopg import Connection
@@ -118,6 +120,7 @@ def bootstrap(
     opens acts as the application role (see `adapters.postgres.dbroles`). A test may pass its
     own clock or views instead of monkeypatching them.
     """
+    helper_url = database_url  # a rebuild's helper process checks and wires it again
     role = preflight(database_url, settings)
     database_url = with_role(database_url, role)
     pool = open_pool(database_url, settings)
@@ -131,10 +134,16 @@ def bootstrap(
         principals=principals,
         artifacts=artifacts,
     )
+    default_views = views is None
     views = list(all_views() if views is None else views)
     metrics.watch(ledger, pool, [view.name for view in views])
     webhook_store = PostgresWebhooks(pool)
-    runner = ProjectionRunner(ledger, pool, views, poll_interval=settings.poll_interval)
+    # A rebuild's helper processes wire themselves as this one (the default views only: a
+    # test's own views cannot be rebuilt in a process that does not have them).
+    helpers = partial(rebuild_helper, settings, helper_url) if default_views else None
+    runner = ProjectionRunner(
+        ledger, pool, views, poll_interval=settings.poll_interval, open_filler=helpers
+    )
     # The views' queries and the reads of the past go to replicas when there are some.
     reading = build_reading(
         settings,
@@ -169,6 +178,16 @@ def bootstrap(
         embedded=embedded,
         metrics=metrics,
     )
+
+
+@contextmanager
+def rebuild_helper(settings: Settings, database_url: str) -> Iterator[ProjectionRunner]:
+    """A process helping a rebuild (`projections.shares`): wired as the one that started it."""
+    container = bootstrap(settings, database_url)
+    try:
+        yield container.runner
+    finally:
+        container.close()
 
 
 def _conninfo(pool: ConnectionPool[Connection[TupleRow]]) -> Callable[[], str]:

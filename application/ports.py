@@ -58,6 +58,12 @@ class PendingAnswer:
     before: int = 0  # how many events of the transaction precede this command's
 
 
+def share_of(project_id: UUID, shares: int) -> int:
+    """Which of `shares` shares of the projects a project falls in: its id's last byte modulo
+    `shares` (random in a uuid4; PostgreSQL computes the same, see `LedgerStore.read_share`)."""
+    return project_id.bytes[15] % shares
+
+
 @runtime_checkable
 class LedgerStore(Protocol):
     """The ledger's event store: the library's application recorder plus these reads and the
@@ -82,6 +88,13 @@ class LedgerStore(Protocol):
         self, projects: Collection[UUID], after: int, limit: int, until: int | None = None
     ) -> Sequence[Notification]:
         """`read_page` of the events of `projects` only (at or below `until` when given)."""
+
+    def read_share(
+        self, after: int, until: int, limit: int, share: int, shares: int
+    ) -> Sequence[Notification]:
+        """`read_page` of one share of the projects, at or below `until`: those whose id's
+        last byte modulo `shares` is `share` (`share_of`), so that processes
+        rebuilding a view together never write the same project's rows."""
 
     def read_correlated(
         self,

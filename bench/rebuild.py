@@ -1,9 +1,10 @@
 """`rebuild`: events/s rebuilding every view from the whole log, and how peak memory scales.
 
 Each rebuild runs in a fresh subprocess (`python -m bench.rebuild_worker`), so its peak RSS is
-its own. Baseline: raw executemany of 100 rows per transaction. Goal (issue 18): ratio ≥ 0.5
-and RSS flat: peak RSS at the big log ≤ 1.2 × at the small one (full: 500,000 vs 100,000
-events, `bench.context.SIZES`).
+its own, plus its helper processes' (`projections.shares`): the sum is what the rebuild needs.
+Baseline: raw executemany of 100 rows per transaction. Goal (issue 18): ratio ≥ 0.5 and RSS
+flat: peak RSS at the big log ≤ 1.2 × at the small one (full: 500,000 vs 100,000 events,
+`bench.context.SIZES`).
 """
 
 from __future__ import annotations

@@ -30,6 +30,14 @@ def read_page(ledger: Ledger, after: int, limit: int) -> Sequence[Any]:
     return ledger.store.read_page(after, limit)
 
 
+def read_share(
+    ledger: Ledger, after: int, until: int, limit: int, share: int, shares: int
+) -> Sequence[Any]:
+    """`read_page` of one share of the projects, at or below `until` (`LedgerStore.read_share`):
+    what one of several processes rebuilding a view together reads."""
+    return ledger.store.read_share(after, until, limit, share, shares)
+
+
 def decode(
     ledger: Ledger, notifications: Sequence[Any], after: int = 0
 ) -> list[tuple[ProjectEvent, int]]:

@@ -10,7 +10,9 @@ few events to the shadow, moves the live tables out and the shadow tables into `
 every old table or every new one, never a half-built one.
 
 Several views can be rebuilt together: each page of the log is then read and decoded once and
-applied to every shadow in one transaction. The shadow tables start empty, so pages are large
+applied to every shadow in one transaction. A big log is split into shares of the projects,
+each applied by its own process (`projections.shares`) up to the head as it was at the start;
+the swap then catches up with everything after it. The shadow tables start empty, so pages are large
 (`PAGE_SIZE`) and the secondary indexes (`CREATE INDEX` statements of the view's DDL) are built
 once the shadow has caught up, before the swap: bulk loading comes first.
 """
@@ -30,7 +32,8 @@ from application.ledger import Ledger
 from domain.events import ProjectEvent
 from projections import claims, tracking
 from projections.base import View
-from projections.pages import decode, read_page
+from projections.pages import decode, read_page, read_share
+from projections.shares import Helpers, OpenFiller, ShareError
 from projections.swap import LIVE_SCHEMA, move_tables, shadow_schema
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,10 @@ Progress = Callable[[int, int], None]  # (position reached, head position)
 # a reader holding one table while waiting for another must not deadlock with it.
 SWAP_LOCK_TIMEOUT = "500ms"
 SWAP_ATTEMPTS = 40
+# A page's transaction waits on Python between its statements (the fold of 5,000 events): on a
+# busy machine that outlasts the pool's idle-in-transaction timeout, made for forgotten readers.
+# Nobody reads or waits for the shadow tables, so a page's transaction may idle this long.
+SHADOW_IDLE_TIMEOUT = "120s"
 # Notifications per page: bigger than the runner's, since nothing reads the shadow meanwhile.
 PAGE_SIZE = 5000
 
@@ -65,6 +72,8 @@ class Rebuild:
         *,
         page_size: int = PAGE_SIZE,
         progress: Progress | None = None,
+        shares: int = 1,
+        open_filler: OpenFiller | None = None,
     ) -> None:
         self._ledger = ledger
         self._pool = pool
@@ -73,6 +82,10 @@ class Rebuild:
             raise ValueError("nothing to rebuild")
         self._page_size = page_size
         self._progress = progress
+        if shares > 1 and open_filler is None:
+            raise ValueError("a rebuild in shares needs a way to open the helpers' processes")
+        self._shares = shares
+        self._open_filler = open_filler
         self.read = 0
 
     def run(self) -> int:
@@ -86,7 +99,7 @@ class Rebuild:
                     locked.append(view.name)
                 for view in self._views:
                     self._create_shadow(view)
-                position = self._fill_shadows()
+                position = self._fill_in_shares() if self._shares > 1 else self._fill_shadows()
                 for view in self._views:
                     self._create_indexes(view)
                     self._swap(view, position)
@@ -135,11 +148,52 @@ class Rebuild:
             if count < self._page_size:
                 return position
 
+    def _fill_in_shares(self) -> int:
+        """Apply the log up to its head as it is now, share 0 here and the others in helper
+        processes; that head (the swap catches up from it)."""
+        assert self._open_filler is not None
+        until = self._ledger.recorder.max_notification_id() or 0
+        names = [view.name for view in self._views]
+        helpers = Helpers(self._open_filler, names, self._shares, until)
+        try:
+            self.fill_share(0, self._shares, until)
+            self.read += helpers.join()
+        except ShareError as error:
+            raise RebuildError(f"rebuilding {', '.join(names)}: {error}") from error
+        finally:
+            helpers.stop()
+        return until
+
+    def fill_share(self, share: int, shares: int, until: int) -> int:
+        """Apply the events of one share of the projects, up to `until`, to the shadows (which
+        exist); the notifications read. The shadows' tracking rows are not written: the
+        shares' positions differ, and the swap starts from `until`."""
+        position = 0
+        while True:
+            notifications = read_share(
+                self._ledger, position, until, self._page_size, share, shares
+            )
+            if not notifications:
+                return self.read
+            self.read += len(notifications)
+            position = int(notifications[-1].id)
+            events = decode(self._ledger, notifications)
+            if events:
+                with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                    _may_idle(cur)
+                    for view in self._views:
+                        _in_shadow(cur, view)
+                        view.process_page(cur, events)
+            self._report(position)
+            if len(notifications) < self._page_size:
+                return self.read
+
     def _shadow_page(
         self, events: list[tuple[ProjectEvent, int]], position: int, count: int
     ) -> None:
         if count:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+                _may_idle(cur)
                 for view in self._views:
                     _in_shadow(cur, view)
                     if events:
@@ -201,6 +255,13 @@ class Rebuild:
             )
         self._report(position)
         log.info("rebuilt %s up to position %d", name, position)
+
+
+def _may_idle(cur: psycopg.Cursor[Any]) -> None:
+    cur.execute(
+        "SELECT set_config('idle_in_transaction_session_timeout', %s, true)",
+        (SHADOW_IDLE_TIMEOUT,),
+    )
 
 
 def _in_shadow(cur: psycopg.Cursor[Any], view: View) -> None:

@@ -8,6 +8,7 @@ interval once that runner's session ends.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -23,6 +24,7 @@ from projections.committed import Committed
 from projections.pages import PIPELINE_PAGE_MAX, Pages
 from projections.rebuild import PAGE_SIZE as REBUILD_PAGE_SIZE
 from projections.rebuild import Rebuild
+from projections.shares import OpenFiller
 from projections.waits import AsyncWaits, Waits
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,13 @@ BACKOFF_MAX = 2.0
 STOP_SLICE = 0.1
 
 Progress = Callable[[int, int], None]  # (position reached, head position)
+
+# A rebuild of a log of at least this many events is split across processes, one per core (at
+# most REBUILD_PROCESSES_MAX). Starting a helper costs ~1 s of CPU (its imports and wiring),
+# during which this process already applies its share: below this, that is about what the
+# split saves.
+REBUILD_SHARES_FROM = 10_000
+REBUILD_PROCESSES_MAX = 4
 
 
 class ProjectionRunner:
@@ -63,6 +72,9 @@ class ProjectionRunner:
         poll_interval: float = 0.5,
         holder: str | None = None,
         pipeline_page_max: int = PIPELINE_PAGE_MAX,
+        open_filler: OpenFiller | None = None,
+        rebuild_processes: int | None = None,
+        rebuild_shares_from: int = REBUILD_SHARES_FROM,
     ) -> None:
         names = [view.name for view in views]
         if len(set(names)) != len(names):
@@ -72,6 +84,12 @@ class ProjectionRunner:
         self._views = list(views)
         self._names = names
         self._rebuild_page_size = rebuild_page_size
+        # How a rebuild opens helper processes (None: it runs in this one alone).
+        self._open_filler = open_filler
+        self._rebuild_processes = rebuild_processes or min(
+            os.cpu_count() or 1, REBUILD_PROCESSES_MAX
+        )
+        self._rebuild_shares_from = rebuild_shares_from
         self._poll_interval = poll_interval
         # Positions known to be committed, by view, and the views the thread holds.
         self._committed = Committed(self._read_positions)
@@ -229,11 +247,27 @@ class ProjectionRunner:
         return self._rebuild(self._views, progress)
 
     def _rebuild(self, views: Sequence[View], progress: Progress | None) -> int:
+        shares = 1
+        if self._open_filler is not None and self.head() >= self._rebuild_shares_from:
+            shares = self._rebuild_processes
         read = Rebuild(
-            self._ledger, self._pool, views, page_size=self._rebuild_page_size, progress=progress
+            self._ledger,
+            self._pool,
+            views,
+            page_size=self._rebuild_page_size,
+            progress=progress,
+            shares=shares,
+            open_filler=self._open_filler,
         ).run()
         self._committed.forget()  # the swap moved the views' positions
         return read
+
+    def fill_share(self, names: Sequence[str], share: int, shares: int, until: int) -> int:
+        """A helper process's part of a rebuild in shares (`projections.shares`): apply one
+        share of the log, up to `until`, to the named views' shadow tables."""
+        views = [self._view(name) for name in names]
+        rebuild = Rebuild(self._ledger, self._pool, views, page_size=self._rebuild_page_size)
+        return rebuild.fill_share(share, shares, until)
 
     # --- reading positions ---------------------------------------------------------------
 

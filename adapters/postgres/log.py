@@ -27,6 +27,13 @@ class LogReads:
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(table=table)
+        # One share of the projects (`application.ports.share_of`), up to a position.
+        self._select_share = SQL(
+            "SELECT notification_id, originator_id, originator_version, topic, state "
+            "FROM {table} WHERE notification_id > %s AND notification_id <= %s "
+            "AND mod(get_byte(uuid_send(originator_id), 15), %s) = %s "
+            "ORDER BY notification_id LIMIT %s"
+        ).format(table=table)
         # A member's feed: each project's next rows by (originator_id, notification_id) (0031),
         # at most a page each, merged by position.
         self._select_page_of = SQL(
@@ -64,6 +71,24 @@ class LogReads:
         (about half its cost per event, which a rebuild pays for the whole log)."""
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_page, (after, limit))
+            return [
+                Notification(
+                    id=row[0],
+                    originator_id=row[1],
+                    originator_version=row[2],
+                    topic=row[3],
+                    state=bytes(row[4]),
+                )
+                for row in curs.fetchall()
+            ]
+
+    def read_share(
+        self, conn: Connection[Any], after: int, until: int, limit: int, share: int, shares: int
+    ) -> list[Notification]:
+        """`read_page` of the projects of one share (`application.ports.share_of`), at or
+        below `until`."""
+        with conn.cursor(row_factory=tuple_row, binary=True) as curs:
+            curs.execute(self._select_share, (after, until, shares, share, limit))
             return [
                 Notification(
                     id=row[0],

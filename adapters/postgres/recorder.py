@@ -159,6 +159,12 @@ class LedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn:
             return self.log.read_page(conn, after, limit)
 
+    def read_share(
+        self, after: int, until: int, limit: int, share: int, shares: int
+    ) -> list[Notification]:
+        with self.datastore.get_connection() as conn:
+            return self.log.read_share(conn, after, until, limit, share, shares)
+
     def read_correlated(
         self,
         correlation_id: str,

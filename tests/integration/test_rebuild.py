@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,8 +16,10 @@ import pytest
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
-from api.bootstrap import Container
+from adapters.postgres.database import session_settings
+from api.bootstrap import Container, rebuild_helper
 from application.access import Principal
+from application.ports import share_of
 from domain.project import Project
 from domain.roles import ProjectRole
 from projections import all_views, claims
@@ -21,6 +27,7 @@ from projections.base import View
 from projections.projects import ProjectsView, list_projects
 from projections.rebuild import Rebuild, RebuildError
 from projections.schedule import ScheduleView, get_schedule
+from projections.shares import Filler
 from tests.commanding import run_as
 from tests.integration.conftest import Users
 from tests.integration.scripted import ok
@@ -209,3 +216,96 @@ def test_a_rebuild_by_another_login_keeps_the_tables_owner(
     assert after == before
     # The service's role can still write the view (the runner applies the new event).
     assert container.runner.wait_for(written.position or 0, timeout=5, views=["projects"])
+
+
+def _projects_in_both_shares(container: Container) -> None:
+    """Projects until each of two shares (`application.ports.share_of`) holds one or more."""
+    manager = f"shares-{uuid4().hex[:8]}"
+    shares: set[int] = set()
+    while len(shares) < 2:
+        created = container.ledger.create_project(Principal(manager), name=f"Share {len(shares)}")
+        shares.add(share_of(created.project_id, 2))
+    container.runner.catch_up()
+
+
+def test_a_rebuild_in_two_processes_builds_the_same_tables(
+    container: Container, users: Users, upgraded_database: str
+) -> None:
+    _project_with_a_schedule(users)
+    _busy_project(container)
+    _projects_in_both_shares(container)
+    with container.pool.connection() as conn:
+        before = {view.name: _contents(conn, view) for view in all_views()}
+    helper = partial(rebuild_helper, container.settings, upgraded_database)
+
+    read = Rebuild(
+        container.ledger, container.pool, all_views(), page_size=10, shares=2, open_filler=helper
+    ).run()
+
+    with container.pool.connection() as conn:
+        after = {view.name: _contents(conn, view) for view in all_views()}
+    assert read >= container.runner.head()  # every event read, by one process or the other
+    assert after == before
+
+
+def _failing_helper() -> AbstractContextManager[Filler]:
+    raise RuntimeError("this helper cannot reach the database")
+
+
+def test_a_helper_process_that_fails_fails_the_rebuild_and_keeps_the_live_tables(
+    container: Container, users: Users
+) -> None:
+    _project_with_a_schedule(users)
+    with container.pool.connection() as conn:
+        before, oid = _contents(conn, ProjectsView()), _oid(conn, "projects")
+
+    with pytest.raises(RebuildError, match="cannot reach the database"):
+        Rebuild(
+            container.ledger, container.pool, ProjectsView(), shares=2, open_filler=_failing_helper
+        ).run()
+
+    with container.pool.connection() as conn:
+        assert (_contents(conn, ProjectsView()), _oid(conn, "projects")) == (before, oid)
+    # Not left locked: the next rebuild runs.
+    Rebuild(container.ledger, container.pool, ProjectsView()).run()
+
+
+class _PensiveProjectsView(ProjectsView):
+    """Thinks, between two statements of a page, for longer than its pool lets a transaction
+    idle (as a page's fold does on a busy machine)."""
+
+    def process_page(self, cur: psycopg.Cursor[Any], events: Sequence[Any]) -> None:
+        cur.execute("SELECT 1")
+        time.sleep(1.5)
+        super().process_page(cur, events)
+
+
+def test_a_rebuild_page_may_take_longer_than_the_pools_idle_in_transaction_timeout(
+    container: Container, users: Users
+) -> None:
+    _project_with_a_schedule(users)
+    with container.pool.connection() as conn:
+        before = _contents(conn, ProjectsView())
+    one_second = session_settings(1)  # the service's readers get 5 s by default
+
+    with ConnectionPool[psycopg.Connection[Any]](
+        container.database_url, min_size=1, max_size=2, configure=one_second
+    ) as pool:
+        Rebuild(container.ledger, pool, _PensiveProjectsView()).run()
+
+    with container.pool.connection() as conn:
+        assert _contents(conn, ProjectsView()) == before
+
+
+def test_the_shares_of_the_log_hold_each_event_once_and_each_project_in_one_share(
+    container: Container,
+) -> None:
+    _projects_in_both_shares(container)
+    store, head = container.ledger.store, container.runner.head()
+
+    shares = [store.read_share(0, head, head, share, 2) for share in range(2)]
+
+    ids = sorted(n.id for share in shares for n in share)
+    assert ids == [n.id for n in store.read_page(0, head)]
+    for share, notifications in enumerate(shares):
+        assert {share_of(UUID(str(n.originator_id)), 2) for n in notifications} == {share}
