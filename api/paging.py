@@ -28,10 +28,14 @@ def decode(cursor: str | None) -> tuple[str, UUID] | None:
         kind, name, project_id = json.loads(
             base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         )
-        if kind != _KIND or not isinstance(name, str):
+        # A name with NUL is none this API listed (PostgreSQL text cannot hold one); an id
+        # that is not a string would reach UUID() as something it does not parse.
+        if kind != _KIND or not isinstance(name, str) or "\x00" in name:
             raise ValueError(kind)
+        if not isinstance(project_id, str):
+            raise ValueError(project_id)
         return name, UUID(project_id)
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError, RecursionError):
         raise ProblemError(
             422,
             "Invalid request",

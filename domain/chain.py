@@ -168,6 +168,12 @@ class Checkpoint:
     count: int
 
 
+class UnreadableLogError(RuntimeError):
+    """The log's table is not what the chain was sealed over (another kind of relation, or a
+    column of another type, whose conversions its owner could define): nothing read from it
+    could prove anything."""
+
+
 @dataclass
 class Verification:
     """What a check of the whole log found; `ok` only if nothing broke."""

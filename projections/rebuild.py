@@ -33,7 +33,7 @@ from domain.events import ProjectEvent
 from projections import claims, tracking
 from projections.base import View
 from projections.pages import decode, read_page, read_share
-from projections.shares import Helpers, OpenFiller, ShareError
+from projections.shares import Helpers, OpenFiller, ShareError, orphaned
 from projections.swap import LIVE_SCHEMA, move_tables, shadow_schema
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,13 @@ class Rebuild:
                     locked.append(view.name)
                 for view in self._views:
                     self._create_shadow(view)
-                position = self._fill_in_shares() if self._shares > 1 else self._fill_shadows()
+                if self._shares > 1:
+                    # What was appended while the shares ran is applied here, page by page
+                    # with the shadows' own idle allowance, so the swap (holding the live
+                    # position against the runner) is left with a short remainder only.
+                    position = self._fill_shadows(self._fill_in_shares())
+                else:
+                    position = self._fill_shadows()
                 for view in self._views:
                     self._create_indexes(view)
                     self._swap(view, position)
@@ -139,9 +145,9 @@ class Rebuild:
         self.read += len(notifications)
         return decode(self._ledger, notifications), int(notifications[-1].id), len(notifications)
 
-    def _fill_shadows(self) -> int:
-        """Apply the whole log to the shadows, page by page; the position reached."""
-        position = 0
+    def _fill_shadows(self, position: int = 0) -> int:
+        """Apply the log after `position` (the whole log by default) to the shadows, page by
+        page; the position reached."""
         while True:
             events, position, count = self._read(position)
             self._shadow_page(events, position, count)
@@ -170,6 +176,8 @@ class Rebuild:
         shares' positions differ, and the swap starts from `until`."""
         position = 0
         while True:
+            if orphaned():
+                raise RebuildError(f"share {share}: the rebuild that started it has ended")
             notifications = read_share(
                 self._ledger, position, until, self._page_size, share, shares
             )

@@ -87,7 +87,7 @@ class ProjectionRunner:
         # How a rebuild opens helper processes (None: it runs in this one alone).
         self._open_filler = open_filler
         self._rebuild_processes = rebuild_processes or min(
-            os.cpu_count() or 1, REBUILD_PROCESSES_MAX
+            len(os.sched_getaffinity(0)) or 1, REBUILD_PROCESSES_MAX
         )
         self._rebuild_shares_from = rebuild_shares_from
         self._poll_interval = poll_interval

@@ -103,3 +103,10 @@ class Helpers:
             process.join()
             receive.close()
         self._running = []
+
+
+def orphaned() -> bool:
+    """Whether this is a helper whose rebuild process is gone (killed: its `finally` never ran).
+    Such a helper stops at its next page rather than write into a later rebuild's shadows."""
+    parent = multiprocessing.parent_process()
+    return parent is not None and not parent.is_alive()

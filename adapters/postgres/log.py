@@ -13,16 +13,35 @@ from psycopg import Connection
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from domain.chain import RawRow
+from domain.chain import RawRow, UnreadableLogError
 
 _LAST_POSITION = 2**63 - 1  # no upper bound
 # The encoding read by `stored_rows` resolves every function and operator in pg_catalog alone.
 _PINNED = SQL("SET LOCAL search_path = pg_catalog")
 
+# The events table as the chain was sealed over it: a plain table whose columns have these
+# built-in types (by OID, so no name can stand in). A column of a type its owner made could
+# carry the owner's own casts into the server-side encoding (review of the binary COPY).
+_SEALED_COLUMNS = {
+    "notification_id": 20,  # int8
+    "originator_id": 2950,  # uuid
+    "originator_version": 20,  # int8
+    "topic": 25,  # text
+    "state": 17,  # bytea
+    "chain_hash": 17,  # bytea
+}
+_TABLE_SHAPE = SQL(
+    "SELECT c.relkind::text, a.attname::text, a.atttypid::int8"
+    " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+    " JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped"
+    " WHERE n.nspname = %s AND c.relname = %s"
+)
+
 
 class LogReads:
     def __init__(self, schema: str, events_table: str) -> None:
         table = SQL("{}.{}").format(Identifier(schema), Identifier(events_table))
+        self._table_name = (schema, events_table)
         self._select_page = SQL(
             "SELECT notification_id, originator_id, originator_version, topic, state "
             "FROM {table} WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
@@ -157,8 +176,16 @@ class LogReads:
         order. A binary COPY streams the rows: the server encodes the next rows while the
         verifier hashes these (a server-side cursor's FETCH left one side idle in turn), and
         psycopg buffers only what has arrived, so memory stays flat however long the log."""
-        with conn.transaction(), conn.cursor() as cursor:
+        with conn.transaction(), conn.cursor(row_factory=tuple_row) as cursor:
             cursor.execute(_PINNED)
+            shape = cursor.execute(_TABLE_SHAPE, self._table_name).fetchall()
+            kinds = {kind for kind, _, _ in shape}
+            types = {name: type_oid for _, name, type_oid in shape}
+            if kinds != {"r"} or any(types.get(c) != t for c, t in _SEALED_COLUMNS.items()):
+                raise UnreadableLogError(
+                    f"{'.'.join(self._table_name)} is not the plain table of built-in column "
+                    "types the chain was sealed over"
+                )
             with cursor.copy(self._copy_encoded_rows) as copy:
                 copy.set_types(["bytea", "bytea"])
                 yield from cast(Iterator[RawRow], copy.rows())

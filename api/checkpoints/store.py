@@ -21,7 +21,7 @@ from api.checkpoints.errors import CheckpointError
 from api.checkpoints.signed import CURRENT_FORMAT, SignedCheckpoint
 from api.checkpoints.signers import RETIRED, ROTATED, UNKNOWN, Signer, standings
 from application.ledger import Ledger
-from domain.chain import Checkpoint, LinkVersion, Progress, Verification, verify
+from domain.chain import Checkpoint, LinkVersion, Progress, UnreadableLogError, Verification, verify
 
 if TYPE_CHECKING:
     from api.bootstrap import Container
@@ -221,12 +221,22 @@ class Checkpoints:
                 )
                 return Audit(chain, keyring=ring)
             checkpoints.append(checkpoint.checkpoint)
-        chain = verify(
-            self._recorder.stored_rows(),
-            checkpoints,
-            versions=self.link_versions(),
-            progress=progress,
-        )
+        try:
+            chain = verify(
+                self._recorder.stored_rows(),
+                checkpoints,
+                versions=self.link_versions(),
+                progress=progress,
+            )
+        except UnreadableLogError as error:
+            chain = Verification(
+                ok=False,
+                events_checked=0,
+                head=None,
+                head_position=None,
+                first_broken_position=None,
+                problem=str(error),
+            )
         return Audit(chain, standings(signed, [raw_public(k) for k in trusted]), ring)
 
     def verify(

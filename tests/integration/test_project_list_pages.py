@@ -3,6 +3,8 @@ named by the `Link` header; the answer stays a bare array."""
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import Any
 
 import httpx
@@ -98,6 +100,10 @@ def test_a_cursor_this_api_did_not_hand_out_is_422_problem(users: Users) -> None
         "not-base64!",
         "eyJ4IjoxfQ",  # {"x":1}
         "WyJhdWRpdCIsICJhIiwgIm5vdC1hLXV1aWQiXQ",  # ["audit", "a", "not-a-uuid"]
+        # Shapes that once answered 500 (review): an id that is no string, a NUL in the name.
+        _forge(["projects", "a", 1]),
+        _forge(["projects", "a", ["x"]]),
+        _forge(["projects", "a\u0000b", "00000000-0000-0000-0000-000000000000"]),
     ]
 
     for cursor in forged:
@@ -111,6 +117,11 @@ def test_a_page_larger_than_a_thousand_is_422_problem(users: Users) -> None:
 
     _assert_problem(pat.get("/v1/projects", params={"limit": 1001}), 422)
     _assert_problem(pat.get("/v1/projects", params={"limit": 0}), 422)
+
+
+def _forge(cursor: object) -> str:
+    text = json.dumps(cursor)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def _assert_problem(response: httpx.Response, status: int) -> None:

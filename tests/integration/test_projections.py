@@ -150,9 +150,15 @@ def alignment_of(runner: ProjectionRunner, pool: Pool, plan: Plan) -> dict[str, 
 def projects_of(
     runner: ProjectionRunner, pool: Pool, principal: str, *, read_all: bool = False
 ) -> dict[UUID, dict[str, Any]]:
+    """Every project the principal reads, following the pages as a client follows the Link."""
     runner.catch_up()
+    listed: dict[UUID, dict[str, Any]] = {}
+    after: tuple[str, UUID] | None = None
     with pool.connection() as conn:
-        return {p["id"]: p for p in list_projects(conn, principal, read_all)}
+        while page := list_projects(conn, principal, read_all, after=after):
+            listed.update((p["id"], p) for p in page)
+            after = (page[-1]["name"], page[-1]["id"])
+    return listed
 
 
 # --- schedule ----------------------------------------------------------------------------

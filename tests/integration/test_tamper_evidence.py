@@ -318,3 +318,18 @@ def test_the_command_line_exits_0_only_while_the_log_holds_the_kept_checkpoint(
 
     assert main(["verify", "--checkpoint", str(path)]) == 1
     assert f"BROKEN at position {log.positions[-1]}" in capsys.readouterr().out
+
+
+def test_a_column_of_a_type_the_tables_owner_made_is_a_finding(log: Log) -> None:
+    # A type of the owner's could carry the owner's own casts into the server-side encoding
+    # the verifier reads, so the verifier refuses such a table rather than trust what it reads.
+    log.tamper(
+        ("CREATE DOMAIN owned_text AS text", ()),
+        ("ALTER TABLE ledger_events ALTER COLUMN topic TYPE owned_text", ()),
+    )
+
+    result = log.checkpoints.verify()
+
+    assert not result.ok
+    assert result.events_checked == 0
+    assert "not the plain table of built-in column types" in (result.problem or "")
