@@ -90,16 +90,7 @@ class LogReads:
         (about half its cost per event, which a rebuild pays for the whole log)."""
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_page, (after, limit))
-            return [
-                Notification(
-                    id=row[0],
-                    originator_id=row[1],
-                    originator_version=row[2],
-                    topic=row[3],
-                    state=bytes(row[4]),
-                )
-                for row in curs.fetchall()
-            ]
+            return _notifications(curs.fetchall())
 
     def read_share(
         self, conn: Connection[Any], after: int, until: int, limit: int, share: int, shares: int
@@ -108,16 +99,7 @@ class LogReads:
         below `until`."""
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_share, (after, until, shares, share, limit))
-            return [
-                Notification(
-                    id=row[0],
-                    originator_id=row[1],
-                    originator_version=row[2],
-                    topic=row[3],
-                    state=bytes(row[4]),
-                )
-                for row in curs.fetchall()
-            ]
+            return _notifications(curs.fetchall())
 
     def read_page_of(
         self,
@@ -138,16 +120,7 @@ class LogReads:
         }
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_page_of, params)
-            return [
-                Notification(
-                    id=row[0],
-                    originator_id=row[1],
-                    originator_version=row[2],
-                    topic=row[3],
-                    state=bytes(row[4]),
-                )
-                for row in curs.fetchall()
-            ]
+            return _notifications(curs.fetchall())
 
     def project_events(
         self, conn: Connection[Any], project_id: UUID, after_version: int, limit: int
@@ -189,3 +162,17 @@ class LogReads:
             with cursor.copy(self._copy_encoded_rows) as copy:
                 copy.set_types(["bytea", "bytea"])
                 yield from cast(Iterator[RawRow], copy.rows())
+
+
+def _notifications(rows: list[tuple[Any, ...]]) -> list[Notification]:
+    """Rows of (position, stream id, version, topic, state) as the library's notifications."""
+    return [
+        Notification(
+            id=row[0],
+            originator_id=row[1],
+            originator_version=row[2],
+            topic=row[3],
+            state=bytes(row[4]),
+        )
+        for row in rows
+    ]
