@@ -54,13 +54,16 @@ def _field(value: bytes | None) -> bytes:
 CURRENT_LINK = 2  # the link every new row is sealed with (migration 0050)
 
 
-def _fields(
+def encode_row(
     position: int,
     stream_id: UUID | bytes,
     version: int,
     topic: str | bytes | None,
     state: bytes | None,
 ) -> bytes:
+    """A stored event's fields as both links hash them: `int8(position) || uuid(stream id) ||
+    int8(version) || int4(n) || topic || int4(m) || state` (version 2's `row_digest` is their
+    SHA-256)."""
     return (
         _INT8.pack(position)
         + (stream_id if isinstance(stream_id, bytes) else stream_id.bytes)
@@ -79,7 +82,7 @@ def row_digest(
 ) -> bytes:
     """One stored event's own digest (version 2's link chains it): what an evidence pack gives
     of another project's row, instead of its contents."""
-    return hashlib.sha256(_fields(position, stream_id, version, topic, state)).digest()
+    return hashlib.sha256(encode_row(position, stream_id, version, topic, state)).digest()
 
 
 def link_digest(previous: bytes, digest: bytes) -> bytes:
@@ -103,7 +106,7 @@ def link(
     `stream_id` may be given as its 16 bytes and `topic` as its UTF-8 bytes, as the verifier
     reads them (no UUID or str is built per row).
     """
-    fields = _fields(position, stream_id, version, topic, state)
+    fields = encode_row(position, stream_id, version, topic, state)
     if link_version == 1:
         return hashlib.sha256(previous + fields).digest()
     if link_version == 2:
@@ -132,19 +135,6 @@ def version_at(versions: Sequence[LinkVersion], position: int) -> int:
         else:
             break
     return found
-
-
-def encode_row(
-    position: int,
-    stream_id: UUID | bytes,
-    version: int,
-    topic: str | bytes | None,
-    state: bytes | None,
-) -> bytes:
-    """A stored event's fields as both links hash them: `int8(position) || uuid(stream id) ||
-    int8(version) || int4(n) || topic || int4(m) || state` (version 2's `row_digest` is their
-    SHA-256)."""
-    return _fields(position, stream_id, version, topic, state)
 
 
 class EncodedRow(NamedTuple):

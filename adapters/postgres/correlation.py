@@ -12,6 +12,7 @@ from psycopg import Connection, Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
+from adapters.postgres.log import notifications_of
 from application.ports import CorrelationEntry
 
 _LAST_POSITION = 2**63 - 1  # no upper bound
@@ -83,13 +84,4 @@ class CorrelationIndex:
         }
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_events, params)
-            return [
-                Notification(
-                    id=row[0],
-                    originator_id=row[1],
-                    originator_version=row[2],
-                    topic=row[3],
-                    state=bytes(row[4]),
-                )
-                for row in curs.fetchall()
-            ]
+            return notifications_of(curs.fetchall())

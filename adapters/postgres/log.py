@@ -90,7 +90,7 @@ class LogReads:
         (about half its cost per event, which a rebuild pays for the whole log)."""
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_page, (after, limit))
-            return _notifications(curs.fetchall())
+            return notifications_of(curs.fetchall())
 
     def read_share(
         self, conn: Connection[Any], after: int, until: int, limit: int, share: int, shares: int
@@ -99,7 +99,7 @@ class LogReads:
         below `until`."""
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_share, (after, until, shares, share, limit))
-            return _notifications(curs.fetchall())
+            return notifications_of(curs.fetchall())
 
     def read_page_of(
         self,
@@ -120,7 +120,7 @@ class LogReads:
         }
         with conn.cursor(row_factory=tuple_row, binary=True) as curs:
             curs.execute(self._select_page_of, params)
-            return _notifications(curs.fetchall())
+            return notifications_of(curs.fetchall())
 
     def project_events(
         self, conn: Connection[Any], project_id: UUID, after_version: int, limit: int
@@ -164,7 +164,7 @@ class LogReads:
                 yield from cast(Iterator[RawRow], copy.rows())
 
 
-def _notifications(rows: list[tuple[Any, ...]]) -> list[Notification]:
+def notifications_of(rows: list[tuple[Any, ...]]) -> list[Notification]:
     """Rows of (position, stream id, version, topic, state) as the library's notifications."""
     return [
         Notification(

@@ -211,15 +211,8 @@ class Checkpoints:
             try:
                 checkpoint.verify_signature()
             except CheckpointError as error:
-                chain = Verification(
-                    ok=False,
-                    events_checked=0,
-                    head=None,
-                    head_position=None,
-                    first_broken_position=checkpoint.position,
-                    problem=f"stored checkpoint: {error}",
-                )
-                return Audit(chain, keyring=ring)
+                problem = f"stored checkpoint: {error}"
+                return Audit(_unchecked(problem, checkpoint.position), keyring=ring)
             checkpoints.append(checkpoint.checkpoint)
         try:
             chain = verify(
@@ -229,14 +222,7 @@ class Checkpoints:
                 progress=progress,
             )
         except UnreadableLogError as error:
-            chain = Verification(
-                ok=False,
-                events_checked=0,
-                head=None,
-                head_position=None,
-                first_broken_position=None,
-                problem=str(error),
-            )
+            chain = _unchecked(str(error), None)
         return Audit(chain, standings(signed, [raw_public(k) for k in trusted]), ring)
 
     def verify(
@@ -282,3 +268,15 @@ class Checkpoints:
             return False
 
         return check_derived(self._ledger, holds)
+
+
+def _unchecked(problem: str, position: int | None) -> Verification:
+    """A failed verification that checked no event: what stopped it, and where if anywhere."""
+    return Verification(
+        ok=False,
+        events_checked=0,
+        head=None,
+        head_position=None,
+        first_broken_position=position,
+        problem=problem,
+    )
