@@ -62,10 +62,12 @@ def create_app(
         if pruner is not None:
             pruner.start()
         container.reading.replicas.start()  # this process serves reads: probe the replicas
+        container.collector.start()  # full collections on a timer, not in a request's time
         serving.hear_stop_signals()
         try:
             yield
         finally:
+            container.collector.stop()
             if pruner is not None:
                 pruner.stop()
             if timer is not None:

@@ -23,6 +23,7 @@ from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.principals import Principals
 from adapters.postgres.signatures import Signatures
 from adapters.postgres.webhooks import PostgresWebhooks
+from api.collector import Collector
 from api.metrics import Metrics, ObservedLedger
 from api.preflight import preflight
 from api.pruning import DeliveryLogPruner
@@ -70,6 +71,8 @@ class Container:
     clock: Clock = utc_now
     embedded: EmbeddedPostgres | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # Full garbage collections on a timer while the API runs (`api.collector`).
+    collector: Collector = field(default_factory=lambda: Collector(0))
     closed: bool = field(default=False, init=False)
 
     def close(self) -> None:
@@ -154,6 +157,8 @@ def bootstrap(
         lambda url: build_ledger(url, settings),
     )
     metrics.watch_replicas(reading.replicas)
+    collector = Collector(settings.gc_full_seconds)
+    metrics.watch_collector(collector)
     return Container(
         settings=settings,
         database_url=database_url,
@@ -177,6 +182,7 @@ def bootstrap(
         clock=clock,
         embedded=embedded,
         metrics=metrics,
+        collector=collector,
     )
 
 

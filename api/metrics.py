@@ -9,6 +9,7 @@ project data: labels are route templates, status classes, view and pool names.
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import Callable, Iterator
@@ -26,6 +27,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from psycopg_pool import ConnectionPool
 
+from api.collector import Collector as Collector_
 from application.ledger import Ledger
 from application.ports import ArtifactCatalog, PrincipalDirectory
 from projections.replicas import Replicas
@@ -101,6 +103,13 @@ class Metrics:
         self._collectors.append(collector)
         if not self.multiprocess:
             self.registry.register(collector)
+
+    def watch_collector(self, collector: Collector_) -> None:
+        """Report the garbage collector's generations and the timed full passes."""
+        watched = GcCollector(collector)
+        self._collectors.append(watched)
+        if not self.multiprocess:
+            self.registry.register(watched)
 
     def render(self) -> tuple[bytes, str]:
         """The exposition text and its content type."""
@@ -294,3 +303,56 @@ class CacheCollector(Collector):
             counter = CounterMetricFamily(f"milestones_project_cache_{name}", what, labels=["pid"])
             counter.add_metric(pid, value)
             yield counter
+
+
+class GcCollector(Collector):
+    """This process's garbage collections: each generation's (Python's own counts) and the full
+    passes `api.collector` times (by pid)."""
+
+    def __init__(self, collector: Collector_) -> None:
+        self._collector = collector
+
+    def collect(self) -> Iterator[Metric]:
+        pid = str(os.getpid())
+        generations = CounterMetricFamily(
+            "milestones_gc_collections",
+            "Collections of each generation (generation 2: full passes)",
+            labels=["pid", "generation"],
+        )
+        for generation, stats in enumerate(gc.get_stats()):
+            generations.add_metric([pid, str(generation)], stats["collections"])
+        yield generations
+        passes = self._collector.stats()
+        counters = (
+            (
+                "full_passes",
+                "Full collections run by the timer (MILESTONES_GC_FULL_SECONDS)",
+                passes.passes,
+            ),
+            (
+                "full_pass_seconds",
+                "Seconds the timer's full collections took in all",
+                passes.seconds_total,
+            ),
+            ("full_pass_collected", "Objects the timer's full collections freed", passes.collected),
+        )
+        for name, what, value in counters:
+            counter = CounterMetricFamily(f"milestones_gc_{name}", what, labels=["pid"])
+            counter.add_metric([pid], value)
+            yield counter
+        gauges = (
+            (
+                "full_pass_max_seconds",
+                "The longest of the timer's full collections",
+                passes.seconds_max,
+            ),
+            (
+                "full_pass_last_seconds",
+                "The last of the timer's full collections",
+                passes.seconds_last,
+            ),
+        )
+        for name, what, value in gauges:
+            gauge = GaugeMetricFamily(f"milestones_gc_{name}", what, labels=["pid"])
+            gauge.add_metric([pid], value)
+            yield gauge

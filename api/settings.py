@@ -32,6 +32,7 @@ Every knob is an environment variable; nothing else configures the service.
 | `MILESTONES_WAITS_PER_PRINCIPAL` | `8` | `?min_position` waits a principal may have at once |
 | `MILESTONES_PROJECT_CACHE_BYTES` | `268435456` | bytes of projects a process caches; 0: none |
 | `MILESTONES_PAST_STATES_BYTES` | `67108864` | bytes of past states (as_of, diff) a process keeps |
+| `MILESTONES_GC_FULL_SECONDS` | `600` | seconds between full garbage collections; 0: Python's |
 | `MILESTONES_WEBHOOK_ALLOW_PRIVATE` | unset | `y`: webhooks may target private addresses |
 | `MILESTONES_WEBHOOK_TIMEOUT` | `10` | seconds a delivery waits per step |
 | `MILESTONES_WEBHOOK_MAX_FAILURES` | `10` | failures in a row that pause a subscription |
@@ -119,6 +120,7 @@ class Settings:
     waits_per_principal: int = 8
     project_cache_bytes: int = 256 * 2**20
     past_states_bytes: int = 64 * 2**20
+    gc_full_seconds: int = 600
     webhook_allow_private: bool = False
     webhook_timeout: float = 10.0
     webhook_max_failures: int = 10
@@ -241,6 +243,7 @@ class Settings:
             past_states_bytes=number(
                 "MILESTONES_PAST_STATES_BYTES", cls.past_states_bytes, minimum=0
             ),
+            gc_full_seconds=number("MILESTONES_GC_FULL_SECONDS", cls.gc_full_seconds, minimum=0),
             project_cache_bytes=number(
                 "MILESTONES_PROJECT_CACHE_BYTES", cls.project_cache_bytes, minimum=0
             ),

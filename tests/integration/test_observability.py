@@ -77,6 +77,11 @@ def test_metrics_count_requests_commands_events_and_report_views_and_pools(
     assert 0 < cached <= _value(text, f'milestones_project_cache_max_bytes{{pid="{pid}"}}')
     for counted in ("hits", "misses", "evictions"):
         assert _value(text, f'milestones_project_cache_{counted}_total{{pid="{pid}"}}') >= 0
+    # The garbage collector: Python's generations, and the full passes on the timer.
+    young = _value(text, f'milestones_gc_collections_total{{generation="0",pid="{pid}"}}')
+    assert young >= 1
+    assert _value(text, f'milestones_gc_full_passes_total{{pid="{pid}"}}') >= 0
+    assert _value(text, f'milestones_gc_full_pass_max_seconds{{pid="{pid}"}}') >= 0
     # No project data: neither names nor ids.
     assert "Metered secret name" not in text
     assert created["project_id"] not in text
