@@ -155,12 +155,15 @@ def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connectio
 
 
 def session_settings(idle_in_transaction: int) -> Callable[[Connection[TupleRow]], None]:
+    """Each pooled session's settings: the idle limit, and no JIT (as the event store's: see
+    `adapters.postgres.factory.NO_JIT`)."""
     statement = sql.SQL("SET idle_in_transaction_session_timeout = {}").format(
         sql.Literal(f"{idle_in_transaction}s")
     )
 
     def configure(conn: Connection[TupleRow]) -> None:
         conn.execute(statement)
+        conn.execute("SET jit = off")
         conn.commit()  # a pooled connection is handed out outside any transaction
 
     return configure
