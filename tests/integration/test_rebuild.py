@@ -99,6 +99,35 @@ def test_every_view_rebuilds_to_the_same_tables(container: Container, users: Use
             assert _contents(conn, view) == before, view.name
 
 
+_INDEXES = """
+    SELECT t.relname, i.relname, pg_get_indexdef(x.indexrelid)
+    FROM pg_index x
+    JOIN pg_class i ON i.oid = x.indexrelid
+    JOIN pg_class t ON t.oid = x.indrelid
+    JOIN pg_namespace n ON n.oid = t.relnamespace
+    WHERE n.nspname = 'public' AND t.relname = ANY(%s)
+    ORDER BY 1, 2
+"""
+
+
+def test_a_rebuild_of_every_view_at_once_leaves_each_table_its_indexes(
+    container: Container, users: Users
+) -> None:
+    # The indexes are built side by side after the fill (projections.rebuild): each one, with
+    # its definition (partial, GIN, columns), is on the live tables after the swaps.
+    _project_with_a_schedule(users)
+    tables = [table for view in all_views() for table in view.tables]
+    with container.pool.connection() as conn:
+        before = conn.execute(_INDEXES, (tables,)).fetchall()
+    Rebuild(container.ledger, container.pool, all_views()).run()
+    with container.pool.connection() as conn:
+        after = conn.execute(_INDEXES, (tables,)).fetchall()
+
+    assert after == before
+    assert any("USING gin" in definition for _, _, definition in after)
+    assert any("WHERE" in definition for _, _, definition in after)
+
+
 def test_a_rebuild_under_concurrent_reads_never_answers_from_a_half_built_table(
     container: Container, users: Users, database_url: str
 ) -> None:
