@@ -17,7 +17,7 @@ from api.checkpoints import CheckpointTimer
 from api.metrics import MULTIPROC_ENV
 from api.pruning import AnswerPruner
 from api.settings import Settings
-from cli.supervisor import PARENT_ENV, RunnerProcess, die_with_parent
+from cli.supervisor import PARENT_ENV, RunnerProcess, die_with_parent, end_within
 from cli.wiring import open_container
 
 log = logging.getLogger("milestones")
@@ -100,6 +100,21 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
+    stop = threading.Event()
+    started = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            # However the shutdown goes (a page stuck on a lock), the process ends.
+            end_within(settings.shutdown_timeout, "the projection worker")
+        if not started.is_set():
+            # Still starting (connecting, migrating): nothing to drain yet, and a connection
+            # attempt must not hold the signal back until its timeout.
+            raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
     if parent := os.environ.get(PARENT_ENV):
         # Started by `serve`: end with it, even when it is SIGKILLed.
         die_with_parent()
@@ -107,16 +122,15 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
             return 0  # it died before we asked
     if not _has_signing_key(settings, "worker"):
         return 2
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     with open_container(settings) as container:
-        container.runner.start()
-        container.deliverer.start()  # webhooks are delivered where the views run
-        CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
-        AnswerPruner(container.ledger.store).start()  # the same
-        log.info("projection worker %s running", container.runner.holder)
-        stop.wait()
+        started.set()
+        if not stop.is_set():
+            container.runner.start()
+            container.deliverer.start()  # webhooks are delivered where the views run
+            CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
+            AnswerPruner(container.ledger.store).start()  # the same
+            log.info("projection worker %s running", container.runner.holder)
+            stop.wait()
         log.info("projection worker %s stopping", container.runner.holder)
     return 0
 

@@ -21,7 +21,14 @@ from api.settings import Settings
 from application.access import Principal
 from application.ports import share_of
 from projections.rebuild import RebuildError
-from tests.integration.processes import fresh_database, service_env, spawn, wait_until
+from tests.integration.processes import (
+    alive,
+    children,
+    fresh_database,
+    service_env,
+    spawn,
+    wait_until,
+)
 from tests.integration.rebuilding import PAUSE, SlowProjectsView, failing_helper, slow_rebuild
 
 PROJECTS = 40  # about 20 in each of the two shares: several seconds of slow pages each
@@ -48,29 +55,6 @@ def _shadow_projects(url: str) -> set[UUID]:
         return {row[0] for row in conn.execute("SELECT project_id FROM rebuild_projects.projects")}
 
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of /proc/<pid>/stat after the command name (state first), None if gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return text[text.rindex(")") + 2 :].split()
-
-
-def _alive(pid: int) -> bool:
-    """Whether the process runs (a zombie left for a reaper that never comes has ended)."""
-    fields = _stat(pid)
-    return fields is not None and fields[0] != "Z"
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat(int(entry.name))) and fields[1] == str(pid):
-            found.append(int(entry.name))
-    return found
-
-
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_helper_whose_rebuild_was_sigkilled_stops_before_its_next_page(
     database_url: str, tmp_path: Path
@@ -84,13 +68,13 @@ def test_a_helper_whose_rebuild_was_sigkilled_stops_before_its_next_page(
             tmp_path / "rebuild.log",
         )
         try:
-            helpers = wait_until(lambda: _children(rebuild.pid), 60, "the helper process")
+            helpers = wait_until(lambda: children(rebuild.pid), 60, "the helper process")
             wait_until(lambda: _shadow_projects(url) & helper_share, 60, "the helper's first page")
         finally:
             os.kill(rebuild.pid, signal.SIGKILL)  # no `finally` of its own runs
             rebuild.wait()
         at_kill = _shadow_projects(url) & helper_share
-        wait_until(lambda: not any(map(_alive, helpers)), 30, "the helper to exit")
+        wait_until(lambda: not any(map(alive, helpers)), 30, "the helper to exit")
         written = _shadow_projects(url) & helper_share
         time.sleep(5 * PAUSE)  # several of its pages' time: nothing more may arrive
         later = _shadow_projects(url) & helper_share
