@@ -137,3 +137,32 @@ def test_sigterm_ends_a_worker_still_connecting(tmp_path: Path) -> None:
         finally:
             stop(worker)
     assert worker.returncode == 128 + signal.SIGTERM
+
+
+def test_sigterm_ends_serve_with_api_processes_while_its_runners_page_waits_on_a_lock(
+    database_url: str, tmp_path: Path
+) -> None:
+    # With --workers N the runner is in `serve` itself: its stop joined the stuck page.
+    with fresh_database(database_url) as url:
+        env = service_env(url, MILESTONES_DATA_DIR=str(tmp_path / "data"), **SHUTDOWN)
+        run([*MILESTONES, "db", "upgrade"], env)
+        port = free_port()
+        serve = spawn(
+            [*MILESTONES, "serve", "--port", str(port), "--workers", "2"],
+            env,
+            tmp_path / "serve.log",
+        )
+        try:
+            wait_until(
+                lambda: httpx.get(f"http://127.0.0.1:{port}/ready", timeout=2).status_code == 200,
+                90,
+                "serve to be ready (its runner holds every view)",
+            )
+            api_processes = children(serve.pid)
+            with _page_stuck_on_a_lock(url):
+                serve.send_signal(signal.SIGTERM)
+                wait_until(lambda: serve.poll() is not None, PATIENCE, "serve to end")
+        finally:
+            stop(serve)
+    assert serve.returncode == 1  # its runner's page cut short, as a SIGKILL would
+    assert not any(map(alive, api_processes))
