@@ -17,7 +17,7 @@ from api.checkpoints import CheckpointTimer
 from api.metrics import MULTIPROC_ENV
 from api.pruning import AnswerPruner
 from api.settings import Settings
-from cli.supervisor import PARENT_ENV, RunnerProcess, die_with_parent
+from cli.supervisor import PARENT_ENV, RunnerProcess, die_with_parent, end_within
 from cli.wiring import open_container
 
 log = logging.getLogger("milestones")
@@ -68,9 +68,11 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     with open_container(settings) as container:
         # uvicorn re-raises SIGTERM/SIGINT once it has drained and shut down; by then only the
         # container is left to close (runner, pools, embedded server): the signal must not kill
-        # us before that.
+        # us before that. One that comes before uvicorn listens for it is kept, not swallowed:
+        # serve then stops instead of serving on as if never asked.
+        stopping: list[int] = []
         for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, lambda *_: None)
+            signal.signal(signum, lambda received, _: stopping.append(received))
         database = "embedded" if container.embedded else "DATABASE_URL"
         log.info("serving on http://%s:%s, %d API process(es), %s", host, port, workers, database)
         if workers == 1:
@@ -78,7 +80,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             # they would share one GIL, and each round trip of a page would queue behind the
             # requests. Reads with ?min_position hear of the runner's commits by NOTIFY.
             with RunnerProcess(container.database_url, settings.shutdown_timeout):
-                uvicorn.run(create_app(container, run_projections=False), **server_options)
+                app = create_app(container, run_projections=False)
+                try:
+                    if not stopping:
+                        uvicorn.run(app, **server_options)
+                finally:
+                    _stop_within(settings)
             return 0
         # N API processes spawned by uvicorn's supervisor (this process), each building its
         # own container; the projection runner runs here, once, not in every API process.
@@ -90,16 +97,40 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
             AnswerPruner(container.ledger.store).start()  # the same
             try:
-                uvicorn.run(
-                    "api.asgi:create_from_env", factory=True, workers=workers, **server_options
-                )
+                if not stopping:
+                    uvicorn.run(
+                        "api.asgi:create_from_env", factory=True, workers=workers, **server_options
+                    )
             finally:
+                _stop_within(settings)
                 container.deliverer.stop()
                 container.runner.stop()
     return 0
 
 
+def _stop_within(settings: Settings) -> None:
+    """Once the API has drained: what is left (stopping the runner, its child given the shutdown
+    timeout before SIGKILL, the pools, the embedded server) must end, even with a runner's page
+    stuck on a lock."""
+    end_within(2 * settings.shutdown_timeout + 10, "serve")
+
+
 def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
+    stop = threading.Event()
+    started = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if not stop.is_set():
+            stop.set()
+            # However the shutdown goes (a page stuck on a lock), the process ends.
+            end_within(settings.shutdown_timeout, "the projection worker")
+        if not started.is_set():
+            # Still starting (connecting, migrating): nothing to drain yet, and a connection
+            # attempt must not hold the signal back until its timeout.
+            raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, on_signal)
     if parent := os.environ.get(PARENT_ENV):
         # Started by `serve`: end with it, even when it is SIGKILLed.
         die_with_parent()
@@ -107,16 +138,15 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
             return 0  # it died before we asked
     if not _has_signing_key(settings, "worker"):
         return 2
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
     with open_container(settings) as container:
-        container.runner.start()
-        container.deliverer.start()  # webhooks are delivered where the views run
-        CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
-        AnswerPruner(container.ledger.store).start()  # the same
-        log.info("projection worker %s running", container.runner.holder)
-        stop.wait()
+        started.set()
+        if not stop.is_set():
+            container.runner.start()
+            container.deliverer.start()  # webhooks are delivered where the views run
+            CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
+            AnswerPruner(container.ledger.store).start()  # the same
+            log.info("projection worker %s running", container.runner.holder)
+            stop.wait()
         log.info("projection worker %s stopping", container.runner.holder)
     return 0
 

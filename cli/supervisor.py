@@ -86,6 +86,26 @@ class RunnerProcess:
             backoff = min(backoff * 2, self.RESTART_MAX)
 
 
+def end_within(seconds: float, what: str) -> None:
+    """End this process (os._exit) if it is still running `seconds` from now.
+
+    Armed when a process is asked to stop: its orderly shutdown joins threads that may be stuck
+    in PostgreSQL (a runner's page waiting on a lock held by a migration or an open
+    transaction), and a SIGTERM must not wait for them forever. What it cuts short is what a
+    SIGKILL would: an uncommitted page, rolled back by the server and applied again by the
+    next runner (the views' pages are idempotent with their tracking row).
+    """
+
+    def deadline() -> None:
+        time.sleep(seconds)
+        log.error("%s did not stop within %.1f s of being asked to; exiting now", what, seconds)
+        for handler in logging.getLogger().handlers + log.handlers:
+            handler.flush()
+        os._exit(1)
+
+    threading.Thread(target=deadline, name="stop-deadline", daemon=True).start()
+
+
 def die_with_parent() -> None:
     """Ask Linux to SIGTERM this process when the thread that started it ends (as `api.asgi`
     does for API workers, without importing the app)."""

@@ -182,7 +182,7 @@ class Rebuild:
         names = [view.name for view in self._views]
         helpers = Helpers(self._open_filler, names, self._shares, until)
         try:
-            self.fill_share(0, self._shares, until)
+            self.fill_share(0, self._shares, until, between_pages=helpers.check)
             self.read += helpers.join()
         except ShareError as error:
             raise RebuildError(f"rebuilding {', '.join(names)}: {error}") from error
@@ -190,14 +190,23 @@ class Rebuild:
             helpers.stop()
         return until
 
-    def fill_share(self, share: int, shares: int, until: int) -> int:
+    def fill_share(
+        self,
+        share: int,
+        shares: int,
+        until: int,
+        *,
+        between_pages: Callable[[], None] = lambda: None,
+    ) -> int:
         """Apply the events of one share of the projects, up to `until`, to the shadows (which
         exist); the notifications read. The shadows' tracking rows are not written: the
-        shares' positions differ, and the swap starts from `until`."""
+        shares' positions differ, and the swap starts from `until`. `between_pages` runs
+        before each page and may raise to stop it (the rebuild process checks its helpers)."""
         position = 0
         while True:
             if orphaned():
                 raise RebuildError(f"share {share}: the rebuild that started it has ended")
+            between_pages()
             notifications = read_share(
                 self._ledger, position, until, self._page_size, share, shares
             )

@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class ShareError(RuntimeError):
@@ -61,6 +61,8 @@ class Helpers:
     ) -> None:
         context = multiprocessing.get_context("spawn")
         self._running: list[tuple[BaseProcess, Connection]] = []
+        # Each helper's answer once received (by `check` or `join`), by process name.
+        self._outcomes: dict[str, tuple[str, Any]] = {}
         try:
             for share in range(1, shares):
                 receive, send = context.Pipe(duplex=False)
@@ -77,15 +79,28 @@ class Helpers:
             self.stop()
             raise
 
+    def check(self) -> None:
+        """ShareError now if a helper has already failed (or ended without an answer): the
+        caller calls this between its own pages, so that one helper failing early ends the
+        rebuild then, not once the caller has applied its whole share."""
+        failures = []
+        for process, receive in self._running:
+            if process.name not in self._outcomes and receive.poll():  # an answer, or EOF
+                self._outcomes[process.name] = _answer(receive)
+            outcome, value = self._outcomes.get(process.name, ("running", None))
+            if outcome == "failed":
+                failures.append(f"{process.name}: {value}")
+        if failures:
+            raise ShareError("; ".join(failures))
+
     def join(self) -> int:
         """Wait for every helper; the notifications they read. ShareError if one failed."""
         read = 0
         failures = []
         for process, receive in self._running:
-            try:
-                outcome, value = receive.recv()
-            except EOFError:
-                outcome, value = "failed", "it ended without an answer"
+            if process.name not in self._outcomes:
+                self._outcomes[process.name] = _answer(receive)
+            outcome, value = self._outcomes[process.name]
             process.join()
             if outcome == "done":
                 read += int(value)
@@ -103,6 +118,15 @@ class Helpers:
             process.join()
             receive.close()
         self._running = []
+
+
+def _answer(receive: Connection) -> tuple[str, Any]:
+    """A helper's answer: ("done", notifications read) or ("failed", why); waits for it."""
+    try:
+        outcome, value = receive.recv()
+    except EOFError:
+        return "failed", "it ended without an answer"
+    return str(outcome), value
 
 
 def orphaned() -> bool:
