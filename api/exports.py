@@ -188,9 +188,12 @@ def _drain(buffer: io.StringIO) -> str:
 # A cell a spreadsheet would take as a formula (OWASP, "CSV Injection"): `=1+2`, `@SUM(…)`,
 # `+cmd|…`, `-2+3`, and the same after a tab or CR that the reader may strip.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_FIRST = frozenset(FORMULA_STARTS)
 
 
 def _cell(value: Any) -> str:
+    if type(value) is str:  # most cells: the neutralising test inlined (one character each)
+        return "'" + value if value[:1] in _FORMULA_FIRST else value
     if value is None:
         return ""
     if isinstance(value, bool | int | float):
