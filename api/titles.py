@@ -54,16 +54,17 @@ def titled_audit(connect: Connect, rows: Iterator[dict[str, Any]]) -> Iterator[d
 
 
 def titled_history(
-    earlier: Iterable[ProjectEvent], read: Iterable[tuple[ProjectEvent, int | None]]
+    earlier: Iterable[ProjectEvent], read: Iterable[tuple[ProjectEvent, int | None, str | None]]
 ) -> Iterator[dict[str, Any]]:
-    """The history export's rows with the title columns: the names folded from the project's
-    events in order, the `earlier` ones (before the export's first) only to learn names."""
+    """The history export's rows (each event with its position and correlation id) with the
+    title columns: the names folded from the project's events in order, the `earlier` ones
+    (before the export's first) only to learn names."""
     names: dict[str, str] = {}
     for event in earlier:
         _learn(names, event)
-    for event, position in read:
+    for event, position, correlation_id in read:
         _learn(names, event)
-        row = history_event(event, position)
+        row = history_event(event, position, correlation_id)
         for field, column in REFERENCES:
             value = getattr(event, field, None)
             row[field] = None if value is None else str(value)

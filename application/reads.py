@@ -12,11 +12,11 @@ it out (`index_agrees`); otherwise the events decide.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -66,6 +66,28 @@ class ProjectDiff:
     start: DiffPoint
     end: DiffPoint
     changes: list[Change]
+
+
+Row = TypeVar("Row", bound=tuple[Any, ...])
+
+
+def _paged(
+    read: Callable[[int, int], Sequence[Row]],
+    after_version: int,
+    limit: int | None,
+    page_size: int,
+) -> Iterator[Row]:
+    """The rows `read(after_version, page)` gives (each a stored event first), read a page at a
+    time until `limit` rows or the last."""
+    remaining = limit
+    while remaining is None or remaining > 0:
+        page = page_size if remaining is None else min(page_size, remaining)
+        rows = read(after_version, page)
+        yield from rows
+        if len(rows) < page:
+            return
+        after_version = rows[-1][0].originator_version
+        remaining = None if remaining is None else remaining - len(rows)
 
 
 class ProjectReads(ProjectLoading):
@@ -156,6 +178,25 @@ class ProjectReads(ProjectLoading):
         for stored, position in self._stored_of(project_id, after_version, limit, page_size):
             yield self._event(stored), position
 
+    def project_history(
+        self,
+        admitted: Admission,
+        *,
+        after_version: int = 0,
+        limit: int | None = None,
+        page_size: int = HISTORY_PAGE,
+    ) -> Iterator[tuple[ProjectEvent, int, str | None]]:
+        """`project_events`, each with its correlation id (which request caused it; None when
+        none was kept), read with the events: one read a page."""
+
+        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int, str | None]]:
+            return self.store.select_project_history(
+                admitted.project_id, after_version=after, limit=page
+            )
+
+        for stored, position, correlation_id in _paged(read, after_version, limit, page_size):
+            yield self._event(stored), position, correlation_id
+
     def _stored_of(
         self,
         project_id: UUID,
@@ -164,17 +205,11 @@ class ProjectReads(ProjectLoading):
         page_size: int = HISTORY_PAGE,
     ) -> Iterator[tuple[StoredEvent, int]]:
         """The project's stored events (not decoded), a page per read."""
-        remaining = limit
-        while remaining is None or remaining > 0:
-            page = page_size if remaining is None else min(page_size, remaining)
-            rows = self.store.select_project_events(
-                project_id, after_version=after_version, limit=page
-            )
-            yield from rows
-            if len(rows) < page:
-                return
-            after_version = rows[-1][0].originator_version
-            remaining = None if remaining is None else remaining - len(rows)
+
+        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int]]:
+            return self.store.select_project_events(project_id, after_version=after, limit=page)
+
+        return _paged(read, after_version, limit, page_size)
 
     def project_baselines(self, admitted: Admission, up_to_version: int) -> list[Baseline]:
         """R19: every baseline the project saved up to a version, replayed from its events

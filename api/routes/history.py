@@ -311,7 +311,8 @@ def history(
     if export is not exports.Format.JSON:
         # A replica that fails mid-export cuts it off (visibly incomplete), as a deadline does.
         ledger = reading.with_version(access).ledger
-        streamed = ledger.project_events(
+        # Each page of events read with its correlation ids (one read a page).
+        streamed = ledger.project_history(
             access, after_version=after_version, limit=limit, page_size=exports.PAGE
         )
         # The events before the first exported, only for the names they give.
@@ -325,24 +326,14 @@ def history(
             if after_version
             else ()
         )
-        rows = _correlated(
-            ledger, titled_history(earlier, streamed), lambda row: (project_id, row["version"])
-        )
-        rows = with_signature(rows)
+        rows = with_signature(exports.batched(titled_history(earlier, streamed)))
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
     page = limit or 100
 
-    def read(ledger: Ledger) -> tuple[list[tuple[ProjectEvent, int]], dict[Any, str]]:
-        found = list(ledger.project_events(access, after_version=after_version, limit=page))
-        keys = [(project_id, e.originator_version) for e, _ in found]
-        return found, ledger.correlation_ids(keys)
+    def read(ledger: Ledger) -> list[tuple[ProjectEvent, int, str | None]]:
+        return list(ledger.project_history(access, after_version=after_version, limit=page))
 
-    events, correlated = reading.past(access, read)
-    keys = [(project_id, e.originator_version) for e, _ in events]
-    shown = [
-        history_event(e, position, correlated.get(key))
-        for (e, position), key in zip(events, keys, strict=True)
-    ]
+    shown = [history_event(*found) for found in reading.past(access, read)]
     more = len(shown) == page
     return {
         "project_id": project_id,
