@@ -23,6 +23,7 @@ from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from application.access import Admission
+from application.history_rows import HistoryRow, history_row
 from application.loading import ProjectLoading
 from application.past import DEFAULT_BUDGET, PAST_STATES_BYTES, PastStates
 from application.ports import LedgerStore
@@ -196,6 +197,28 @@ class ProjectReads(ProjectLoading):
 
         for stored, position, correlation_id in _paged(read, after_version, limit, page_size):
             yield self._event(stored), position, correlation_id
+
+    def project_history_rows(
+        self,
+        admitted: Admission,
+        *,
+        after_version: int = 0,
+        limit: int | None = None,
+        page_size: int = HISTORY_PAGE,
+        decoded: tuple[type[ProjectEvent], ...] = (),
+    ) -> Iterator[HistoryRow]:
+        """`project_history` as rows (`application.history_rows`): each read from its stored
+        JSON, the events of the `decoded` types (and any that cannot be read so) decoded."""
+        if self.mapper.compressor is not None or self.mapper.cipher is not None:
+            decoded = (ProjectEvent,)  # the stored bytes are not the JSON
+
+        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int, str | None]]:
+            return self.store.select_project_history(
+                admitted.project_id, after_version=after, limit=page
+            )
+
+        for stored, position, correlation_id in _paged(read, after_version, limit, page_size):
+            yield history_row(stored, position, correlation_id, self._event, decoded)
 
     def _stored_of(
         self,

@@ -46,7 +46,7 @@ from api.schemas.history import (
 )
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
-from api.titles import TITLE_COLUMNS, titled_audit, titled_history
+from api.titles import NAMING, TITLE_COLUMNS, titled_audit, titled_history
 from api.webhooks.noticetail import NoticeTail
 from application.access import Principal
 from application.ledger import Ledger
@@ -312,8 +312,12 @@ def history(
         # A replica that fails mid-export cuts it off (visibly incomplete), as a deadline does.
         ledger = reading.with_version(access).ledger
         # Each page of events read with its correlation ids (one read a page).
-        streamed = ledger.project_history(
-            access, after_version=after_version, limit=limit, page_size=exports.PAGE
+        streamed = ledger.project_history_rows(
+            access,
+            after_version=after_version,
+            limit=limit,
+            page_size=exports.PAGE,
+            decoded=NAMING,
         )
         # The events before the first exported, only for the names they give.
         earlier = (

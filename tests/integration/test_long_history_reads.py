@@ -15,13 +15,15 @@ import pytest
 
 from api import exports
 from api.bootstrap import Container
+from api.presenters_history import history_event
 from api.routes.history import HISTORY_COLUMNS
-from api.titles import titled_history
+from api.titles import REFERENCES
 from application.access import GlobalRole, Principal
 from application.ports import AsOfEntry, CorrelationEntry
 from bench import workload
 from domain.retrospective import retrospective
 from domain.roles import ProjectRole
+from projections.audit.summaries import name_given
 from tests.integration.conftest import User, Users
 
 EVENTS = 600
@@ -60,13 +62,24 @@ def auditor(users: Users) -> User:
 
 
 def row_by_row(container: Container, pid: UUID, export: exports.Format) -> str:
-    """The history export as it was made before issue 20's change: the events read a page at
-    a time, their correlation ids looked up a page of rows later, each row through every
-    stage in turn."""
+    """The history export as it was made before issue 20's change: every event decoded, its
+    row made from the event, the names folded from the events, the correlation ids looked up
+    a page of rows later, each row through every stage in turn."""
     ledger = container.ledger
     admitted = ledger.admit(pid, Principal("auditor", GlobalRole.AUDITOR), keep_state=False)
-    events = ledger.project_events(admitted, page_size=exports.PAGE)
-    titled = titled_history((), ((event, position, None) for event, position in events))
+
+    def titled() -> Iterator[dict[str, Any]]:
+        names: dict[str, str] = {}
+        for event, position in ledger.project_events(admitted, page_size=exports.PAGE):
+            given = name_given(event)
+            if given is not None:
+                names[given[0]] = given[1]
+            row = history_event(event, position)
+            for field, column in REFERENCES:
+                value = getattr(event, field, None)
+                row[field] = None if value is None else str(value)
+                row[column] = None if value is None else names.get(str(value))
+            yield row
 
     def correlated(rows: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         while chunk := list(itertools.islice(rows, exports.PAGE)):
@@ -75,7 +88,7 @@ def row_by_row(container: Container, pid: UUID, export: exports.Format) -> str:
                 row["correlation_id"] = found.get((pid, row["version"]))
                 yield row
 
-    rows = exports.with_signature(correlated(titled))
+    rows = exports.with_signature(correlated(titled()))
     if export is exports.Format.CSV:
         return "".join(exports._csv(rows, HISTORY_COLUMNS))
     return "".join(exports._ndjson(rows))
