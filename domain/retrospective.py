@@ -361,11 +361,15 @@ class Replay:
         """The reschedule's days by cause, with the forecast as it stood just before it."""
         key = str(m.id)
         delta = (event.due - event.previous_due).days
-        found = forecasts(dict(self._plan(x) for x in self.milestones.values()))
         own = SlipCause("reschedule", delta, event.timestamp, event.actor, event.reason)
-        pushed = found.get(key)
-        if delta <= 0 or pushed is None or pushed.driver is None:
+        if delta <= 0 or not m.predecessors:
+            # No push to find: only a predecessor drives a forecast (R18), and a reschedule
+            # earlier is the milestone's own.
             return [own] if delta else []
+        found = forecasts(dict(self._plan(x) for x in self.milestones.values()))
+        pushed = found.get(key)
+        if pushed is None or pushed.driver is None:
+            return [own]
         by_predecessor = (min(event.due, pushed.due) - event.previous_due).days
         chain = tuple(UUID(x) for x in forecast_chain(found, key)[1:])
         caused = SlipCause(
