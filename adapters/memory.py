@@ -88,6 +88,16 @@ class MemoryLedgerRecorder(POPOApplicationRecorder):
             # A notification's position is its place in the log, counted from 1.
             return [(self._stored_events[index[v]], index[v] + 1) for v in versions]
 
+    def select_project_history(
+        self, project_id: UUID, *, after_version: int = 0, limit: int = 1000
+    ) -> list[tuple[StoredEvent, int, str | None]]:
+        rows = self.select_project_events(project_id, after_version=after_version, limit=limit)
+        with self._database_lock:
+            return [
+                (stored, position, self._correlations.get((project_id, stored.originator_version)))
+                for stored, position in rows
+            ]
+
     def read_page(self, after: int, limit: int) -> Sequence[Notification]:
         return self.select_notifications(start=after + 1, limit=limit)
 

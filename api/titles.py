@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from api import exports
-from api.presenters_history import history_event
+from application.history_rows import HistoryRow
 from domain.events import ProjectEvent
 from projections.audit.summaries import name_given
 from projections.audit.titles import name_at, names_given
@@ -25,6 +25,11 @@ REFERENCES = (
     ("phase_id", "phase_name"),
 )
 TITLE_COLUMNS = tuple(column for pair in REFERENCES for column in pair)
+
+# The event types that give names (`name_given`): a history's rows of these come decoded.
+NAMING: tuple[type[ProjectEvent], ...] = tuple(
+    cls for cls in name_given.registry if cls is not object and issubclass(cls, ProjectEvent)
+)
 
 Connect = Callable[[], AbstractContextManager[psycopg.Connection[Any]]]
 
@@ -54,18 +59,29 @@ def titled_audit(connect: Connect, rows: Iterator[dict[str, Any]]) -> Iterator[d
 
 
 def titled_history(
-    earlier: Iterable[ProjectEvent], read: Iterable[tuple[ProjectEvent, int | None]]
+    earlier: Iterable[ProjectEvent], read: Iterable[HistoryRow]
 ) -> Iterator[dict[str, Any]]:
-    """The history export's rows with the title columns: the names folded from the project's
-    events in order, the `earlier` ones (before the export's first) only to learn names."""
+    """The history export's rows (each event with its position and correlation id) with the
+    title columns: the names folded from the project's events in order, the `earlier` ones
+    (before the export's first) only to learn names. The rows of the events that give names
+    (`NAMING`) come with their events."""
     names: dict[str, str] = {}
     for event in earlier:
         _learn(names, event)
-    for event, position in read:
-        _learn(names, event)
-        row = history_event(event, position)
+    for found in read:
+        if found.event is not None:
+            _learn(names, found.event)
+        row = {
+            "version": found.version,
+            "position": found.position,
+            "type": found.type_name,
+            "actor": found.actor,
+            "occurred_at": found.timestamp,
+            "correlation_id": found.correlation_id,
+            "data": found.data,
+        }
         for field, column in REFERENCES:
-            value = getattr(event, field, None)
+            value = found.data.get(field)
             row[field] = None if value is None else str(value)
             row[column] = None if value is None else names.get(str(value))
         yield row

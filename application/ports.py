@@ -81,6 +81,12 @@ class LedgerStore(Protocol):
     ) -> list[tuple[StoredEvent, int]]:
         """The project's events after `after_version` in version order, with their positions."""
 
+    def select_project_history(
+        self, project_id: UUID, *, after_version: int = 0, limit: int = 1000
+    ) -> list[tuple[StoredEvent, int, str | None]]:
+        """`select_project_events`, each with its correlation id (None: none kept), in one
+        read."""
+
     def read_page(self, after: int, limit: int) -> Sequence[Notification]:
         """At most `limit` notifications after position `after`, in position order."""
 

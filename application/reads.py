@@ -12,16 +12,18 @@ it out (`index_agrees`); otherwise the events decide.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from copy import deepcopy
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import resolve_topic
 
 from application.access import Admission
+from application.history_rows import HistoryRow, history_row
 from application.loading import ProjectLoading
 from application.past import DEFAULT_BUDGET, PAST_STATES_BYTES, PastStates
 from application.ports import LedgerStore
@@ -30,7 +32,7 @@ from domain.diff import Change, diff
 from domain.errors import InvalidValueError, ProjectNotFoundError
 from domain.events import ProjectEvent
 from domain.project import Project
-from domain.retrospective import Retrospective, retrospective
+from domain.retrospective import PASSED_OVER, Replay, Retrospective
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,28 @@ class ProjectDiff:
     start: DiffPoint
     end: DiffPoint
     changes: list[Change]
+
+
+Row = TypeVar("Row", bound=tuple[Any, ...])
+
+
+def _paged(
+    read: Callable[[int, int], Sequence[Row]],
+    after_version: int,
+    limit: int | None,
+    page_size: int,
+) -> Iterator[Row]:
+    """The rows `read(after_version, page)` gives (each a stored event first), read a page at a
+    time until `limit` rows or the last."""
+    remaining = limit
+    while remaining is None or remaining > 0:
+        page = page_size if remaining is None else min(page_size, remaining)
+        rows = read(after_version, page)
+        yield from rows
+        if len(rows) < page:
+            return
+        after_version = rows[-1][0].originator_version
+        remaining = None if remaining is None else remaining - len(rows)
 
 
 class ProjectReads(ProjectLoading):
@@ -152,18 +176,63 @@ class ProjectReads(ProjectLoading):
         limit: int | None = None,
         page_size: int = HISTORY_PAGE,
     ) -> Iterator[tuple[ProjectEvent, int]]:
-        remaining = limit
-        while remaining is None or remaining > 0:
-            page = page_size if remaining is None else min(page_size, remaining)
-            rows = self.store.select_project_events(
-                project_id, after_version=after_version, limit=page
+        for stored, position in self._stored_of(project_id, after_version, limit, page_size):
+            yield self._event(stored), position
+
+    def project_history(
+        self,
+        admitted: Admission,
+        *,
+        after_version: int = 0,
+        limit: int | None = None,
+        page_size: int = HISTORY_PAGE,
+    ) -> Iterator[tuple[ProjectEvent, int, str | None]]:
+        """`project_events`, each with its correlation id (which request caused it; None when
+        none was kept), read with the events: one read a page."""
+
+        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int, str | None]]:
+            return self.store.select_project_history(
+                admitted.project_id, after_version=after, limit=page
             )
-            for stored, position in rows:
-                yield self._event(stored), position
-            if len(rows) < page:
-                return
-            after_version = rows[-1][0].originator_version
-            remaining = None if remaining is None else remaining - len(rows)
+
+        for stored, position, correlation_id in _paged(read, after_version, limit, page_size):
+            yield self._event(stored), position, correlation_id
+
+    def project_history_rows(
+        self,
+        admitted: Admission,
+        *,
+        after_version: int = 0,
+        limit: int | None = None,
+        page_size: int = HISTORY_PAGE,
+        decoded: tuple[type[ProjectEvent], ...] = (),
+    ) -> Iterator[HistoryRow]:
+        """`project_history` as rows (`application.history_rows`): each read from its stored
+        JSON, the events of the `decoded` types (and any that cannot be read so) decoded."""
+        if self.mapper.compressor is not None or self.mapper.cipher is not None:
+            decoded = (ProjectEvent,)  # the stored bytes are not the JSON
+
+        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int, str | None]]:
+            return self.store.select_project_history(
+                admitted.project_id, after_version=after, limit=page
+            )
+
+        for stored, position, correlation_id in _paged(read, after_version, limit, page_size):
+            yield history_row(stored, position, correlation_id, self._event, decoded)
+
+    def _stored_of(
+        self,
+        project_id: UUID,
+        after_version: int = 0,
+        limit: int | None = None,
+        page_size: int = HISTORY_PAGE,
+    ) -> Iterator[tuple[StoredEvent, int]]:
+        """The project's stored events (not decoded), a page per read."""
+
+        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int]]:
+            return self.store.select_project_events(project_id, after_version=after, limit=page)
+
+        return _paged(read, after_version, limit, page_size)
 
     def project_baselines(self, admitted: Admission, up_to_version: int) -> list[Baseline]:
         """R19: every baseline the project saved up to a version, replayed from its events
@@ -207,8 +276,15 @@ class ProjectReads(ProjectLoading):
         return DiffPoint(given, self.version_at(project_id, instant) or 0, instant)
 
     def project_retrospective(self, admitted: Admission) -> Retrospective:
-        """Slips, reschedules and review rounds, replayed from every event of the project."""
-        return retrospective(event for event, _ in self.project_events(admitted))
+        """Slips, reschedules and review rounds, replayed from every event of the project;
+        those of a type the replay passes over are not decoded (a fifth of a long project's)."""
+        replay = Replay()
+        for stored, _ in self._stored_of(admitted.project_id):
+            if issubclass(resolve_topic(stored.topic), PASSED_OVER):
+                replay.pass_over(stored.originator_version)
+            else:
+                replay.apply(self._event(stored))
+        return replay.result()
 
     def feed(
         self,

@@ -87,7 +87,13 @@ def json_text(event: ev.ProjectEvent) -> str:
     return _ENCODE(event_data(event))
 
 
+# Values JSON writes as they are: most of an event's fields (checked first, by exact type).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
+    if type(value) in _PLAIN:
+        return value
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, datetime | date):

@@ -201,15 +201,36 @@ class Retrospective:
     gates: list[PhaseGateRetrospective] = field(default_factory=list)
 
 
+# Event types the replay passes over (only their version counts): a read of a long history may
+# leave them undecoded (`Replay.pass_over`). A type not named here is replayed, so a new event
+# type is never missed; one named here that the replay (or `GateReplay`) starts to read must
+# leave this list, which `tests/unit/test_retrospective.py` checks.
+PASSED_OVER: tuple[type[ev.ProjectEvent], ...] = (
+    ev.MemberAdded,
+    ev.MemberRoleChanged,
+    ev.MemberRemoved,
+    ev.GroupMembersSet,
+    ev.PhasesReordered,
+    ev.DeliverableDescribed,
+    ev.DeliverableOwnerAssigned,
+    ev.DeliverableMovedToPhase,
+    ev.DeliverableKindChanged,
+    ev.CriterionAdded,
+)
+
+
 def retrospective(events: Iterable[ev.ProjectEvent]) -> Retrospective:
     """Replays a project's events, oldest first, into its retrospective."""
-    replay = _Replay()
+    replay = Replay()
     for event in events:
         replay.apply(event)
     return replay.result()
 
 
-class _Replay:
+class Replay:
+    """The retrospective being replayed: `apply` each event in version order (or `pass_over`
+    one of a type in `PASSED_OVER`), then `result`."""
+
     def __init__(self) -> None:
         self.project_id: UUID | None = None
         self.name = ""
@@ -218,6 +239,13 @@ class _Replay:
         self.milestones: dict[UUID, MilestoneRetrospective] = {}
         self.deliverables: dict[UUID, DeliverableReview] = {}
         self.gates = GateReplay()
+        # What R18 reads of each milestone as it stands (a reschedule's forecast reads every
+        # milestone's): made again only after an event of that milestone, not per reschedule.
+        self._plans: dict[UUID, tuple[str, Planned]] = {}
+
+    def pass_over(self, version: int) -> None:
+        """An event of a type in `PASSED_OVER`, left undecoded: only its version counts."""
+        self.version = version
 
     def apply(self, event: ev.ProjectEvent) -> None:
         self.version = event.originator_version
@@ -245,6 +273,7 @@ class _Replay:
             )
         elif isinstance(event, ev.MilestoneEvent):
             self._milestone(event, self.milestones[event.milestone_id])
+            self._plans.pop(event.milestone_id, None)  # after: a reschedule reads it as it was
         elif isinstance(event, ev.ProjectRebaselined):
             for mid, baseline in event.baselines.items():
                 milestone = self.milestones[UUID(mid)]
@@ -332,21 +361,15 @@ class _Replay:
         """The reschedule's days by cause, with the forecast as it stood just before it."""
         key = str(m.id)
         delta = (event.due - event.previous_due).days
-        found = forecasts(
-            {
-                str(x.id): Planned(
-                    x.status,
-                    x.due,
-                    None if x.achieved_at is None else today_in(self.timezone, x.achieved_at),
-                    x.predecessors,
-                )
-                for x in self.milestones.values()
-            }
-        )
         own = SlipCause("reschedule", delta, event.timestamp, event.actor, event.reason)
-        pushed = found.get(key)
-        if delta <= 0 or pushed is None or pushed.driver is None:
+        if delta <= 0 or not m.predecessors:
+            # No push to find: only a predecessor drives a forecast (R18), and a reschedule
+            # earlier is the milestone's own.
             return [own] if delta else []
+        found = forecasts(dict(self._plan(x) for x in self.milestones.values()))
+        pushed = found.get(key)
+        if pushed is None or pushed.driver is None:
+            return [own]
         by_predecessor = (min(event.due, pushed.due) - event.previous_due).days
         chain = tuple(UUID(x) for x in forecast_chain(found, key)[1:])
         caused = SlipCause(
@@ -354,6 +377,14 @@ class _Replay:
         )
         rest = delta - by_predecessor
         return [caused] + ([] if rest == 0 else [replace(own, days=rest)])
+
+    def _plan(self, m: MilestoneRetrospective) -> tuple[str, Planned]:
+        plan = self._plans.get(m.id)
+        if plan is None:
+            achieved = None if m.achieved_at is None else today_in(self.timezone, m.achieved_at)
+            planned = Planned(m.status, m.due, achieved, m.predecessors)
+            plan = self._plans[m.id] = (str(m.id), planned)
+        return plan
 
     def result(self) -> Retrospective:
         if self.project_id is None:

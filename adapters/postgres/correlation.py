@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Notification
+from eventsourcing.persistence import Notification, StoredEvent
 from psycopg import Connection, Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
@@ -32,6 +32,17 @@ class CorrelationIndex:
             "JOIN unnest(%s::uuid[], %s::bigint[]) AS k(project_id, version) "
             "ON c.project_id = k.project_id AND c.version = k.version"
         ).format(table=table)
+        # A project's history with each event's correlation id, in one read: the page of events
+        # by the events' primary key, then each row's id by the side table's (a probe a row,
+        # whatever the planner knows of the tables' sizes).
+        self._select_project_events = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state, e.notification_id, "
+            "(SELECT c.correlation_id FROM {table} c "
+            "WHERE c.project_id = e.originator_id AND c.version = e.originator_version) "
+            "FROM (SELECT originator_id, originator_version, topic, state, notification_id "
+            "FROM {events} WHERE originator_id = %s AND originator_version > %s "
+            "ORDER BY originator_version LIMIT %s) e ORDER BY e.originator_version"
+        ).format(table=table, events=events)
         # A request's events: few rows by the correlation id's index, then their events.
         self._select_events = SQL(
             "SELECT e.notification_id, e.originator_id, e.originator_version, e.topic, e.state "
@@ -65,6 +76,28 @@ class CorrelationIndex:
         with conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(self._select_ids, ([p for p, _ in events], [v for _, v in events]))
             return {(row[0], row[1]): row[2] for row in curs.fetchall()}
+
+    def project_events(
+        self, conn: Connection[Any], project_id: UUID, after_version: int, limit: int
+    ) -> list[tuple[StoredEvent, int, str | None]]:
+        """`LogReads.project_events`, each event with its correlation id (None: none kept)."""
+        with conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(
+                self._select_project_events, (project_id, after_version, limit), prepare=False
+            )
+            return [
+                (
+                    StoredEvent(
+                        originator_id=row[0],
+                        originator_version=row[1],
+                        topic=row[2],
+                        state=bytes(row[3]),
+                    ),
+                    row[4],
+                    row[5],
+                )
+                for row in curs.fetchall()
+            ]
 
     def events(
         self,

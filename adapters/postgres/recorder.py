@@ -155,6 +155,12 @@ class LedgerRecorder(PostgresApplicationRecorder):
         with self.datastore.get_connection() as conn:
             return self.log.project_events(conn, project_id, after_version, limit)
 
+    def select_project_history(
+        self, project_id: UUID, *, after_version: int = 0, limit: int = 1000
+    ) -> list[tuple[StoredEvent, int, str | None]]:
+        with self.datastore.get_connection() as conn:
+            return self.correlations.project_events(conn, project_id, after_version, limit)
+
     def read_page(self, after: int, limit: int) -> list[Notification]:
         with self.datastore.get_connection() as conn:
             return self.log.read_page(conn, after, limit)

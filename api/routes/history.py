@@ -46,7 +46,7 @@ from api.schemas.history import (
 )
 from api.serving import Serving
 from api.streams import BoundedStreamingResponse
-from api.titles import TITLE_COLUMNS, titled_audit, titled_history
+from api.titles import NAMING, TITLE_COLUMNS, titled_audit, titled_history
 from api.webhooks.noticetail import NoticeTail
 from application.access import Principal
 from application.ledger import Ledger
@@ -311,8 +311,13 @@ def history(
     if export is not exports.Format.JSON:
         # A replica that fails mid-export cuts it off (visibly incomplete), as a deadline does.
         ledger = reading.with_version(access).ledger
-        streamed = ledger.project_events(
-            access, after_version=after_version, limit=limit, page_size=exports.PAGE
+        # Each page of events read with its correlation ids (one read a page).
+        streamed = ledger.project_history_rows(
+            access,
+            after_version=after_version,
+            limit=limit,
+            page_size=exports.PAGE,
+            decoded=NAMING,
         )
         # The events before the first exported, only for the names they give.
         earlier = (
@@ -325,24 +330,14 @@ def history(
             if after_version
             else ()
         )
-        rows = _correlated(
-            ledger, titled_history(earlier, streamed), lambda row: (project_id, row["version"])
-        )
-        rows = with_signature(rows)
+        rows = with_signature(exports.batched(titled_history(earlier, streamed)))
         return _export(container, serving, rows, export, HISTORY_COLUMNS, f"history-{project_id}")
     page = limit or 100
 
-    def read(ledger: Ledger) -> tuple[list[tuple[ProjectEvent, int]], dict[Any, str]]:
-        found = list(ledger.project_events(access, after_version=after_version, limit=page))
-        keys = [(project_id, e.originator_version) for e, _ in found]
-        return found, ledger.correlation_ids(keys)
+    def read(ledger: Ledger) -> list[tuple[ProjectEvent, int, str | None]]:
+        return list(ledger.project_history(access, after_version=after_version, limit=page))
 
-    events, correlated = reading.past(access, read)
-    keys = [(project_id, e.originator_version) for e, _ in events]
-    shown = [
-        history_event(e, position, correlated.get(key))
-        for (e, position), key in zip(events, keys, strict=True)
-    ]
+    shown = [history_event(*found) for found in reading.past(access, read)]
     more = len(shown) == page
     return {
         "project_id": project_id,
