@@ -30,8 +30,9 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import resolve_topic
 
-# Ids kept for reuse; beyond this many the table starts again (a rebuild's memory stays flat).
-IDS_KEPT = 200_000
+# Ids kept for reuse (~200 bytes each); beyond this many the table starts again: a rebuild's
+# memory stays flat, and ids repeat within a project's recent events.
+IDS_KEPT = 50_000
 
 Decode = Callable[[StoredEvent], Any]
 
