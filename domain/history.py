@@ -7,6 +7,8 @@ entity it concerns (kind and id, plus every other entity it names) and its own f
 from __future__ import annotations
 
 import json
+import types
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -34,34 +36,80 @@ class Entity:
     related: tuple[str, ...]
 
 
-def entity_of(event: ev.ProjectEvent) -> Entity:
-    project = str(event.originator_id)
-    if isinstance(event, ev.MemberAdded | ev.MemberRoleChanged | ev.MemberRemoved):
-        return Entity("member", event.principal, (event.principal, project))
-    if isinstance(event, ev.PhaseAdded | ev.PhaseExitGateSet | ev.GateDecided):
-        return Entity("phase", str(event.phase_id), (str(event.phase_id), project))
-    if isinstance(event, ev.GateConditionClosed):
-        phase = str(event.phase_id)
-        return Entity("phase", phase, (phase, str(event.condition_id), project))
-    if isinstance(event, ev.PhasesReordered):
-        return Entity("project", project, (project, *(str(p) for p in event.phase_ids)))
-    if isinstance(event, ev.CriterionAdded | ev.EvidenceRecorded):
-        criterion, deliverable = str(event.criterion_id), str(event.deliverable_id)
-        return Entity("criterion", criterion, (criterion, deliverable, project))
-    if isinstance(event, ev.DeliverableDefined | ev.DeliverableEvent):
-        deliverable = str(event.deliverable_id)
-        return Entity("deliverable", deliverable, (deliverable, project))
-    if isinstance(event, ev.DeliverableLinked | ev.DeliverableUnlinked):
-        milestone, deliverable = str(event.milestone_id), str(event.deliverable_id)
-        return Entity("milestone", milestone, (milestone, deliverable, project))
-    if isinstance(event, ev.MilestoneDefined):
-        milestone = str(event.milestone_id)
-        linked = tuple(str(d) for d in event.deliverable_ids)
-        return Entity("milestone", milestone, (milestone, *linked, project))
-    if isinstance(event, ev.MilestoneEvent):
-        milestone = str(event.milestone_id)
-        return Entity("milestone", milestone, (milestone, project))
+def _member(event: Any, project: str) -> Entity:
+    return Entity("member", event.principal, (event.principal, project))
+
+
+def _phase(event: Any, project: str) -> Entity:
+    return Entity("phase", str(event.phase_id), (str(event.phase_id), project))
+
+
+def _gate_condition(event: Any, project: str) -> Entity:
+    phase = str(event.phase_id)
+    return Entity("phase", phase, (phase, str(event.condition_id), project))
+
+
+def _phase_order(event: Any, project: str) -> Entity:
+    return Entity("project", project, (project, *(str(p) for p in event.phase_ids)))
+
+
+def _criterion(event: Any, project: str) -> Entity:
+    criterion, deliverable = str(event.criterion_id), str(event.deliverable_id)
+    return Entity("criterion", criterion, (criterion, deliverable, project))
+
+
+def _deliverable(event: Any, project: str) -> Entity:
+    deliverable = str(event.deliverable_id)
+    return Entity("deliverable", deliverable, (deliverable, project))
+
+
+def _link(event: Any, project: str) -> Entity:
+    milestone, deliverable = str(event.milestone_id), str(event.deliverable_id)
+    return Entity("milestone", milestone, (milestone, deliverable, project))
+
+
+def _milestone_defined(event: Any, project: str) -> Entity:
+    milestone = str(event.milestone_id)
+    linked = tuple(str(d) for d in event.deliverable_ids)
+    return Entity("milestone", milestone, (milestone, *linked, project))
+
+
+def _milestone(event: Any, project: str) -> Entity:
+    milestone = str(event.milestone_id)
+    return Entity("milestone", milestone, (milestone, project))
+
+
+def _project(event: Any, project: str) -> Entity:
     return Entity("project", project, (project,))
+
+
+# The first rule whose classes an event is an instance of describes it; the last, any event.
+_ENTITY_RULES: tuple[tuple[type | types.UnionType, Callable[[Any, str], Entity]], ...] = (
+    (ev.MemberAdded | ev.MemberRoleChanged | ev.MemberRemoved, _member),
+    (ev.PhaseAdded | ev.PhaseExitGateSet | ev.GateDecided, _phase),
+    (ev.GateConditionClosed, _gate_condition),
+    (ev.PhasesReordered, _phase_order),
+    (ev.CriterionAdded | ev.EvidenceRecorded, _criterion),
+    (ev.DeliverableDefined | ev.DeliverableEvent, _deliverable),
+    (ev.DeliverableLinked | ev.DeliverableUnlinked, _link),
+    (ev.MilestoneDefined, _milestone_defined),
+    (ev.MilestoneEvent, _milestone),
+    (ev.ProjectEvent, _project),
+)
+# Each event class's rule, found once (a rebuild asks for every event of the log).
+_ENTITY_RULE: dict[type, Callable[[Any, str], Entity]] = {}
+
+
+def _entity_rule(cls: type) -> Callable[[Any, str], Entity]:
+    rule = next((rule for classes, rule in _ENTITY_RULES if issubclass(cls, classes)), _project)
+    _ENTITY_RULE[cls] = rule
+    return rule
+
+
+def entity_of(event: ev.ProjectEvent) -> Entity:
+    cls = type(event)
+    rule = _ENTITY_RULE.get(cls) or _entity_rule(cls)
+    return rule(event, str(event.originator_id))
 
 
 def json_data(event: ev.ProjectEvent) -> dict[str, Any]:

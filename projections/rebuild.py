@@ -19,10 +19,12 @@ once the shadow has caught up, before the swap: bulk loading comes first.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -51,6 +53,31 @@ SWAP_ATTEMPTS = 40
 SHADOW_IDLE_TIMEOUT = "120s"
 # Notifications per page: bigger than the runner's, since nothing reads the shadow meanwhile.
 PAGE_SIZE = 5000
+
+
+# The collector's generations collected after each page while a rebuild fills its shadows.
+PAGE_COLLECTION = 1
+
+
+@contextmanager
+def _collected_by_page() -> Iterator[None]:
+    """The cyclic garbage collector off while pages are applied; the caller collects the young
+    generations (`PAGE_COLLECTION`) after each page instead.
+
+    A page's events, rows and their dicts live for the page: hundreds of thousands of objects
+    that the collector's automatic runs (one per 700 allocations) kept promoting to older
+    generations and walking again, and whose promotions set off walks of the whole heap — about
+    a sixth of a rebuild's CPU (docs/performance.md, "`rebuild`"). Collected once a page is
+    done, most of them are gone already (freed by their reference counts), so the walk covers
+    only what outlives the page, and cyclic garbage still goes within a page.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class RebuildError(RuntimeError):
@@ -168,11 +195,14 @@ class Rebuild:
     def _fill_shadows(self, position: int = 0) -> int:
         """Apply the log after `position` (the whole log by default) to the shadows, page by
         page; the position reached."""
-        while True:
-            events, position, count = self._read(position)
-            self._shadow_page(events, position, count)
-            if count < self._page_size:
-                return position
+        with _collected_by_page():
+            while True:
+                events, position, count = self._read(position)
+                self._shadow_page(events, position, count)
+                del events  # before the collection: the page is done
+                gc.collect(PAGE_COLLECTION)
+                if count < self._page_size:
+                    return position
 
     def _fill_in_shares(self) -> int:
         """Apply the log up to its head as it is now, share 0 here and the others in helper
@@ -202,6 +232,12 @@ class Rebuild:
         exist); the notifications read. The shadows' tracking rows are not written: the
         shares' positions differ, and the swap starts from `until`. `between_pages` runs
         before each page and may raise to stop it (the rebuild process checks its helpers)."""
+        with _collected_by_page():
+            return self._fill_share(share, shares, until, between_pages)
+
+    def _fill_share(
+        self, share: int, shares: int, until: int, between_pages: Callable[[], None]
+    ) -> int:
         position = 0
         while True:
             if orphaned():
@@ -213,7 +249,7 @@ class Rebuild:
             if not notifications:
                 return self.read
             self.read += len(notifications)
-            position = int(notifications[-1].id)
+            position, last_page = int(notifications[-1].id), len(notifications) < self._page_size
             events = decode(self._ledger, notifications)
             if events:
                 with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
@@ -221,8 +257,10 @@ class Rebuild:
                     for view in self._views:
                         _in_shadow(cur, view)
                         view.process_page(cur, events)
+            del events, notifications  # before the collection: the page is done
+            gc.collect(PAGE_COLLECTION)
             self._report(position)
-            if len(notifications) < self._page_size:
+            if last_page:
                 return self.read
 
     def _shadow_page(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Sequence
@@ -126,6 +127,34 @@ def test_a_rebuild_of_every_view_at_once_leaves_each_table_its_indexes(
     assert after == before
     assert any("USING gin" in definition for _, _, definition in after)
     assert any("WHERE" in definition for _, _, definition in after)
+
+
+def test_a_rebuild_leaves_the_garbage_collector_as_it_found_it(
+    container: Container, users: Users, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A rebuild collects by page with the automatic collector off (docs/performance.md); the
+    # process it runs in must get its collector back as it was, on or off.
+    _project_with_a_schedule(users)
+    container.runner.catch_up()
+    assert gc.isenabled()
+    container.runner.rebuild_all()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        container.runner.rebuild("audit")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    failing = Rebuild(container.ledger, container.pool, all_views(), page_size=10)
+    # A page that fails (here: a shadow table gone) still switches it back on.
+    monkeypatch.setattr(failing, "_shadow_page", _raise)
+    with pytest.raises(RuntimeError, match="page failed"):
+        failing.run()
+    assert gc.isenabled()
+
+
+def _raise(*args: Any) -> None:
+    raise RuntimeError("page failed")
 
 
 def test_a_rebuild_under_concurrent_reads_never_answers_from_a_half_built_table(
