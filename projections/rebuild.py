@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,6 +54,11 @@ SWAP_ATTEMPTS = 40
 SHADOW_IDLE_TIMEOUT = "120s"
 # Notifications per page: bigger than the runner's, since nothing reads the shadow meanwhile.
 PAGE_SIZE = 5000
+# Index builds a rebuild runs at once after the fill (each may use maintenance_work_mem and
+# PostgreSQL's parallel maintenance workers on the live server), and what they are called in
+# pg_stat_activity.
+INDEX_SESSIONS = 4
+INDEX_SESSION_NAME = "milestones rebuild index"
 
 
 # The collector's generations collected after each page while a rebuild fills its shadows.
@@ -157,32 +163,63 @@ class Rebuild:
                     cur.execute(statement)
 
     def _create_indexes(self) -> None:
-        """Every shadow's secondary indexes, all at once, one session each: PostgreSQL builds a
-        GIN index in one process and a B-tree with few, and builds that scan the same table
-        side by side share its pages (synchronized scans). At 2,000,000 audit rows the six
-        indexes of the trail took 15–16 s at once against 21–26 s one after the other (load
-        5–7, docs/performance.md). Then each table's statistics, before the swap: fresh tables
-        have none until autovacuum comes by, and the planner's guesses made filtered reads of a
-        rebuilt 1M-row audit trail several times slower than they are once analyzed."""
+        """Every shadow's secondary indexes, side by side (`_build_side_by_side`), then each
+        table's statistics, before the swap: fresh tables have none until autovacuum comes by,
+        and the planner's guesses made filtered reads of a rebuilt 1M-row audit trail several
+        times slower than they are once analyzed."""
         statements = [(view, s) for view in self._views for s in view.ddl if _is_index(s)]
         if statements:
-            with ThreadPoolExecutor(len(statements), thread_name_prefix="rebuild-index") as run:
-                for built in [run.submit(self._create_index, *each) for each in statements]:
-                    built.result()
+            self._build_side_by_side(statements)
         for view in self._views:
             with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
                 _in_shadow(cur, view)
                 for table in view.tables:
                     cur.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
 
-    def _create_index(self, view: View, statement: str) -> None:
-        """One index, in a session of its own (not the pool's: a rebuild's indexes may
-        outnumber the connections the pool keeps for the service)."""
+    def _build_side_by_side(self, statements: list[tuple[View, str]]) -> None:
+        """The indexes, `INDEX_SESSIONS` at a time, each in a session of its own (not the
+        pool's: they may outnumber the connections it keeps for the service). PostgreSQL builds
+        a GIN index in one process and a B-tree with few, and builds that scan the same table
+        side by side share its pages (synchronized scans): at 2,000,000 audit rows the trail's
+        six took 15–16 s at once against 21–26 s one after the other (load 5–7,
+        docs/performance.md). The first build that fails, or an interrupt, cancels the others
+        on the server: a rebuild stopped with Ctrl-C, or failing, does not wait for the longest
+        build first."""
         conninfo = self._pool.conninfo
         conninfo = conninfo() if callable(conninfo) else conninfo
-        with psycopg.connect(conninfo) as conn, conn.cursor() as cur:
-            _in_shadow(cur, view)
-            cur.execute(statement)
+        stopping = threading.Event()
+        running: dict[int, psycopg.Connection[Any]] = {}
+        lock = threading.Lock()
+
+        def build(n: int, view: View, statement: str) -> None:
+            with psycopg.connect(conninfo, application_name=INDEX_SESSION_NAME) as conn:
+                with lock:
+                    if stopping.is_set():
+                        return
+                    running[n] = conn
+                try:
+                    with conn.cursor() as cur:
+                        _in_shadow(cur, view)
+                        cur.execute(statement)
+                finally:
+                    with lock:
+                        running.pop(n, None)
+
+        with ThreadPoolExecutor(
+            min(len(statements), INDEX_SESSIONS), thread_name_prefix="rebuild-index"
+        ) as run:
+            builds = [run.submit(build, n, *each) for n, each in enumerate(statements)]
+            try:
+                for built in as_completed(builds):
+                    built.result()
+            except BaseException:
+                with lock:
+                    stopping.set()
+                    for queued in builds:
+                        queued.cancel()
+                    for conn in running.values():
+                        conn.cancel_safe(timeout=5)
+                raise
 
     def _read(self, after: int) -> tuple[list[tuple[ProjectEvent, int]], int, int]:
         """The next page after `after`: its events, its last position and its notifications."""

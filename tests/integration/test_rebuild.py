@@ -26,7 +26,7 @@ from domain.roles import ProjectRole
 from projections import all_views, claims
 from projections.base import View
 from projections.projects import ProjectsView, list_projects
-from projections.rebuild import Rebuild, RebuildError
+from projections.rebuild import INDEX_SESSION_NAME, Rebuild, RebuildError
 from projections.schedule import ScheduleView, get_schedule
 from projections.shares import Filler
 from projections.tracking import read_positions
@@ -127,6 +127,52 @@ def test_a_rebuild_of_every_view_at_once_leaves_each_table_its_indexes(
     assert after == before
     assert any("USING gin" in definition for _, _, definition in after)
     assert any("WHERE" in definition for _, _, definition in after)
+
+
+class _SlowIndexProjectsView(ProjectsView):
+    """The projects view with one index that takes ~0.1 s a row (each row counted in a
+    sequence, so a test sees how far it got) and one that fails at once."""
+
+    ddl = (
+        *ProjectsView.ddl,
+        "CREATE SEQUENCE slow_index_rows",
+        "CREATE FUNCTION slow_key(text) RETURNS text IMMUTABLE LANGUAGE plpgsql AS $$ BEGIN "
+        "PERFORM pg_catalog.nextval('slow_index_rows'); PERFORM pg_catalog.pg_sleep(0.1); "
+        "RETURN $1; END $$",
+        "CREATE INDEX slow_index ON projects (slow_key(name))",
+        "CREATE INDEX failing_index ON no_such_table (x)",
+    )
+
+
+def test_an_index_build_that_fails_cancels_the_others_on_the_server(
+    container: Container,
+) -> None:
+    # The indexes are built side by side after the fill: the first that fails ends the
+    # others' builds at once (a rebuild that fails, or is stopped, does not wait for the
+    # longest build, the audit trail's at ten million events).
+    for n in range(20):
+        container.ledger.create_project(Principal("rebuild-manager"), name=f"Indexed {n}")
+    container.runner.catch_up()
+    with container.pool.connection() as conn:
+        row = conn.execute("SELECT count(*) FROM projects").fetchone()
+    assert row is not None
+    rows = int(row[0])
+
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        Rebuild(container.ledger, container.pool, _SlowIndexProjectsView()).run()
+    with container.pool.connection() as conn:
+        done = conn.execute("SELECT last_value FROM rebuild_projects.slow_index_rows").fetchone()
+        building = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (INDEX_SESSION_NAME,),
+        ).fetchone()
+
+    assert done is not None
+    assert done[0] < rows  # cut short, not built to the end
+    assert building == (0,)
+    with container.pool.connection() as conn:  # the live table is untouched
+        names = conn.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'projects'")
+        assert "slow_index" not in {name for (name,) in names.fetchall()}
 
 
 def test_a_rebuild_leaves_the_garbage_collector_as_it_found_it(
