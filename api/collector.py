@@ -12,16 +12,18 @@ loads, growing with the cache from 35 to 450 ms, each one a request's latency, w
 
 So while the API runs, the automatic full passes are off (the oldest generation's threshold is
 out of reach); the young generations are collected as before, and a full pass runs every
-`MILESTONES_GC_FULL_SECONDS` (600; 0 leaves Python's own policy) from a daemon thread, timed,
-so what cycles do reach the oldest generation are still freed within that time. The objects
-alive once the app is built (modules, the container) are frozen out of every pass. `/metrics`
-shows the passes, their longest and last pause, and each generation's collections.
+`MILESTONES_GC_FULL_SECONDS` (600, ±15 % per process; 0 leaves Python's own policy) from a
+daemon thread, timed, so what cycles do reach the oldest generation are still freed within
+that time. The objects alive once the app is built (modules, the container) are frozen out of
+every pass. `/metrics` shows the passes, their longest and last pause, and each generation's
+collections.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
+import random
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 # The oldest generation's threshold while the timer decides: never reached (it counts the
 # middle generation's collections, a few per second under load).
 OUT_OF_REACH = 2**30
+# How far one process's period strays from the setting, either way.
+SPREAD = 0.15
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,10 @@ class Collector:
 
     def __init__(self, interval: float) -> None:
         self.interval = interval
-        self._periodic = Periodic("full-collection", interval, self.full_pass)
+        # Each process its own period, within ±15 % of the setting: the API processes of
+        # `serve --workers N` start together, and must not all pause at the same moment.
+        period = interval * random.uniform(1 - SPREAD, 1 + SPREAD)
+        self._periodic = Periodic("full-collection", period, self.full_pass)
         self._started = False
         self._lock = threading.Lock()
         self._passes = self._collected = 0

@@ -69,7 +69,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         # uvicorn re-raises SIGTERM/SIGINT once it has drained and shut down; by then only the
         # container is left to close (runner, pools, embedded server): the signal must not kill
         # us before that. One that comes before uvicorn listens for it is kept, not swallowed:
-        # serve then stops instead of serving on as if never asked.
+        # serve then stops instead of serving on as if never asked (but for the milliseconds
+        # between the check below and uvicorn's own handlers: docs/operations.md).
         stopping: list[int] = []
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda received, _: stopping.append(received))

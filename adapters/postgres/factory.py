@@ -21,11 +21,12 @@ from adapters.signing import KeySource
 
 _ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
-# Every session of the service runs without JIT compilation. The ledger's statements are point
-# reads and short pages by index; PostgreSQL compiles a statement whose *estimated* cost passes
-# jit_above_cost, and an estimate is worst just when a table has grown fast (a restore, a bulk
-# load, before autovacuum's ANALYZE): at 10,000,000 events a project's tail of 97 events, read
-# by its primary key in 10 ms, took 60 ms with the compilation (docs/performance.md).
+# Every pooled session of the service (the event store's and ours) runs without JIT compilation.
+# The ledger's statements are point reads and short pages by index; PostgreSQL compiles a
+# statement whose *estimated* cost passes jit_above_cost, and an estimate is worst just when a
+# table has grown fast (a restore, a bulk load, before autovacuum's ANALYZE): at 10,000,000
+# events a project's tail of 97 events, read by its primary key in 10 ms, took 60 ms with the
+# compilation (docs/performance.md).
 NO_JIT = "-c jit=off"
 
 # The topic of the factory below, for the event store's PERSISTENCE_MODULE.
