@@ -12,7 +12,7 @@ from psycopg import Connection, Cursor
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
-from adapters.postgres.log import notifications_of
+from adapters.postgres.log import notifications_of, stored_event
 from application.ports import CorrelationEntry
 
 _LAST_POSITION = 2**63 - 1  # no upper bound
@@ -85,19 +85,7 @@ class CorrelationIndex:
             curs.execute(
                 self._select_project_events, (project_id, after_version, limit), prepare=False
             )
-            return [
-                (
-                    StoredEvent(
-                        originator_id=row[0],
-                        originator_version=row[1],
-                        topic=row[2],
-                        state=bytes(row[3]),
-                    ),
-                    row[4],
-                    row[5],
-                )
-                for row in curs.fetchall()
-            ]
+            return [(stored_event(row), row[4], row[5]) for row in curs.fetchall()]
 
     def events(
         self,

@@ -131,18 +131,7 @@ class LogReads:
             curs.execute(
                 self._select_project_events, (project_id, after_version, limit), prepare=False
             )
-            return [
-                (
-                    StoredEvent(
-                        originator_id=row[0],
-                        originator_version=row[1],
-                        topic=row[2],
-                        state=bytes(row[3]),
-                    ),
-                    row[4],
-                )
-                for row in curs.fetchall()
-            ]
+            return [(stored_event(row), row[4]) for row in curs.fetchall()]
 
     def stored_rows(self, conn: Connection[Any]) -> Iterator[RawRow]:
         """Every stored event encoded as the chain hashes it, with its chain hash, in position
@@ -162,6 +151,13 @@ class LogReads:
             with cursor.copy(self._copy_encoded_rows) as copy:
                 copy.set_types(["bytea", "bytea"])
                 yield from cast(Iterator[RawRow], copy.rows())
+
+
+def stored_event(row: tuple[Any, ...]) -> StoredEvent:
+    """A stored event from a row that starts (originator_id, originator_version, topic, state)."""
+    return StoredEvent(
+        originator_id=row[0], originator_version=row[1], topic=row[2], state=bytes(row[3])
+    )
 
 
 def notifications_of(rows: list[tuple[Any, ...]]) -> list[Notification]:

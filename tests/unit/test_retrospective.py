@@ -19,6 +19,7 @@ from domain.retrospective import (
     Reopening,
     Replay,
     Rescheduling,
+    Retrospective,
     Signature,
     retrospective,
 )
@@ -281,20 +282,27 @@ def test_a_replay_that_leaves_the_passed_over_event_types_undecoded_answers_the_
     project, phases = workload.new_project("Long")
     workload.grow(project, phases, 600, random.Random(3))
     events = [e for e in project.collect_events() if isinstance(e, ev.ProjectEvent)]
+
+    assert any(isinstance(event, PASSED_OVER) for event in events)
+    assert _passing_over(events) == retrospective(events)
+
+
+def _passing_over(events: list[ev.ProjectEvent]) -> Retrospective:
+    """The retrospective of a replay that passes over PASSED_OVER's types, as a long
+    history's read does (`Replay.pass_over`)."""
     replay = Replay()
     for event in events:
         if isinstance(event, PASSED_OVER):
             replay.pass_over(event.originator_version)
         else:
             replay.apply(event)
-
-    assert any(isinstance(event, PASSED_OVER) for event in events)
-    assert replay.result() == retrospective(events)
+    return replay.result()
 
 
 def _schedule_history(seed: int) -> list[ev.ProjectEvent]:
-    """A random project whose milestones depend on each other and are rescheduled, achieved,
-    reopened, cancelled and rebaselined, with members coming and going."""
+    """A random project whose milestones depend on each other and are rescheduled, cancelled
+    and rebaselined, with members coming and going (achieving one needs approved deliverables,
+    so those steps are refused and skipped)."""
     rng = random.Random(seed)
     project, phases = workload.new_project("Schedule")
     milestones = [
@@ -334,15 +342,10 @@ def _schedule_history(seed: int) -> list[ev.ProjectEvent]:
 
 
 def test_passing_over_leaves_every_schedule_history_s_retrospective_as_it_was() -> None:
-    # Dependencies, reschedules, achievements, reopenings, cancellations and rebaselines in
-    # random orders (the generated project above has none of them): passing over PASSED_OVER's
-    # types must change no answer, so a type the replay reads cannot be added there unseen.
+    # Dependencies and their lags, reschedules, cancellations and rebaselines in random orders
+    # (the generated project above has none of them; its achievements need reviews, which
+    # these histories lack): passing over PASSED_OVER's types must change no answer, so a type
+    # the replay reads cannot be added there unseen.
     for seed in range(150):
         events = _schedule_history(seed)
-        replay = Replay()
-        for event in events:
-            if isinstance(event, PASSED_OVER):
-                replay.pass_over(event.originator_version)
-            else:
-                replay.apply(event)
-        assert replay.result() == retrospective(events), seed
+        assert _passing_over(events) == retrospective(events), seed
