@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 import os
 import signal
 import socket
 import sys
 import tempfile
-import threading
+import time
 from typing import Any
 
 from adapters.signing import SigningKeyError, key_id
@@ -21,6 +22,9 @@ from cli.supervisor import PARENT_ENV, RunnerProcess, die_with_parent, end_withi
 from cli.wiring import open_container
 
 log = logging.getLogger("milestones")
+
+# Seconds between the worker's looks at whether it was asked to stop.
+SIGNAL_POLL = 0.2
 
 
 def _has_signing_key(settings: Settings, command: str) -> bool:
@@ -117,17 +121,22 @@ def _stop_within(settings: Settings) -> None:
 
 
 def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
-    stop = threading.Event()
-    started = threading.Event()
+    # What the signal handler does must take no lock: it runs in the main thread between two of
+    # its bytecodes, and a lock the main thread holds there is never released. It once called
+    # `threading.Event.set`; a second SIGTERM that came while the first handler held the
+    # event's lock deadlocked the worker for good, orphaned and still holding its views (CI,
+    # reliability check 6). Appending to a list takes none; the main thread polls it.
+    received: list[int] = []
+    running: list[bool] = []
 
     def on_signal(signum: int, _frame: object) -> None:
-        if not stop.is_set():
-            stop.set()
-            # However the shutdown goes (a page stuck on a lock), the process ends.
-            end_within(settings.shutdown_timeout, "the projection worker")
-        if not started.is_set():
+        received.append(signum)
+        if not running:
             # Still starting (connecting, migrating): nothing to drain yet, and a connection
-            # attempt must not hold the signal back until its timeout.
+            # attempt must not hold the signal back until its timeout. The kernel ends the
+            # process if unwinding hangs (an alarm takes no lock; a thread's start would).
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
+            signal.alarm(max(1, math.ceil(settings.shutdown_timeout)))
             raise SystemExit(128 + signum)
 
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -140,14 +149,17 @@ def cmd_worker(_: argparse.Namespace, settings: Settings) -> int:
     if not _has_signing_key(settings, "worker"):
         return 2
     with open_container(settings) as container:
-        started.set()
-        if not stop.is_set():
+        running.append(True)
+        if not received:
             container.runner.start()
             container.deliverer.start()  # webhooks are delivered where the views run
             CheckpointTimer.of(container).start()  # a daemon thread, ended with the process
             AnswerPruner(container.ledger.store).start()  # the same
             log.info("projection worker %s running", container.runner.holder)
-            stop.wait()
+            while not received:
+                time.sleep(SIGNAL_POLL)
+        # However the shutdown goes (a page stuck on a lock), the process ends.
+        end_within(settings.shutdown_timeout, "the projection worker")
         log.info("projection worker %s stopping", container.runner.holder)
     return 0
 
