@@ -18,7 +18,7 @@ from psycopg.rows import TupleRow
 from psycopg_pool import ConnectionPool
 
 from adapters.postgres.artifacts import Artifacts
-from adapters.postgres.database import eventsourcing_env, open_pool, with_role
+from adapters.postgres.database import eventsourcing_env, open_pool, pool_conninfo, with_role
 from adapters.postgres.embedded import EmbeddedPostgres
 from adapters.postgres.principals import Principals
 from adapters.postgres.signatures import Signatures
@@ -197,11 +197,7 @@ def rebuild_helper(settings: Settings, database_url: str) -> Iterator[Projection
 
 
 def _conninfo(pool: ConnectionPool[Connection[TupleRow]]) -> Callable[[], str]:
-    def conninfo() -> str:
-        info = pool.conninfo
-        return info() if callable(info) else info
-
-    return conninfo
+    return partial(pool_conninfo, pool)
 
 
 def webhook_service(ledger: Ledger, store: PostgresWebhooks, settings: Settings) -> Webhooks:

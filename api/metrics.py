@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -280,7 +280,6 @@ class CacheCollector(Collector):
         if cache is None:
             return
         stats = cache.stats()
-        pid = [str(os.getpid())]
         gauges = (
             (
                 "bytes",
@@ -290,19 +289,13 @@ class CacheCollector(Collector):
             ("max_bytes", "The cache's bound (MILESTONES_PROJECT_CACHE_BYTES)", stats.max_bytes),
             ("entries", "Projects in the cache", stats.entries),
         )
-        for name, what, value in gauges:
-            gauge = GaugeMetricFamily(f"milestones_project_cache_{name}", what, labels=["pid"])
-            gauge.add_metric(pid, value)
-            yield gauge
+        yield from _per_pid(GaugeMetricFamily, "milestones_project_cache_", gauges)
         counters = (
             ("hits", "Loads answered from the cache (then fast-forwarded)", stats.hits),
             ("misses", "Loads that rebuilt a project from the store", stats.misses),
             ("evictions", "Projects evicted to stay within the bound", stats.evictions),
         )
-        for name, what, value in counters:
-            counter = CounterMetricFamily(f"milestones_project_cache_{name}", what, labels=["pid"])
-            counter.add_metric(pid, value)
-            yield counter
+        yield from _per_pid(CounterMetricFamily, "milestones_project_cache_", counters)
 
 
 class GcCollector(Collector):
@@ -336,10 +329,7 @@ class GcCollector(Collector):
             ),
             ("full_pass_collected", "Objects the timer's full collections freed", passes.collected),
         )
-        for name, what, value in counters:
-            counter = CounterMetricFamily(f"milestones_gc_{name}", what, labels=["pid"])
-            counter.add_metric([pid], value)
-            yield counter
+        yield from _per_pid(CounterMetricFamily, "milestones_gc_", counters)
         gauges = (
             (
                 "full_pass_max_seconds",
@@ -352,7 +342,17 @@ class GcCollector(Collector):
                 passes.seconds_last,
             ),
         )
-        for name, what, value in gauges:
-            gauge = GaugeMetricFamily(f"milestones_gc_{name}", what, labels=["pid"])
-            gauge.add_metric([pid], value)
-            yield gauge
+        yield from _per_pid(GaugeMetricFamily, "milestones_gc_", gauges)
+
+
+def _per_pid(
+    family: type[CounterMetricFamily] | type[GaugeMetricFamily],
+    prefix: str,
+    entries: Iterable[tuple[str, str, float]],
+) -> Iterator[Metric]:
+    """One family per (name, help, value), its one sample labelled with this process's id."""
+    pid = [str(os.getpid())]
+    for name, what, value in entries:
+        metric = family(prefix + name, what, labels=["pid"])
+        metric.add_metric(pid, value)
+        yield metric

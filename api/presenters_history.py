@@ -23,6 +23,7 @@ from api.schemas.history import (
     SignaturePublic,
     SlipCausePublic,
 )
+from application.history_rows import HistoryRow
 from application.reads import ProjectDiff
 from domain.baselines import Baseline, slip_against
 from domain.events import ProjectEvent
@@ -34,14 +35,29 @@ from domain.retrospective import DeliverableReview, Reopening, Retrospective, Si
 def history_event(
     event: ProjectEvent, position: int | None, correlation_id: str | None = None
 ) -> dict[str, Any]:
+    row = HistoryRow(
+        event.originator_version,
+        position,
+        event.type_name,
+        event.actor,
+        event.timestamp,
+        json_data(event),
+        correlation_id,
+        event,
+    )
+    return history_row_event(row)
+
+
+def history_row_event(row: HistoryRow) -> dict[str, Any]:
+    """A history page's or export's row of one event (its event decoded or not)."""
     return {
-        "version": event.originator_version,
-        "position": position,
-        "type": event.type_name,
-        "actor": event.actor,
-        "occurred_at": event.timestamp,
-        "correlation_id": correlation_id,
-        "data": json_data(event),
+        "version": row.version,
+        "position": row.position,
+        "type": row.type_name,
+        "actor": row.actor,
+        "occurred_at": row.timestamp,
+        "correlation_id": row.correlation_id,
+        "data": row.data,
     }
 
 

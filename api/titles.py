@@ -13,6 +13,7 @@ from typing import Any
 import psycopg
 
 from api import exports
+from api.presenters_history import history_row_event
 from application.history_rows import HistoryRow
 from domain.events import ProjectEvent
 from projections.audit.summaries import name_given
@@ -71,15 +72,7 @@ def titled_history(
     for found in read:
         if found.event is not None:
             _learn(names, found.event)
-        row = {
-            "version": found.version,
-            "position": found.position,
-            "type": found.type_name,
-            "actor": found.actor,
-            "occurred_at": found.timestamp,
-            "correlation_id": found.correlation_id,
-            "data": found.data,
-        }
+        row = history_row_event(found)
         for field, column in REFERENCES:
             value = found.data.get(field)
             row[field] = None if value is None else str(value)

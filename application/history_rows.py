@@ -35,7 +35,7 @@ class HistoryRow:
     (it was asked for, or its JSON could not be read directly)."""
 
     version: int
-    position: int
+    position: int | None  # None: a history shown without positions
     type_name: str
     actor: str
     timestamp: datetime

@@ -189,13 +189,8 @@ class ProjectReads(ProjectLoading):
     ) -> Iterator[tuple[ProjectEvent, int, str | None]]:
         """`project_events`, each with its correlation id (which request caused it; None when
         none was kept), read with the events: one read a page."""
-
-        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int, str | None]]:
-            return self.store.select_project_history(
-                admitted.project_id, after_version=after, limit=page
-            )
-
-        for stored, position, correlation_id in _paged(read, after_version, limit, page_size):
+        found = self._history_of(admitted.project_id, after_version, limit, page_size)
+        for stored, position, correlation_id in found:
             yield self._event(stored), position, correlation_id
 
     def project_history_rows(
@@ -211,13 +206,8 @@ class ProjectReads(ProjectLoading):
         JSON, the events of the `decoded` types (and any that cannot be read so) decoded."""
         if self.mapper.compressor is not None or self.mapper.cipher is not None:
             decoded = (ProjectEvent,)  # the stored bytes are not the JSON
-
-        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int, str | None]]:
-            return self.store.select_project_history(
-                admitted.project_id, after_version=after, limit=page
-            )
-
-        for stored, position, correlation_id in _paged(read, after_version, limit, page_size):
+        found = self._history_of(admitted.project_id, after_version, limit, page_size)
+        for stored, position, correlation_id in found:
             yield history_row(stored, position, correlation_id, self._event, decoded)
 
     def _stored_of(
@@ -231,6 +221,17 @@ class ProjectReads(ProjectLoading):
 
         def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int]]:
             return self.store.select_project_events(project_id, after_version=after, limit=page)
+
+        return _paged(read, after_version, limit, page_size)
+
+    def _history_of(
+        self, project_id: UUID, after_version: int, limit: int | None, page_size: int
+    ) -> Iterator[tuple[StoredEvent, int, str | None]]:
+        """The project's stored events with their correlation ids (not decoded), a page per
+        read."""
+
+        def read(after: int, page: int) -> Sequence[tuple[StoredEvent, int, str | None]]:
+            return self.store.select_project_history(project_id, after_version=after, limit=page)
 
         return _paged(read, after_version, limit, page_size)
 

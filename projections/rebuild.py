@@ -32,6 +32,7 @@ import psycopg
 from psycopg import errors, sql
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.database import pool_conninfo
 from application.ledger import Ledger
 from domain.events import ProjectEvent
 from projections import claims, tracking
@@ -185,8 +186,7 @@ class Rebuild:
         docs/performance.md). The first build that fails, or an interrupt, cancels the others
         on the server: a rebuild stopped with Ctrl-C, or failing, does not wait for the longest
         build first."""
-        conninfo = self._pool.conninfo
-        conninfo = conninfo() if callable(conninfo) else conninfo
+        conninfo = pool_conninfo(self._pool)
         stopping = threading.Event()
         running: dict[int, psycopg.Connection[Any]] = {}
         lock = threading.Lock()

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from adapters.postgres.database import pool_conninfo
 from application.ledger import Ledger
 from projections import claims, tracking, watcher
 from projections.base import View
@@ -176,8 +177,7 @@ class ProjectionRunner:
         self._committed.hold(frozenset())
 
     def _conninfo(self) -> str:
-        conninfo = self._pool.conninfo
-        return conninfo() if callable(conninfo) else conninfo
+        return pool_conninfo(self._pool)
 
     def _claim(self, session: psycopg.Connection[Any]) -> None:
         gained = claims.try_claim(session, [n for n in self._names if n not in self.held])

@@ -110,13 +110,18 @@ def copy(cur: Cursor, table: Table, rows: Iterable[Sequence[Any]]) -> None:
     if cur.connection.pgconn.pipeline_status != pq.PipelineStatus.OFF:
         cur.executemany(_insert(table), list(_adapted(table, rows)))
         return
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        sql.Identifier(table.name), _columns(table.names)
-    )
-    with cur.copy(statement) as writer:
+    with cur.copy(copy_statement(table)) as writer:
         writer.set_types([column.type for column in table.columns])
         for row in _adapted(table, rows):
             writer.write_row(row)
+
+
+@functools.cache
+def copy_statement(table: Table) -> sql.Composed:
+    """`COPY table (every column) FROM STDIN` in binary (a writer declares the columns' types)."""
+    return sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+        sql.Identifier(table.name), _columns(table.names)
+    )
 
 
 @functools.cache

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from psycopg import Connection, sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -152,6 +152,12 @@ def open_pool(database_url: str, settings: Settings) -> ConnectionPool[Connectio
         pool.close()
         raise
     return pool
+
+
+def pool_conninfo(pool: ConnectionPool[Any]) -> str:
+    """The connection string `pool` connects with (psycopg_pool may hold a function of it)."""
+    conninfo = pool.conninfo
+    return conninfo() if callable(conninfo) else conninfo
 
 
 def session_settings(idle_in_transaction: int) -> Callable[[Connection[TupleRow]], None]:

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from adapters.postgres.database import pool_conninfo
 from api.checkpoints.errors import CheckpointError
 from api.checkpoints.store import Checkpoints
 from api.periodic import Periodic
@@ -47,12 +49,7 @@ class CheckpointTimer(Periodic):
     @classmethod
     def of(cls, container: Container) -> CheckpointTimer:
         """The timer of a wired process, at `MILESTONES_CHECKPOINT_INTERVAL`."""
-        pool = container.pool
-
-        def conninfo() -> str:
-            value = pool.conninfo
-            return value() if callable(value) else value
-
+        conninfo = partial(pool_conninfo, container.pool)
         return cls(Checkpoints.of(container), container.settings.checkpoint_interval, conninfo)
 
     def leads(self) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 import psycopg
-from psycopg import pq, sql
+from psycopg import pq
 from psycopg.types.json import Jsonb
 
 from domain import events as ev
@@ -145,10 +145,7 @@ def _copy_trail(cur: Cursor, rows: list[tuple[Any, ...]]) -> None:
         ]
         writes.copy(cur, TRAIL, adapted)
         return
-    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
-        sql.Identifier(TRAIL.name), sql.SQL(", ").join(map(sql.Identifier, TRAIL.names))
-    )
-    with cur.copy(statement) as writer:
+    with cur.copy(writes.copy_statement(TRAIL)) as writer:
         writer.set_types(_TRAIL_TYPES)
         for row in rows:
             writer.write_row(
